@@ -1,0 +1,433 @@
+/**
+ * The capture loop: tail the log, cut whole lines into batches, hand each batch to a sink (CouchDB,
+ * or an extract for the second host), and move the cache file only once the sink has it.
+ *
+ * Reading stops while a batch is being stored, so memory stays bounded whatever the backlog: the
+ * log itself is the buffer.
+ *
+ * @example
+ * ```ts
+ * import { runCapture } from "./capture.ts";
+ * const code = await runCapture({ path: "/var/log/spysocket.log", source: "avl1", cachePath: "avl1.cache.json", sink, ...limits }, log, signal);
+ * ```
+ * @module
+ */
+import { hostname } from "node:os";
+import { type Batch, SOURCE_NAME } from "./batch.ts";
+import {
+  type Checkpoint,
+  readCheckpoint,
+  readLegacyHistory,
+  writeCheckpoint,
+} from "./checkpoint.ts";
+import type { RejectedLine } from "./format.ts";
+import { type FileIdentity, readIdentity } from "./identity.ts";
+import type { Logger } from "./log.ts";
+import { Tailer, type TailRead, type TailStart } from "./tail.ts";
+
+/** Where batches go. A sink resolves only once the batch is durably held. */
+export interface BatchSink {
+  /** Stores a batch: the generation it went under and where the next batch starts. */
+  store(batch: Batch): Promise<SinkResult>;
+  /** Where an earlier run got to in this file, when the cache file is gone and the sink can tell. */
+  findPosition?(
+    source: string,
+    file: FileIdentity,
+  ): Promise<{ generation: number; offset: number } | null>;
+}
+
+/** What a sink did with a batch. */
+export interface SinkResult {
+  generation: number;
+  end: number;
+  rows?: number;
+  rejected?: RejectedLine[];
+  skippedBytes?: number;
+  conflicts?: number;
+}
+
+/** Capture settings (the resolved command line). */
+export interface CaptureSettings {
+  path: string;
+  source: string;
+  cachePath: string;
+  sink: BatchSink;
+  from: "start" | "end";
+  once: boolean;
+  flushMs: number;
+  batchLines: number;
+  batchBytes: number;
+  maxLineBytes: number;
+  rotated?: string[];
+  importHistory?: string;
+  pollMs?: number;
+}
+
+/** Counters, for logs and metrics. */
+export interface CaptureStats {
+  linesRead: number;
+  rowsPushed: number;
+  linesRejected: number;
+  batches: number;
+  conflictsResolved: number;
+  pushErrors: number;
+  bytesSkipped: number;
+  lastAckAt: number;
+  bytesBehind: number;
+  tailing: boolean;
+}
+
+/** A fresh set of counters. */
+export function newStats(): CaptureStats {
+  return {
+    linesRead: 0,
+    rowsPushed: 0,
+    linesRejected: 0,
+    batches: 0,
+    conflictsResolved: 0,
+    pushErrors: 0,
+    bytesSkipped: 0,
+    lastAckAt: 0,
+    bytesBehind: 0,
+    tailing: false,
+  };
+}
+
+/** The default source name: host name and log file name, made safe for ids. */
+export function defaultSourceName(path: string): string {
+  const name = `${hostname().split(".")[0]}-${path.split("/").pop()}`.replace(
+    /[^A-Za-z0-9_.-]/g,
+    "-",
+  );
+  const safe = name.replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+  return SOURCE_NAME.test(safe) ? safe : "log";
+}
+
+/** Lines gathered for the next batch, in a buffer that is reused from batch to batch. */
+class BatchBuilder {
+  #buffer: Uint8Array;
+  #length = 0;
+  lines = 0;
+  start = 0;
+  generation = 0;
+  file: FileIdentity | null = null;
+  firstAt = 0;
+
+  constructor(capacity: number) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  get bytes(): number {
+    return this.#length;
+  }
+
+  get empty(): boolean {
+    return this.#length === 0;
+  }
+
+  begin(read: TailRead, offset: number): void {
+    this.start = offset;
+    this.generation = read.generation;
+    this.file = read.file;
+    this.firstAt = Date.now();
+  }
+
+  add(bytes: Uint8Array, lines: number): void {
+    if (this.#length + bytes.length > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#length + bytes.length));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+    this.lines += lines;
+  }
+
+  /** The batch, as a view of the buffer: valid until the next `add` after `clear`. */
+  batch(source: Omit<Batch["source"], "file">): Batch {
+    return {
+      source: { ...source, file: this.file! },
+      generation: this.generation,
+      start: this.start,
+      end: this.start + this.#length,
+      data: this.#buffer.subarray(0, this.#length),
+      oversized: null,
+      readAt: new Date(this.firstAt),
+    };
+  }
+
+  clear(): void {
+    this.#length = 0;
+    this.lines = 0;
+  }
+}
+
+const REJECTED_LOG_PER_MINUTE = 20;
+
+/**
+ * Runs the capture until `signal` aborts (or, with `once`, until everything now in the log is
+ * stored). Resolves with the exit code.
+ */
+export async function runCapture(
+  settings: CaptureSettings,
+  log: Logger,
+  signal: AbortSignal,
+  stats: CaptureStats = newStats(),
+): Promise<number> {
+  const tailer = new Tailer({
+    path: settings.path,
+    maxLineBytes: settings.maxLineBytes,
+    pollMs: settings.pollMs,
+    rotated: settings.rotated,
+    log,
+  });
+  const host = hostname();
+  const sourceBase = { id: settings.source, host, path: settings.path };
+  const builder = new BatchBuilder(
+    Math.min(settings.batchBytes + settings.maxLineBytes + 1, 64 << 20),
+  );
+  let rejectedWindow = { start: 0, logged: 0, suppressed: 0 };
+
+  const checkpoint = await readCheckpoint(settings.cachePath);
+  if (checkpoint && checkpoint.path !== settings.path) {
+    throw new Error(
+      `cache file ${settings.cachePath} belongs to ${checkpoint.path}, not ${settings.path}: give each log its own --cache`,
+    );
+  }
+  await tailer.start(await startPoint(settings, checkpoint, log), checkpoint?.seenSize);
+  stats.tailing = true;
+
+  let committed: Checkpoint | null = checkpoint;
+  async function commit(generation: number, offset: number, file: FileIdentity): Promise<void> {
+    const seenSize = offset + await tailer.bytesBehind();
+    committed = {
+      version: 1,
+      path: settings.path,
+      source: settings.source,
+      generation,
+      offset,
+      file,
+      seenSize,
+    };
+    await writeCheckpoint(settings.cachePath, committed);
+  }
+
+  function logRejected(lines: RejectedLine[]): void {
+    const now = Date.now();
+    if (now - rejectedWindow.start > 60_000) {
+      if (rejectedWindow.suppressed > 0) {
+        log.warn(
+          `${rejectedWindow.suppressed} more rejected lines in the last minute were not logged`,
+        );
+      }
+      rejectedWindow = { start: now, logged: 0, suppressed: 0 };
+    }
+    for (const line of lines) {
+      if (rejectedWindow.logged++ < REJECTED_LOG_PER_MINUTE) {
+        log.warn(`rejected line: ${line.reason}`, { source: settings.source, offset: line.offset });
+      } else rejectedWindow.suppressed++;
+    }
+  }
+
+  /** Stores one batch, retrying until it is stored or the capture is stopped. */
+  async function push(batch: Batch): Promise<boolean> {
+    for (let attempt = 0;; attempt++) {
+      if (signal.aborted) return false;
+      try {
+        const result = await settings.sink.store(batch);
+        stats.batches++;
+        stats.rowsPushed += result.rows ?? 0;
+        stats.linesRejected += result.rejected?.length ?? 0;
+        stats.conflictsResolved += result.conflicts ?? 0;
+        stats.bytesSkipped += result.skippedBytes ?? 0;
+        stats.lastAckAt = Date.now();
+        if (result.rejected?.length) logRejected(result.rejected);
+        if (result.skippedBytes) {
+          log.info(`skipped ${result.skippedBytes} bytes that CouchDB already held`, {
+            generation: result.generation,
+            from: batch.start,
+            to: result.end,
+          });
+        }
+        if (result.generation !== batch.generation) {
+          log.warn(
+            `generation ${batch.generation} of source ${settings.source} is held by another file in CouchDB (a lost or replaced cache file); this file is now generation ${result.generation}`,
+          );
+          tailer.renumber(result.generation);
+        }
+        if (result.end > batch.end) tailer.skipTo(result.end);
+        await commit(result.generation, result.end, batch.source.file);
+        return true;
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        stats.pushErrors++;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+        if (attempt === 0) log.error(`${(error as Error).message}; retrying`);
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  async function flush(): Promise<boolean> {
+    if (builder.empty) return true;
+    const batch = builder.batch(sourceBase);
+    stats.linesRead += builder.lines;
+    const ok = await push(batch);
+    builder.clear();
+    return ok;
+  }
+
+  try {
+    for (;;) {
+      if (signal.aborted) break;
+      const read = await tailer.read();
+      if (read) {
+        if (
+          !builder.empty && (read.generation !== builder.generation || read.file !== builder.file)
+        ) {
+          if (!await flush()) break;
+        }
+        if (read.item.kind === "oversized") {
+          if (!await flush()) break;
+          const item = read.item;
+          stats.linesRead++;
+          if (
+            !await push({
+              source: { ...sourceBase, file: read.file },
+              generation: read.generation,
+              start: item.offset,
+              end: item.offset + item.length,
+              data: new Uint8Array(0),
+              oversized: item,
+              readAt: new Date(),
+            })
+          ) break;
+          continue;
+        }
+        if (!await addLines(read)) break;
+        if (!builder.empty && Date.now() - builder.firstAt >= settings.flushMs && !await flush()) {
+          break;
+        }
+        continue;
+      }
+      // Caught up with the log.
+      const position = tailer.position;
+      if (
+        builder.empty && position && committed &&
+        (position.generation !== committed.generation || position.offset !== committed.offset)
+      ) {
+        // A new generation began, or the sink skipped ahead: record where we stand.
+        await commit(position.generation, position.offset, position.file);
+      } else if (builder.empty && position && !committed) {
+        await commit(position.generation, position.offset, position.file);
+      }
+      stats.bytesBehind = 0;
+      if (settings.once) {
+        if (!await flush()) break;
+        return 0;
+      }
+      if (!builder.empty) {
+        const left = builder.firstAt + settings.flushMs - Date.now();
+        if (left <= 0) {
+          if (!await flush()) break;
+          continue;
+        }
+        await tailer.wait(left, signal);
+      } else {
+        await tailer.wait(60_000, signal);
+      }
+    }
+    return 0;
+  } finally {
+    stats.tailing = false;
+    tailer.close();
+  }
+
+  /** Adds a chunk of whole lines, flushing each time a batch is full. */
+  async function addLines(read: TailRead): Promise<boolean> {
+    if (read.item.kind !== "lines") return true;
+    const { bytes, offset } = read.item;
+    let from = 0;
+    while (from < bytes.length) {
+      if (builder.empty) builder.begin(read, offset + from);
+      const roomLines = settings.batchLines - builder.lines;
+      const roomBytes = settings.batchBytes - builder.bytes;
+      let to = from, lines = 0;
+      while (to < bytes.length && lines < roomLines) {
+        const newline = bytes.indexOf(10, to);
+        const next = newline < 0 ? bytes.length : newline + 1;
+        if (next - from > roomBytes && lines > 0) break;
+        to = next;
+        lines++;
+        if (to - from >= roomBytes) break;
+      }
+      // The chunk view is only valid until the next read: copy what we keep.
+      builder.add(bytes.subarray(from, to), lines);
+      from = to;
+      if (builder.lines >= settings.batchLines || builder.bytes >= settings.batchBytes) {
+        if (!await flush()) return false;
+      }
+    }
+    return true;
+  }
+}
+
+/** Where a capture starts: the cache file, else a 2012 history, else CouchDB, else `--from`. */
+async function startPoint(
+  settings: CaptureSettings,
+  checkpoint: Checkpoint | null,
+  log: Logger,
+): Promise<TailStart> {
+  if (checkpoint) {
+    return { generation: checkpoint.generation, offset: checkpoint.offset, file: checkpoint.file };
+  }
+  if (settings.importHistory) {
+    const size = await readLegacyHistory(settings.importHistory, settings.path);
+    if (size === null) {
+      throw new Error(`${settings.importHistory} has no size.<path> entry for ${settings.path}`);
+    }
+    log.info(`starting from the 2012 history ${settings.importHistory}: offset ${size}`);
+    return { generation: 0, offset: size };
+  }
+  if (settings.sink.findPosition) {
+    const file = await identityAtPath(settings.path);
+    const found = file ? await settings.sink.findPosition(settings.source, file) : null;
+    if (found && file) {
+      log.warn(
+        `no cache file at ${settings.cachePath}; CouchDB holds this file up to offset ${found.offset} (generation ${found.generation}): continuing there`,
+      );
+      return { ...found, file };
+    }
+  }
+  return { generation: 0, offset: 0, fromEnd: settings.from === "end" };
+}
+
+async function identityAtPath(path: string): Promise<FileIdentity | null> {
+  try {
+    using file = await Deno.open(path);
+    return await readIdentity(file);
+  } catch {
+    return null;
+  }
+}
+
+/** Errors that no retry will mend: refused credentials, forbidden, a foreign document. */
+function isFatal(error: unknown): boolean {
+  const status = (error as { status?: number }).status;
+  if (status === 401 || status === 403) return true;
+  return /is not a (feed document|record) of logcapture|cache file/.test(
+    String((error as Error).message),
+  );
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * The private cache file (SPEC §5): where capture stands in one log. One small JSON file, rewritten
+ * atomically (temp file, fsync, rename, fsync of the folder), so that after any stop it holds either
+ * the old position or the new one, never a torn mix.
+ *
+ * @example
+ * ```ts
+ * import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * await writeCheckpoint("/var/lib/logcapture/avl1.cache.json", { version: 1, path: "/var/log/spysocket.log", source: "avl1", generation: 0, offset: 41744, file: { dev: 1, ino: 2, head: "ab", headLength: 1024 }, seenSize: 41744 });
+ * const saved = await readCheckpoint("/var/lib/logcapture/avl1.cache.json");
+ * ```
+ * @module
+ */
+import { basename, dirname } from "node:path";
+import type { FileIdentity } from "./identity.ts";
+
+/** Where capture stands in one log. */
+export interface Checkpoint {
+  version: 1;
+  /** The log's path. */
+  path: string;
+  source: string;
+  generation: number;
+  /** The offset of the first byte not yet captured. */
+  offset: number;
+  /** The file that `generation` names. */
+  file: FileIdentity;
+  /** The file's size when this was written: how much could be lost if the file disappears. */
+  seenSize: number;
+  /** When it was written (ISO 8601). */
+  updated?: string;
+}
+
+/** A cache file that cannot be used, with the path and the reason. */
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+function isIdentity(value: unknown): value is FileIdentity {
+  const v = value as FileIdentity;
+  return !!v && typeof v === "object" && Number.isInteger(v.dev) && Number.isInteger(v.ino) &&
+    typeof v.head === "string" && Number.isInteger(v.headLength);
+}
+
+/** Reads a cache file; `null` when there is none. Throws when it exists but is not valid. */
+export async function readCheckpoint(path: string): Promise<Checkpoint | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw new CheckpointError(`cannot read cache file ${path}: ${(error as Error).message}`);
+  }
+  let data: Checkpoint;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(
+      `cache file ${path} is not valid JSON: move it away to start over (CouchDB keeps what was stored)`,
+    );
+  }
+  if (
+    data?.version !== 1 || typeof data.path !== "string" || typeof data.source !== "string" ||
+    !Number.isSafeInteger(data.generation) || !Number.isSafeInteger(data.offset) ||
+    data.offset < 0 ||
+    !isIdentity(data.file)
+  ) {
+    throw new CheckpointError(
+      `cache file ${path} is not a logcapture cache file: move it away to start over`,
+    );
+  }
+  return { ...data, seenSize: Number.isSafeInteger(data.seenSize) ? data.seenSize : data.offset };
+}
+
+const encoder = new TextEncoder();
+
+/** Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync of the folder. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const folder = dirname(path);
+  const temp = `${folder}/.${basename(path)}.${Deno.pid}.tmp`;
+  try {
+    const file = await Deno.open(temp, { write: true, create: true, truncate: true, mode: 0o600 });
+    try {
+      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+  try {
+    using dir = await Deno.open(folder);
+    await dir.sync();
+  } catch {
+    // Some filesystems cannot fsync a folder; the rename itself is still atomic.
+  }
+}
+
+/** Writes the cache file atomically. */
+export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
+  const data = { ...checkpoint, updated: new Date().toISOString() };
+  try {
+    await writeFileAtomic(path, encoder.encode(JSON.stringify(data, null, 2) + "\n"));
+  } catch (error) {
+    throw new CheckpointError(`cannot write cache file ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Reads a 2012 `logtail.history` (Java properties, `size.<path>=<bytes>`): the size recorded for
+ * `logPath`, matched by exact path or by file name; `null` when it has none.
+ */
+export async function readLegacyHistory(
+  historyPath: string,
+  logPath: string,
+): Promise<number | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(historyPath);
+  } catch (error) {
+    throw new CheckpointError(
+      `cannot read history file ${historyPath}: ${(error as Error).message}`,
+    );
+  }
+  const sizes = new Map<string, number>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith("!")) continue;
+    const m = /^size\.(.+?)\s*[=:]\s*(\d+)$/.exec(line);
+    if (m) sizes.set(m[1].replace(/\\(.)/g, "$1"), Number(m[2]));
+  }
+  const exact = sizes.get(logPath);
+  if (exact !== undefined) return exact;
+  for (const [path, size] of sizes) if (basename(path) === basename(logPath)) return size;
+  return null;
+}

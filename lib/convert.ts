@@ -1,0 +1,73 @@
+/**
+ * Re-processing old spysocket files into CSV, for operators: one header, then every file's rows.
+ *
+ * @example
+ * ```ts
+ * import { convertFiles } from "./convert.ts";
+ * const result = await convertFiles(["old.log"], { columns: "classic", year: 2012 }, (text) => console.log(text));
+ * // result.rows, result.rejected, result.unreadable
+ * ```
+ * @module
+ */
+import { type ColumnSet, csvHeader } from "./csv.ts";
+import { formatCsv, oversizedRejection, type RejectedLine } from "./format.ts";
+import { LineScanner } from "./lines.ts";
+import { yearResolver } from "./spysocket.ts";
+
+/** Conversion settings. */
+export interface ConvertOptions {
+  columns: ColumnSet;
+  /** A fixed year; otherwise inferred from each file's modification time. */
+  year?: number;
+  maxLineBytes?: number;
+}
+
+/** What a conversion did. */
+export interface ConvertResult {
+  rows: number;
+  rejected: { file: string; line: RejectedLine }[];
+  /** Files that could not be read, each with the reason. */
+  unreadable: { file: string; reason: string }[];
+}
+
+/** Converts `files` in order, writing CSV text through `write`. */
+export async function convertFiles(
+  files: string[],
+  options: ConvertOptions,
+  write: (text: string) => Promise<void> | void,
+): Promise<ConvertResult> {
+  const result: ConvertResult = { rows: 0, rejected: [], unreadable: [] };
+  await write(csvHeader(options.columns));
+  for (const path of files) {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path);
+      const info = await file.stat();
+      if (!info.isFile) throw new Error("not a regular file");
+    } catch (error) {
+      result.unreadable.push({ file: path, reason: (error as Error).message });
+      continue;
+    }
+    using _ = file;
+    const info = await file.stat();
+    const years = yearResolver(
+      options.year ? { year: options.year } : { reference: info.mtime ?? new Date() },
+    );
+    const scanner = new LineScanner(file, 0, { maxLineBytes: options.maxLineBytes ?? 1 << 20 });
+    for (
+      let item = await scanner.next() ?? await scanner.takeRest();
+      item;
+      item = await scanner.next() ?? await scanner.takeRest()
+    ) {
+      if (item.kind === "oversized") {
+        result.rejected.push({ file: path, line: oversizedRejection(item) });
+        continue;
+      }
+      const out = formatCsv(item.bytes, item.offset, { columns: options.columns, years });
+      result.rows += out.rows;
+      for (const line of out.rejected) result.rejected.push({ file: path, line });
+      if (out.csv) await write(out.csv);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,458 @@
+/**
+ * A CouchDB 3.x client over plain `fetch`: database and design document setup, documents with
+ * inline attachments, `_bulk_docs` with per-document results, reads by id and by id range.
+ *
+ * Credentials go in an `Authorization` header on every request and never into a URL, a log line or
+ * an error. Every request has a timeout. Network errors, 5xx, 408 and 429 are retried with capped
+ * exponential backoff and jitter for as long as `retryForMs` allows; other 4xx are not.
+ *
+ * @example
+ * ```ts
+ * import { CouchClient } from "./couchdb.ts";
+ * const db = new CouchClient({ url: "http://127.0.0.1:5984/hrtfeed", user: "admin", password: "secret" });
+ * await db.ensureDatabase();
+ * const outcome = await db.putDocument({ _id: "feed:x:0:0000000000000000", doc_type: "Feed" });
+ * // outcome === "created" or "conflict" (already stored)
+ * ```
+ * @module
+ */
+import type { Logger } from "./log.ts";
+
+/** How to reach one database. */
+export interface CouchOptions {
+  /** `http(s)://[user:password@]host:port/database`. */
+  url: string;
+  /** Overrides the URL's user part. */
+  user?: string;
+  password?: string;
+  /** Per-request timeout; default 60 s. */
+  timeoutMs?: number;
+  /** How long transient failures are retried before giving up; default forever. */
+  retryForMs?: number;
+  /** First retry delay; default 250 ms. */
+  backoffMs?: number;
+  /** Longest retry delay; default 30 s. */
+  maxBackoffMs?: number;
+  log?: Logger;
+  /** For a private CA (`Deno.createHttpClient`). */
+  httpClient?: Deno.HttpClient;
+}
+
+/** A CouchDB failure, with a message a person can act on. */
+export class CouchError extends Error {
+  /** HTTP status, or 0 for a network failure. */
+  readonly status: number;
+  /** CouchDB's `error` field, when it gave one. */
+  readonly error: string;
+  constructor(message: string, status: number, error = "") {
+    super(message);
+    this.name = "CouchError";
+    this.status = status;
+    this.error = error;
+  }
+}
+
+/** One result of `_bulk_docs`: stored, already stored, or another error the caller must handle. */
+export type BulkResult =
+  | { id: string; outcome: "created"; rev: string }
+  | { id: string; outcome: "conflict" }
+  | { id: string; outcome: "error"; error: string; reason: string };
+
+/** A row of `_all_docs`. */
+export interface AllDocsRow<T> {
+  id: string;
+  doc?: T;
+}
+
+/** Options for {@linkcode CouchClient.allDocs}. */
+export interface AllDocsOptions {
+  startkey?: string;
+  endkey?: string;
+  limit?: number;
+  descending?: boolean;
+  includeDocs?: boolean;
+}
+
+/** A CouchDB document body. */
+export type Doc = { _id: string; [key: string]: unknown };
+
+/** The design document of SPEC §3: feed documents by `timestamp`, all, new and old. */
+export const FEED_DESIGN: Doc = {
+  _id: "_design/feed",
+  language: "javascript",
+  views: {
+    all: {
+      map: 'function (doc) { if (doc.doc_type === "Feed") emit(doc.timestamp, null); }',
+    },
+    new: {
+      map:
+        'function (doc) { if (doc.doc_type === "Feed" && doc.status === "new") emit(doc.timestamp, null); }',
+    },
+    old: {
+      map:
+        'function (doc) { if (doc.doc_type === "Feed" && doc.status !== "new") emit(doc.timestamp, null); }',
+    },
+  },
+};
+
+// CouchDB's own rule for database names.
+const DATABASE_NAME = /^[a-z][a-z0-9_$()+/-]*$/;
+
+interface Target {
+  base: string;
+  database: string;
+  authorization: string | null;
+}
+
+/** Splits a database URL into the server, the database and the credentials, checking each. */
+export function parseCouchUrl(url: string, user?: string, password?: string): Target {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CouchError(
+      `"${redactUrl(url)}" is not a URL: give the database as http://host:5984/dbname`,
+      0,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new CouchError(`"${redactUrl(url)}" is not an http or https URL`, 0);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, ""));
+  const base = `${parsed.protocol}//${parsed.host}`;
+  if (!database) {
+    throw new CouchError(
+      `no database named in ${base}: add it to the URL, e.g. ${base}/hrtfeed`,
+      0,
+    );
+  }
+  if (!DATABASE_NAME.test(database)) {
+    throw new CouchError(
+      `"${database}" is not a valid CouchDB database name (lowercase letter first, then a-z 0-9 _$()+-/): fix the URL ${base}/${database}`,
+      0,
+    );
+  }
+  const name = user ?? (parsed.username ? decodeURIComponent(parsed.username) : undefined);
+  const secret = password ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined);
+  const authorization = name !== undefined
+    ? "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${name}:${secret ?? ""}`)))
+    : null;
+  return { base, database, authorization };
+}
+
+/** The URL without its user part, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, "//");
+}
+
+function isTransient(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/** Why a fetch failed, in words: "connection refused", "no answer within 60 s", ... */
+function networkReason(error: unknown, timeoutMs: number): string {
+  if (
+    error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")
+  ) {
+    return `no answer within ${timeoutMs / 1000} s`;
+  }
+  const text = String((error as Error)?.message ?? error);
+  if (/connection refused/i.test(text)) return "connection refused";
+  if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
+  if (/connection reset/i.test(text)) return "connection reset";
+  if (/certificate|tls|ssl/i.test(text)) return `TLS error (${text.replace(/.*: /, "")})`;
+  return text.replace(/https?:\/\/\S+/g, "").replace(/\s+/g, " ").trim();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One database on one CouchDB server. */
+export class CouchClient {
+  /** The server, without credentials: `http://host:5984`. */
+  readonly server: string;
+  readonly database: string;
+  readonly #authorization: string | null;
+  readonly #timeoutMs: number;
+  readonly #retryForMs: number;
+  readonly #backoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #log?: Logger;
+  readonly #httpClient?: Deno.HttpClient;
+  #outageSince: number | null = null;
+  /** Counts retried requests, for metrics. */
+  retries = 0;
+
+  constructor(options: CouchOptions) {
+    const target = parseCouchUrl(options.url, options.user, options.password);
+    this.server = target.base;
+    this.database = target.database;
+    this.#authorization = target.authorization;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#retryForMs = options.retryForMs ?? Infinity;
+    this.#backoffMs = options.backoffMs ?? 250;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.#log = options.log;
+    this.#httpClient = options.httpClient;
+  }
+
+  /** `http://host:5984/database`, without credentials. */
+  get url(): string {
+    return `${this.server}/${this.database}`;
+  }
+
+  /** True while requests are failing and being retried. */
+  get inOutage(): boolean {
+    return this.#outageSince !== null;
+  }
+
+  /**
+   * Sends one request to the database (`path` is relative to it, "" for the database itself),
+   * retrying transient failures. Resolves with the status and the parsed JSON body for any status
+   * the caller must judge (2xx, 404, 409, 412); throws a {@linkcode CouchError} for the rest.
+   */
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { server?: boolean; retry?: boolean } = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const url = options.server ? `${this.server}/${path}` : `${this.url}${path ? "/" + path : ""}`;
+    const headers: Record<string, string> = { "Accept": "application/json" };
+    if (this.#authorization) headers["Authorization"] = this.#authorization;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === "string" ? body : JSON.stringify(body);
+      headers["Content-Type"] = "application/json";
+    }
+    const deadline = Date.now() + (options.retry === false ? 0 : this.#retryForMs);
+    for (let attempt = 0;; attempt++) {
+      let failure: CouchError;
+      try {
+        const response = await fetch(url, {
+          method,
+          headers,
+          body: payload,
+          signal: AbortSignal.timeout(this.#timeoutMs),
+          client: this.#httpClient,
+        });
+        const text = await response.text();
+        const parsed = parseJson(text);
+        if (!isTransient(response.status)) {
+          this.#endOutage();
+          if (response.ok || [404, 409, 412].includes(response.status)) {
+            return { status: response.status, body: parsed };
+          }
+          throw this.#refusal(method, path, response.status, parsed);
+        }
+        failure = new CouchError(
+          `CouchDB at ${this.server} failed (${response.status} ${parsed.error ?? ""}${
+            parsed.reason ? ": " + parsed.reason : ""
+          })`,
+          response.status,
+          String(parsed.error ?? ""),
+        );
+      } catch (error) {
+        if (error instanceof CouchError) throw error;
+        failure = new CouchError(
+          `cannot reach CouchDB at ${this.server}: ${networkReason(error, this.#timeoutMs)}`,
+          0,
+        );
+      }
+      const delay = Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** Math.min(attempt, 20)) *
+        (0.5 + Math.random() / 2);
+      if (Date.now() + delay > deadline) throw failure;
+      this.retries++;
+      if (this.#outageSince === null) {
+        this.#outageSince = Date.now();
+        this.#log?.warn(`${failure.message}; retrying with backoff until it answers`);
+      }
+      await sleep(delay);
+    }
+  }
+
+  #endOutage(): void {
+    if (this.#outageSince === null) return;
+    const seconds = ((Date.now() - this.#outageSince) / 1000).toFixed(1);
+    this.#outageSince = null;
+    this.#log?.info(`CouchDB at ${this.server} answers again, after ${seconds} s`);
+  }
+
+  #refusal(
+    method: string,
+    path: string,
+    status: number,
+    body: Record<string, unknown>,
+  ): CouchError {
+    const error = String(body.error ?? "");
+    const reason = body.reason ? `: ${body.reason}` : "";
+    if (status === 401) {
+      return new CouchError(
+        `CouchDB at ${this.server} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
+        status,
+        error,
+      );
+    }
+    if (status === 403) {
+      return new CouchError(
+        `CouchDB at ${this.server} forbids ${method} on database "${this.database}" (403${reason}): give the user admin or member rights`,
+        status,
+        error,
+      );
+    }
+    if (error === "illegal_database_name") {
+      return new CouchError(
+        `CouchDB at ${this.server} rejected the database name "${this.database}"${reason}: fix the URL`,
+        status,
+        error,
+      );
+    }
+    const what = path
+      ? `${method} ${this.database}/${path.split("?")[0]}`
+      : `${method} ${this.database}`;
+    return new CouchError(
+      `CouchDB at ${this.server} refused ${what} (${status} ${error}${reason})`,
+      status,
+      error,
+    );
+  }
+
+  /** Checks that the server is CouchDB and answers: its version. */
+  async serverVersion(): Promise<string> {
+    const { body } = await this.request("GET", "", undefined, { server: true });
+    return String(body.version ?? "unknown");
+  }
+
+  /** Creates the database when missing (412: it exists) and installs `_design/feed`. */
+  async ensureDatabase(): Promise<void> {
+    const { status } = await this.request("PUT", "");
+    if (status === 404) {
+      throw new CouchError(
+        `CouchDB at ${this.server} cannot create database "${this.database}"`,
+        404,
+      );
+    }
+    const current = await this.getDocument<Doc & { _rev: string }>(FEED_DESIGN._id);
+    if (current && JSON.stringify(current.views) === JSON.stringify(FEED_DESIGN.views)) return;
+    const doc = current ? { ...FEED_DESIGN, _rev: current._rev } : FEED_DESIGN;
+    const put = await this.request("PUT", encodeId(FEED_DESIGN._id), doc);
+    if (put.status === 409) return; // another process installed it just now
+  }
+
+  /** Stores a new document (with inline `_attachments`) in one request. */
+  async putDocument(doc: Doc): Promise<"created" | "conflict"> {
+    return await this.putDocumentJson(doc._id, JSON.stringify(doc));
+  }
+
+  /** Stores a new document already serialized as JSON. */
+  async putDocumentJson(id: string, json: string): Promise<"created" | "conflict"> {
+    const { status, body } = await this.request("PUT", encodeId(id), json);
+    if (status === 409) return "conflict";
+    if (status === 201 || status === 202) return "created";
+    throw new CouchError(
+      `CouchDB at ${this.server} did not store ${id} (${status} ${body.error ?? ""})`,
+      status,
+      String(body.error ?? ""),
+    );
+  }
+
+  /** Reads one document, or `null` when there is none. */
+  async getDocument<T = Doc>(id: string): Promise<T | null> {
+    const { status, body } = await this.request("GET", encodeId(id));
+    return status === 404 ? null : body as T;
+  }
+
+  /** Reads a range of documents (or just their ids) by id. */
+  async allDocs<T = Doc>(options: AllDocsOptions): Promise<AllDocsRow<T>[]> {
+    const query = new URLSearchParams();
+    if (options.startkey !== undefined) query.set("startkey", JSON.stringify(options.startkey));
+    if (options.endkey !== undefined) query.set("endkey", JSON.stringify(options.endkey));
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    if (options.descending) query.set("descending", "true");
+    if (options.includeDocs) query.set("include_docs", "true");
+    const { status, body } = await this.request("GET", `_all_docs?${query}`);
+    if (status === 404) {
+      throw new CouchError(`CouchDB at ${this.server} has no database "${this.database}"`, 404);
+    }
+    return (body.rows as AllDocsRow<T>[]) ?? [];
+  }
+
+  /**
+   * Writes many documents in one request. Each result says created, conflict (already stored) or
+   * error; the caller decides, so no error is ever counted as stored.
+   */
+  async bulkDocs(docs: Doc[] | string): Promise<BulkResult[]> {
+    const payload = typeof docs === "string" ? docs : JSON.stringify({ docs });
+    const { status, body } = await this.request("POST", "_bulk_docs", payload);
+    if (status !== 201 && status !== 200) {
+      throw new CouchError(`CouchDB at ${this.server} refused _bulk_docs (${status})`, status);
+    }
+    const rows = body as unknown as Record<string, string>[];
+    return rows.map((row): BulkResult => {
+      if (!row.error) return { id: row.id, outcome: "created", rev: row.rev };
+      if (row.error === "conflict") return { id: row.id, outcome: "conflict" };
+      return { id: row.id, outcome: "error", error: row.error, reason: row.reason ?? "" };
+    });
+  }
+}
+
+function encodeId(id: string): string {
+  return id.startsWith("_design/")
+    ? "_design/" + encodeURIComponent(id.slice(8))
+    : encodeURIComponent(id);
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text);
+    return value !== null && typeof value === "object" ? value : { value };
+  } catch {
+    return { error: "not_json", reason: text.slice(0, 200) };
+  }
+}
+
+/** The settings from which a client is made: URL, user, password or a file holding it. */
+export interface CouchSettings {
+  couchdb?: string;
+  user?: string;
+  password?: string;
+  passwordFile?: string;
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Makes a client from settings: the password comes from the settings (the environment), else the
+ * `passwordFile`, else the URL's user part. Registers the password with the logger as a secret.
+ */
+export async function clientFromSettings(
+  settings: CouchSettings,
+  log: Logger,
+): Promise<CouchClient> {
+  if (!settings.couchdb) {
+    throw new CouchError(
+      "no CouchDB given: use --couchdb http://host:5984/dbname (or COUCHDB_URL)",
+      0,
+    );
+  }
+  let password = settings.password;
+  if (password === undefined && settings.passwordFile) {
+    try {
+      password = (await Deno.readTextFile(settings.passwordFile)).replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new CouchError(
+        `cannot read passwordFile ${settings.passwordFile}: ${(error as Error).message}`,
+        0,
+      );
+    }
+  }
+  const urlPassword = /\/\/[^/:@]*:([^/@]*)@/.exec(settings.couchdb)?.[1];
+  for (const secret of [password, urlPassword && decodeURIComponent(urlPassword)]) {
+    if (secret) log.addSecret(secret);
+  }
+  return new CouchClient({
+    url: settings.couchdb,
+    user: settings.user,
+    password,
+    timeoutMs: settings.requestTimeoutMs,
+    log,
+  });
+}

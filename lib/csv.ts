@@ -1,0 +1,118 @@
+/**
+ * Reports as CSV (SPEC §2): the `classic` column set the downstream consumers expect, or `full`.
+ *
+ * @example
+ * ```ts
+ * import { csvHeader, csvRow } from "./csv.ts";
+ * let text = csvHeader("classic");
+ * // text === "Date,Time,Vehicle,Lat,Lon,Location Valid/Invalid,Adherence,Adherence Valid/Invalid,Route,Direction,Stop\n"
+ * ```
+ * @module
+ */
+import { stringify } from "csv-stringify/sync";
+import type { Report } from "./spysocket.ts";
+
+/** The two column sets. */
+export type ColumnSet = "classic" | "full";
+
+/** Every accepted `--columns` value. */
+export const COLUMN_SETS: readonly ColumnSet[] = ["classic", "full"];
+
+const CLASSIC = [
+  "Date",
+  "Time",
+  "Vehicle",
+  "Lat",
+  "Lon",
+  "Location Valid/Invalid",
+  "Adherence",
+  "Adherence Valid/Invalid",
+  "Route",
+  "Direction",
+  "Stop",
+];
+const FULL_EXTRA = [
+  "Type",
+  "Odometer",
+  "Odometer Valid/Invalid",
+  "DGPS",
+  "FOM",
+  "Crossing Time",
+  "Dwell",
+  "Timepoint",
+  "Service",
+  "Block",
+];
+
+const CSV_OPTIONS = { record_delimiter: "unix", eof: true } as const;
+
+/** The column names of a column set, in order. */
+export function csvColumns(columns: ColumnSet): string[] {
+  return columns === "full" ? [...CLASSIC, ...FULL_EXTRA] : [...CLASSIC];
+}
+
+/** The header line of a column set, `\n`-ended. */
+export function csvHeader(columns: ColumnSet): string {
+  return stringify([csvColumns(columns)], CSV_OPTIONS);
+}
+
+/** The values of one report, in the column order of the set; `null` becomes an empty field. */
+export function csvValues(report: Report, columns: ColumnSet): (string | number | null)[] {
+  const values: (string | number | null)[] = [
+    report.date,
+    report.time,
+    report.vehicle,
+    report.lat,
+    report.lon,
+    report.locationValid,
+    report.adherence,
+    report.adherenceValid,
+    report.route,
+    report.direction,
+    report.stop,
+  ];
+  if (columns === "full") {
+    values.push(
+      report.kind,
+      report.odometer,
+      report.odometerValid,
+      report.dgps,
+      report.fom,
+      report.crossingTime,
+      report.dwell,
+      report.timepoint,
+      report.service,
+      report.block,
+    );
+  }
+  return values;
+}
+
+// A field needs RFC 4180 quoting when it holds a comma, a quote or a line break.
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/**
+ * One report as a CSV line, `\n`-ended. The parser only accepts fields without commas, quotes or
+ * line breaks, so rows are joined directly; any field that would need quoting goes through
+ * csv-stringify, whose output the tests compare against this one on random reports.
+ *
+ * @example
+ * ```ts
+ * csvRow(report, "classic"); // "2012-02-15,07:04:42,V.1.2233,37.0620935,-76.3413842,V,-1,V,,,\n"
+ * ```
+ */
+export function csvRow(report: Report, columns: ColumnSet): string {
+  const values = csvValues(report, columns);
+  let line = "";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === "string" && NEEDS_QUOTES.test(v)) return stringify([values], CSV_OPTIONS);
+    line += i === 0 ? (v ?? "") : "," + (v ?? "");
+  }
+  return line + "\n";
+}
+
+/** Reports as CSV text through csv-stringify alone: the reference the fast path must equal. */
+export function csvRowsReference(reports: Report[], columns: ColumnSet): string {
+  return stringify(reports.map((r) => csvValues(r, columns)), CSV_OPTIONS);
+}

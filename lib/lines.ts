@@ -1,0 +1,224 @@
+/**
+ * Whole lines out of a growing file, in the manner of Go's `bufio.Scanner`: one reusable buffer, a
+ * clear rule for the partial last line (it waits for its newline) and for a line that is too long
+ * (it is reported with its offset, length and first bytes, and reading goes on after its newline).
+ *
+ * @example
+ * ```ts
+ * import { LineScanner, forEachLine } from "./lines.ts";
+ * using file = await Deno.open("app.log");
+ * const scanner = new LineScanner(file, 0, { maxLineBytes: 1 << 20 });
+ * for (let item = await scanner.next(); item; item = await scanner.next()) {
+ *   if (item.kind === "lines") forEachLine(item.bytes, (text, start) => console.log(item.offset + start, text));
+ * }
+ * ```
+ * @module
+ */
+
+/** What the scanner reads from: an open file, read sequentially from where it was put. */
+export interface SeekableReader {
+  read(buffer: Uint8Array): Promise<number | null>;
+  seek(offset: number | bigint, whence: Deno.SeekMode): Promise<number>;
+}
+
+/** Whole lines, `\n`-ended, as a view of the scanner's buffer: valid until the next call. */
+export interface LinesChunk {
+  kind: "lines";
+  /** File offset of `bytes[0]`. */
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** A line longer than the limit: its offset, its length with the newline, and its first bytes. */
+export interface OversizedLine {
+  kind: "oversized";
+  offset: number;
+  length: number;
+  head: Uint8Array;
+}
+
+/** One result of {@linkcode LineScanner.next}. */
+export type ScanItem = LinesChunk | OversizedLine;
+
+/** Scanner settings. */
+export interface ScannerOptions {
+  /** A line longer than this (without its newline) is reported as oversized. */
+  maxLineBytes: number;
+  /** The size of the one read buffer; raised to hold the longest line allowed. */
+  bufferBytes?: number;
+}
+
+/** How many first bytes of an oversized line are kept. */
+export const OVERSIZED_HEAD_BYTES = 256;
+
+const NEWLINE = 10;
+
+/** Reads whole lines from `reader` starting at a byte offset. See the module example. */
+export class LineScanner {
+  readonly #reader: SeekableReader;
+  readonly #maxLineBytes: number;
+  #buffer: Uint8Array;
+  #start = 0; // first byte not yet returned
+  #end = 0; // end of the bytes read
+  #position: number; // file offset of buffer[#start]
+  #sought = false;
+  #skip: { offset: number; head: Uint8Array } | null = null;
+
+  constructor(reader: SeekableReader, offset: number, options: ScannerOptions) {
+    this.#reader = reader;
+    this.#maxLineBytes = options.maxLineBytes;
+    this.#buffer = new Uint8Array(
+      Math.max(options.bufferBytes ?? 1 << 20, options.maxLineBytes + 1),
+    );
+    this.#position = offset;
+  }
+
+  /** The offset of the first byte not yet returned: where the next line starts. */
+  get position(): number {
+    return this.#skip ? this.#skip.offset : this.#position;
+  }
+
+  /** Bytes read past {@linkcode position}: a partial last line, or part of an oversized one. */
+  get pending(): number {
+    return this.#end - this.#start + (this.#skip ? this.#position - this.#skip.offset : 0);
+  }
+
+  /** Goes to `offset`, forgetting all it buffered; it must be the start of a line. */
+  seekTo(offset: number): void {
+    this.#start = this.#end = 0;
+    this.#position = offset;
+    this.#sought = false;
+    this.#skip = null;
+  }
+
+  /**
+   * The next whole lines, or an oversized line, or `null` when the file holds no further complete
+   * line now (a partial last line stays buffered until its newline arrives).
+   */
+  async next(): Promise<ScanItem | null> {
+    for (;;) {
+      const item = this.#take();
+      if (item) return item;
+      if (!await this.#fill()) return null;
+    }
+  }
+
+  /**
+   * The bytes after the last whole line, as a final line, for a file that will not grow again
+   * (rotated away or deleted): `null` when there are none.
+   */
+  async takeRest(): Promise<ScanItem | null> {
+    const item = await this.next();
+    if (item) return item;
+    if (this.#skip) {
+      const { offset, head } = this.#skip;
+      this.#skip = null;
+      return { kind: "oversized", offset, length: this.#position - offset, head };
+    }
+    if (this.#end === this.#start) return null;
+    const bytes = this.#buffer.slice(this.#start, this.#end);
+    const chunk: LinesChunk = { kind: "lines", offset: this.#position, bytes };
+    this.#position += bytes.length;
+    this.#start = this.#end;
+    return chunk;
+  }
+
+  #take(): ScanItem | null {
+    const buffer = this.#buffer;
+    if (this.#skip) {
+      const newline = buffer.subarray(this.#start, this.#end).indexOf(NEWLINE);
+      const through = newline < 0 ? this.#end : this.#start + newline + 1;
+      this.#position += through - this.#start;
+      this.#start = through;
+      if (newline < 0) return null;
+      const { offset, head } = this.#skip;
+      this.#skip = null;
+      return { kind: "oversized", offset, length: this.#position - offset, head };
+    }
+    const view = buffer.subarray(this.#start, this.#end);
+    let last = view.lastIndexOf(NEWLINE);
+    if (last >= 0 && view.length > this.#maxLineBytes + 1) {
+      last = this.#lastFittingLine(view, last);
+      if (this.#skip) return this.#take();
+    }
+    if (last < 0) {
+      if (view.length > this.#maxLineBytes) {
+        const head = view.slice(0, OVERSIZED_HEAD_BYTES);
+        this.#skip = { offset: this.#position, head };
+        this.#position += view.length;
+        this.#start = this.#end;
+      }
+      return null;
+    }
+    const bytes = view.subarray(0, last + 1);
+    const chunk: LinesChunk = { kind: "lines", offset: this.#position, bytes };
+    this.#position += bytes.length;
+    this.#start += bytes.length;
+    return chunk;
+  }
+
+  /** Where the whole lines before the first too-long line end (index of its `\n`), or -1. */
+  #lastFittingLine(view: Uint8Array, last: number): number {
+    let from = 0;
+    while (from <= last) {
+      const newline = view.indexOf(NEWLINE, from);
+      if (newline - from > this.#maxLineBytes) {
+        if (from > 0) return from - 1;
+        // The first line is too long and complete: report it as oversized at once.
+        this.#skip = { offset: this.#position, head: view.slice(0, OVERSIZED_HEAD_BYTES) };
+        return -1;
+      }
+      from = newline + 1;
+    }
+    return last;
+  }
+
+  /** Reads more bytes; false at the end of the file. */
+  async #fill(): Promise<boolean> {
+    if (!this.#sought) {
+      await this.#reader.seek(this.#position + (this.#end - this.#start), Deno.SeekMode.Start);
+      this.#sought = true;
+    }
+    if (this.#start > 0) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    const n = await this.#reader.read(this.#buffer.subarray(this.#end));
+    if (n === null || n === 0) return false;
+    this.#end += n;
+    return true;
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Calls `fn` for each line of `bytes` (whole lines, the last one with or without its `\n`) with
+ * its text (without `\n` or `\r\n`) and three indexes into `bytes`: where the line starts, where
+ * its text ends, and where the next line starts. ASCII input, the normal case, is decoded once for
+ * the whole chunk; anything else line by line, invalid UTF-8 replaced.
+ *
+ * @example
+ * ```ts
+ * forEachLine(new TextEncoder().encode("a\r\nb\n"), (text, start) => console.log(start, text));
+ * // 0 a
+ * // 3 b
+ * ```
+ */
+export function forEachLine(
+  bytes: Uint8Array,
+  fn: (text: string, start: number, end: number, next: number) => void,
+): void {
+  const text = utf8.decode(bytes);
+  const ascii = text.length === bytes.length && !text.includes("\uFFFD");
+  let from = 0;
+  while (from < bytes.length) {
+    let newline = ascii ? text.indexOf("\n", from) : bytes.indexOf(NEWLINE, from);
+    if (newline < 0) newline = bytes.length;
+    const end = newline > from && bytes[newline - 1] === 13 ? newline - 1 : newline;
+    const next = Math.min(newline + 1, bytes.length);
+    fn(ascii ? text.slice(from, end) : utf8.decode(bytes.subarray(from, end)), from, end, next);
+    from = next;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * How both programs start and stop: a clear one-line error and exit code for every failure (2 for
+ * usage and configuration, 1 for the rest), and signals: the first SIGTERM or SIGINT asks the program
+ * to stop (it has 5 seconds), a second one exits at once.
+ *
+ * @example
+ * ```ts
+ * import { runMain } from "./main.ts";
+ * await runMain("capture", async (signal) => { while (!signal.aborted) await work(); return 0; });
+ * ```
+ * @module
+ */
+import { UsageError } from "./config.ts";
+
+/** How long a stopping program may take before it exits anyway. */
+export const STOP_GRACE_MS = 4500;
+
+/** Runs `main` and exits with its code; see the module doc. */
+export async function runMain(
+  program: string,
+  main: (signal: AbortSignal) => Promise<number>,
+): Promise<never> {
+  const controller = new AbortController();
+  let stopping = false;
+  const stop = () => {
+    if (stopping) Deno.exit(1);
+    stopping = true;
+    controller.abort();
+    setTimeout(() => Deno.exit(0), STOP_GRACE_MS);
+  };
+  for (const name of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(name, stop);
+  let code: number;
+  try {
+    code = await main(controller.signal);
+  } catch (error) {
+    const message = (error as Error)?.message ?? String(error);
+    console.error(message.startsWith(`${program}:`) ? message : `${program}: ${message}`);
+    code = error instanceof UsageError ? 2 : 1;
+  }
+  Deno.exit(code);
+}

@@ -1,0 +1,242 @@
+/**
+ * The options of `capture` and `monitor`, in one table each: flags, configuration keys, defaults
+ * and help all come from here.
+ *
+ * @example
+ * ```ts
+ * import { CAPTURE_OPTIONS } from "./options.ts";
+ * import { resolveOptions } from "./config.ts";
+ * const { options } = await resolveOptions("capture", CAPTURE_OPTIONS, ["--once", "app.log"]);
+ * ```
+ * @module
+ */
+import type { OptionSpec } from "./config.ts";
+import { COLUMN_SETS } from "./csv.ts";
+import { STORE_MODES } from "./store.ts";
+
+/** The version of both programs. */
+export const VERSION = "0.1.0";
+
+const MiB = 1 << 20;
+
+/** Flags that are not settings. */
+const PROGRAM_FLAGS: OptionSpec[] = [
+  {
+    key: "config",
+    flag: "config",
+    type: "string",
+    flagOnly: true,
+    help: "read settings from this JSON file",
+  },
+  {
+    key: "printConfig",
+    flag: "print-config",
+    type: "boolean",
+    flagOnly: true,
+    help: "print the effective settings (secrets redacted) and exit",
+  },
+  {
+    key: "help",
+    flag: "help",
+    short: "h",
+    type: "boolean",
+    flagOnly: true,
+    help: "print this help and exit",
+  },
+  {
+    key: "version",
+    flag: "version",
+    type: "boolean",
+    flagOnly: true,
+    help: "print the version and exit",
+  },
+];
+
+/** CouchDB and formatting settings, shared by both programs. */
+const COUCH_OPTIONS: OptionSpec[] = [
+  {
+    key: "couchdb",
+    flag: "couchdb",
+    type: "string",
+    env: "COUCHDB_URL",
+    help: "the database, http(s)://host:5984/dbname",
+  },
+  { key: "user", type: "string", env: "COUCHDB_USER", help: "CouchDB user name" },
+  {
+    key: "password",
+    type: "string",
+    env: "COUCHDB_PASSWORD",
+    secret: true,
+    help: "CouchDB password",
+  },
+  { key: "passwordFile", type: "string", help: "file holding the CouchDB password" },
+  {
+    key: "mode",
+    flag: "mode",
+    type: "enum",
+    values: STORE_MODES,
+    default: "feed",
+    help: "one document per batch (feed) or per line (records)",
+  },
+  {
+    key: "columns",
+    flag: "columns",
+    type: "enum",
+    values: COLUMN_SETS,
+    default: "classic",
+    help: "CSV column set",
+  },
+  {
+    key: "year",
+    flag: "year",
+    type: "integer",
+    min: 1970,
+    help: "the year of every report, instead of inferring it",
+  },
+  {
+    key: "requestTimeoutMs",
+    flag: "request-timeout-ms",
+    type: "integer",
+    min: 1,
+    default: 60_000,
+    help: "timeout of each CouchDB request",
+  },
+];
+
+const LOG_OPTIONS: OptionSpec[] = [
+  {
+    key: "verbose",
+    flag: "verbose",
+    short: "v",
+    type: "boolean",
+    default: false,
+    help: "log debug lines too",
+  },
+  {
+    key: "logFormat",
+    flag: "log-format",
+    type: "enum",
+    values: ["text", "json"],
+    default: "text",
+    help: "log line format on stderr",
+  },
+];
+
+/** The options of `capture`. */
+export const CAPTURE_OPTIONS: OptionSpec[] = [
+  ...COUCH_OPTIONS,
+  {
+    key: "source",
+    flag: "source",
+    type: "string",
+    defaultText: "HOST-LOGNAME",
+    help: "stable name of this log in document ids",
+  },
+  {
+    key: "cache",
+    flag: "cache",
+    type: "string",
+    defaultText: "$STATE_DIRECTORY, else ~/.local/state/logcapture, /SOURCE.cache.json",
+    help: "the private cache file",
+  },
+  {
+    key: "from",
+    flag: "from",
+    type: "enum",
+    values: ["start", "end"],
+    default: "start",
+    help: "where to begin on a log never seen before",
+  },
+  {
+    key: "once",
+    flag: "once",
+    type: "boolean",
+    default: false,
+    help: "capture what is new now, store it, and exit",
+  },
+  {
+    key: "flushMs",
+    flag: "flush-ms",
+    type: "integer",
+    min: 1,
+    default: 500,
+    help: "longest a read line waits before it is pushed",
+  },
+  {
+    key: "batchLines",
+    flag: "batch-lines",
+    type: "integer",
+    min: 1,
+    default: 5000,
+    help: "most lines in a batch",
+  },
+  {
+    key: "batchBytes",
+    flag: "batch-bytes",
+    type: "integer",
+    min: 1,
+    default: MiB,
+    help: "most bytes in a batch",
+  },
+  {
+    key: "maxLineBytes",
+    flag: "max-line-bytes",
+    type: "integer",
+    min: 1,
+    default: MiB,
+    help: "longer lines are rejected (first bytes kept)",
+  },
+  {
+    key: "rotated",
+    flag: "rotated",
+    type: "list",
+    defaultText: "LOGFILE.* and LOGFILE-*",
+    help: "where rotated files go (repeatable)",
+  },
+  {
+    key: "importHistory",
+    flag: "import-history",
+    type: "string",
+    help: "start from a 2012 logtail.history file",
+  },
+  {
+    key: "pollMs",
+    flag: "poll-ms",
+    type: "integer",
+    min: 10,
+    default: 1000,
+    help: "how often the log is checked without a filesystem event",
+  },
+  ...LOG_OPTIONS,
+  ...PROGRAM_FLAGS,
+];
+
+/** The options of `monitor`. */
+export const MONITOR_OPTIONS: OptionSpec[] = [
+  ...COUCH_OPTIONS,
+  {
+    key: "once",
+    flag: "once",
+    type: "boolean",
+    default: false,
+    help: "process the extracts there now, and exit",
+  },
+  {
+    key: "done",
+    flag: "done",
+    type: "enum",
+    values: ["keep", "delete"],
+    default: "keep",
+    help: "keep processed extracts in DIR/done, or delete them",
+  },
+  {
+    key: "maxLineBytes",
+    flag: "max-line-bytes",
+    type: "integer",
+    min: 1,
+    default: MiB,
+    help: "longer lines are rejected (first bytes kept)",
+  },
+  ...LOG_OPTIONS,
+  ...PROGRAM_FLAGS,
+];

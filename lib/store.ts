@@ -1,0 +1,350 @@
+/**
+ * Storing batches in CouchDB (SPEC §3) so that nothing is lost and nothing doubled: every batch has
+ * deterministic ids, and a conflict means "already stored": the stored document says how far it
+ * reaches, and only what it does not cover is pushed. A stored document of another file means the
+ * generation number was reused (a lost cache file): the batch moves to a generation the database
+ * does not hold yet, and no data is skipped.
+ *
+ * @example
+ * ```ts
+ * import { storeBatch } from "./store.ts";
+ * const result = await storeBatch(db, batch, { mode: "feed", columns: "classic" });
+ * // result.end: where capture continues (batch.end, or further when an earlier run stored more)
+ * ```
+ * @module
+ */
+import { type Batch, batchFrom, feedDocId, recordDocId, type SourceInfo } from "./batch.ts";
+import type { CouchClient } from "./couchdb.ts";
+import { type ColumnSet, csvHeader } from "./csv.ts";
+import { forEachRecord, formatCsv, oversizedRejection, type RejectedLine } from "./format.ts";
+import { type FileIdentity, sameIdentity } from "./identity.ts";
+import { type YearResolver, yearResolver } from "./spysocket.ts";
+
+/** One document per batch (`feed`) or one per line (`records`). */
+export type StoreMode = "feed" | "records";
+
+/** Every accepted `--mode` value. */
+export const STORE_MODES: readonly StoreMode[] = ["feed", "records"];
+
+/** How batches are stored. */
+export interface StoreOptions {
+  mode: StoreMode;
+  columns: ColumnSet;
+  /** A fixed year for every report; otherwise inferred from the batch's read time. */
+  year?: number;
+}
+
+/** What storing a batch did. */
+export interface StoreResult {
+  /** The generation the batch was stored under (moves on when the number was taken). */
+  generation: number;
+  /** Where the next batch starts: the batch's end, or further when an earlier run stored more. */
+  end: number;
+  rows: number;
+  rejected: RejectedLine[];
+  /** Bytes of the batch that an earlier run had stored already. */
+  skippedBytes: number;
+  /** Conflicts met and resolved by reading what CouchDB holds. */
+  conflicts: number;
+}
+
+/** A feed document as stored, without its attachments. */
+interface StoredFeed {
+  source?: { end?: number; file?: FileIdentity };
+}
+
+/** A records-mode document as stored. */
+interface StoredRecord {
+  file?: FileIdentity;
+  line_end?: number;
+  batch_start?: number;
+}
+
+function years(batch: Batch, options: StoreOptions): YearResolver {
+  return yearResolver(options.year ? { year: options.year } : { reference: batch.readAt });
+}
+
+/** The current time as in SPEC §3: UTC, ISO 8601, to the second. */
+export function timestamp(now = new Date()): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function base64(bytes: Uint8Array): string {
+  return (bytes as Uint8Array & { toBase64(): string }).toBase64();
+}
+
+function joinLines(lines: RejectedLine[]): Uint8Array {
+  const out = new Uint8Array(lines.reduce((n, l) => n + l.raw.length + 1, 0));
+  let at = 0;
+  for (const line of lines) {
+    out.set(line.raw, at);
+    at += line.raw.length;
+    out[at++] = 10;
+  }
+  return out;
+}
+
+function sourceFields(source: SourceInfo, generation: number): Record<string, unknown> {
+  return { id: source.id, host: source.host, path: source.path, generation };
+}
+
+/** The feed document of a batch, as JSON: CSV attachment, and the rejected lines when any. */
+export function feedDocument(
+  batch: Batch,
+  columns: ColumnSet,
+  resolver: YearResolver,
+): { json: string; rows: number; rejected: RejectedLine[] } {
+  const formatted = batch.oversized
+    ? { csv: "", rows: 0, rejected: [oversizedRejection(batch.oversized)] }
+    : formatCsv(batch.data, batch.start, { columns, years: resolver });
+  const csv = csvHeader(columns) + formatted.csv;
+  const attachments: Record<string, unknown> = {
+    feed: { content_type: "text/csv", data: btoa(csv) },
+  };
+  if (formatted.rejected.length > 0) {
+    attachments.rejected = {
+      content_type: "text/plain",
+      data: base64(joinLines(formatted.rejected)),
+    };
+  }
+  const doc = {
+    _id: feedDocId(batch.source.id, batch.generation, batch.start),
+    doc_type: "Feed",
+    status: "new",
+    timestamp: timestamp(),
+    source: {
+      ...sourceFields(batch.source, batch.generation),
+      start: batch.start,
+      end: batch.end,
+      file: batch.source.file,
+    },
+    rows: formatted.rows,
+    rejected: formatted.rejected.length,
+    rejected_lines: formatted.rejected.map(({ offset, reason }) => ({ offset, reason })),
+    _attachments: attachments,
+  };
+  return { json: JSON.stringify(doc), rows: formatted.rows, rejected: formatted.rejected };
+}
+
+/** One line's document in a `_bulk_docs` request. */
+interface RecordEntry {
+  id: string;
+  offset: number;
+  end: number;
+  /** Set for a line that did not parse. */
+  rejected: RejectedLine | null;
+}
+
+/** The records-mode documents of a batch, as the JSON body of one `_bulk_docs` request. */
+export function recordDocuments(
+  batch: Batch,
+  resolver: YearResolver,
+): { json: string; entries: RecordEntry[] } {
+  const docs: string[] = [];
+  const entries: RecordEntry[] = [];
+  const common = JSON.stringify({
+    source: sourceFields(batch.source, batch.generation),
+    file: batch.source.file,
+    batch_start: batch.start,
+  }).slice(1, -1);
+  const add = (
+    body: Record<string, unknown>,
+    offset: number,
+    end: number,
+    rejected: RejectedLine | null,
+  ) => {
+    const id = recordDocId(batch.source.id, batch.generation, offset);
+    entries.push({ id, offset, end, rejected });
+    const fields = JSON.stringify(body).slice(1, -1);
+    docs.push(`{"_id":"${id}",${fields},"line_offset":${offset},"line_end":${end},${common}}`);
+  };
+  if (batch.oversized) {
+    const line = oversizedRejection(batch.oversized);
+    const raw = new TextDecoder().decode(line.raw);
+    add({ doc_type: "Rejected", reason: line.reason, raw }, line.offset, batch.end, line);
+  } else {
+    forEachRecord(batch.data, batch.start, resolver, (body, offset, end) => {
+      const rejected = body.doc_type !== "Rejected" ? null : {
+        offset,
+        reason: String(body.reason),
+        raw: batch.data.slice(offset - batch.start, end - batch.start),
+      };
+      add(body, offset, end, rejected);
+    });
+  }
+  return { json: `{"docs":[${docs.join(",")}]}`, entries };
+}
+
+/**
+ * Stores one batch and says where capture continues. Conflicts are resolved by reading what CouchDB
+ * holds; any other per-document error throws, so nothing unstored is counted as stored.
+ */
+export async function storeBatch(
+  db: CouchClient,
+  batch: Batch,
+  options: StoreOptions,
+): Promise<StoreResult> {
+  return options.mode === "feed"
+    ? await storeFeed(db, batch, options)
+    : await storeRecords(db, batch, options);
+}
+
+async function storeFeed(
+  db: CouchClient,
+  batch: Batch,
+  options: StoreOptions,
+): Promise<StoreResult> {
+  const resolver = years(batch, options);
+  let current = batch;
+  let conflicts = 0;
+  let skippedBytes = 0;
+  for (;;) {
+    const doc = feedDocument(current, options.columns, resolver);
+    const id = feedDocId(current.source.id, current.generation, current.start);
+    if (await db.putDocumentJson(id, doc.json) === "created") {
+      return {
+        generation: current.generation,
+        end: current.end,
+        rows: doc.rows,
+        rejected: doc.rejected,
+        skippedBytes,
+        conflicts,
+      };
+    }
+    conflicts++;
+    const stored = await db.getDocument<StoredFeed>(id);
+    const file = stored?.source?.file;
+    const end = stored?.source?.end;
+    if (!stored || !file || typeof end !== "number") {
+      throw new Error(
+        `${id} in ${db.url} is not a feed document of logcapture: remove it or use another --source`,
+      );
+    }
+    if (!sameIdentity(file, current.source.file)) {
+      const generation = await freeGeneration(db, current.source.id, current.generation + 1);
+      current = { ...current, generation };
+      continue;
+    }
+    if (end >= current.end) {
+      skippedBytes += current.end - current.start;
+      return {
+        generation: current.generation,
+        end,
+        rows: 0,
+        rejected: [],
+        skippedBytes,
+        conflicts,
+      };
+    }
+    skippedBytes += end - current.start;
+    current = batchFrom(current, end);
+  }
+}
+
+async function storeRecords(
+  db: CouchClient,
+  batch: Batch,
+  options: StoreOptions,
+): Promise<StoreResult> {
+  const resolver = years(batch, options);
+  let current = batch;
+  let conflicts = 0;
+  for (;;) {
+    const { json, entries } = recordDocuments(current, resolver);
+    const results = new Map((await db.bulkDocs(json)).map((r) => [r.id, r]));
+    const failed = [...results.values()].find((r) => r.outcome === "error");
+    if (failed?.outcome === "error") {
+      throw new Error(
+        `CouchDB at ${db.server} did not store ${failed.id}: ${failed.error} ${failed.reason}`,
+      );
+    }
+    const conflicted = entries.filter((e) => results.get(e.id)?.outcome === "conflict");
+    const missing = entries.find((e) => !results.has(e.id));
+    if (missing) throw new Error(`CouchDB at ${db.server} said nothing of ${missing.id}`);
+    if (conflicted.length > 0) {
+      conflicts += conflicted.length;
+      const stored = await db.getDocument<StoredRecord>(conflicted[0].id);
+      if (!stored?.file) {
+        throw new Error(
+          `${
+            conflicted[0].id
+          } in ${db.url} is not a record of logcapture: remove it or use another --source`,
+        );
+      }
+      if (!sameIdentity(stored.file, current.source.file)) {
+        const generation = await freeGeneration(db, current.source.id, current.generation + 1);
+        current = { ...current, generation };
+        continue;
+      }
+    }
+    const created = entries.filter((e) => results.get(e.id)?.outcome === "created");
+    return {
+      generation: current.generation,
+      end: current.end,
+      rows: created.filter((e) => !e.rejected).length,
+      rejected: created.flatMap((e) => e.rejected ? [e.rejected] : []),
+      skippedBytes: conflicted.reduce((n, e) => n + e.end - e.offset, 0),
+      conflicts,
+    };
+  }
+}
+
+/** Whether the database holds any document of `generation` of `source`. */
+export async function generationInUse(
+  db: CouchClient,
+  source: string,
+  generation: number,
+): Promise<boolean> {
+  for (const kind of ["feed", "rec"]) {
+    const prefix = `${kind}:${source}:${generation}:`;
+    const rows = await db.allDocs({ startkey: prefix, endkey: prefix + "\ufff0", limit: 1 });
+    if (rows.length > 0) return true;
+  }
+  return false;
+}
+
+/** The first generation, from `from` on, that the database holds nothing of. */
+export async function freeGeneration(
+  db: CouchClient,
+  source: string,
+  from: number,
+): Promise<number> {
+  let generation = from;
+  while (await generationInUse(db, source, generation)) generation++;
+  return generation;
+}
+
+/**
+ * Where an earlier run left this file, read from CouchDB, for a capture whose cache file is gone:
+ * the newest generation stored from the same file, and the offset from which to go on (the end of
+ * its last feed document, or the start of its last records batch, whose lines may be partly
+ * stored). `null` when CouchDB holds nothing of this file.
+ */
+export async function findStoredPosition(
+  db: CouchClient,
+  source: string,
+  file: FileIdentity,
+): Promise<{ generation: number; offset: number } | null> {
+  let last = -1;
+  while (await generationInUse(db, source, last + 1)) last++;
+  for (let generation = last; generation >= 0; generation--) {
+    let offset = -1;
+    for (const kind of ["feed", "rec"]) {
+      const prefix = `${kind}:${source}:${generation}:`;
+      const [row] = await db.allDocs<StoredFeed & StoredRecord>({
+        startkey: prefix + "\ufff0",
+        endkey: prefix,
+        descending: true,
+        limit: 1,
+        includeDocs: true,
+      });
+      const doc = row?.doc;
+      const stored = doc?.source?.file ?? doc?.file;
+      if (!doc || !stored || !sameIdentity(stored, file)) continue;
+      const end = kind === "feed" ? doc.source?.end : doc.batch_start;
+      if (typeof end === "number") offset = Math.max(offset, end);
+    }
+    if (offset >= 0) return { generation, offset };
+  }
+  return null;
+}

@@ -1,0 +1,386 @@
+/**
+ * Following one log file by path, forever: whole lines by seeking from a known offset, across
+ * rotation by rename, copytruncate, deletion and re-creation, and a log that does not exist yet.
+ * Each file that lives at the path is a new generation (SPEC §3).
+ *
+ * The tailer only reads; it never decides what counts as captured. Its caller stores what it reads
+ * and moves the cache file.
+ *
+ * @example
+ * ```ts
+ * import { Tailer } from "./tail.ts";
+ * const tailer = new Tailer({ path: "/var/log/spysocket.log", maxLineBytes: 1 << 20, log });
+ * await tailer.start({ generation: 0, offset: 0 });
+ * for (;;) {
+ *   const read = await tailer.read();
+ *   if (read) handle(read); else await tailer.wait(500);
+ * }
+ * ```
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import {
+  type FileIdentity,
+  HEAD_BYTES,
+  headMatches,
+  matchesIdentity,
+  readIdentity,
+} from "./identity.ts";
+import { LineScanner, type ScanItem } from "./lines.ts";
+import type { Logger } from "./log.ts";
+
+/** Tailer settings. */
+export interface TailerOptions {
+  path: string;
+  maxLineBytes: number;
+  bufferBytes?: number;
+  /** How often the file is checked without a filesystem event; default 1000 ms. */
+  pollMs?: number;
+  /** Where rotated files go (globs in the file name part), to find one left behind while stopped. */
+  rotated?: string[];
+  log: Logger;
+}
+
+/** Lines read, with the generation and file they belong to. */
+export interface TailRead {
+  generation: number;
+  file: FileIdentity;
+  item: ScanItem;
+}
+
+/** Where to start: a generation, an offset, and the file it was in, when known. */
+export interface TailStart {
+  generation: number;
+  offset: number;
+  /** The file the offset belongs to; when it is not at the path, rotated files are searched. */
+  file?: FileIdentity;
+  /** Start a file never seen before at its last whole line instead of its beginning. */
+  fromEnd?: boolean;
+}
+
+interface Current {
+  file: Deno.FsFile;
+  identity: FileIdentity;
+  generation: number;
+  scanner: LineScanner;
+  /** The file was found among the rotated ones: when drained, the file at the path follows. */
+  rotatedAway: boolean;
+}
+
+/** The default rotated-file globs for a log path: `LOG.*` and `LOG-*`. */
+export function defaultRotatedGlobs(path: string): string[] {
+  return [`${path}.*`, `${path}-*`];
+}
+
+/** The files matching a glob whose wildcards (`*`, `?`) are in the file-name part only. */
+export async function globFiles(pattern: string): Promise<string[]> {
+  const folder = dirname(pattern);
+  const escaped = basename(pattern).replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`^${escaped.replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const out: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(folder)) {
+      if (entry.isFile && re.test(entry.name)) out.push(join(folder, entry.name));
+    }
+  } catch {
+    // A missing folder has no rotated files.
+  }
+  return out.sort();
+}
+
+/** Follows one log path. See the module example. */
+export class Tailer {
+  readonly path: string;
+  readonly #options: TailerOptions;
+  readonly #log: Logger;
+  #current: Current | null = null;
+  /** The generation the next file at the path gets. */
+  #nextGeneration = 0;
+  #waitingLogged = false;
+  #lastHeadCheck = 0;
+  #watcher: Deno.FsWatcher | null = null;
+  #wake: (() => void) | null = null;
+  #woken = false;
+
+  constructor(options: TailerOptions) {
+    this.path = options.path;
+    this.#options = options;
+    this.#log = options.log;
+  }
+
+  /** The generation and file being read, and the offset of the first line not yet returned. */
+  get position(): { generation: number; offset: number; file: FileIdentity } | null {
+    const c = this.#current;
+    return c ? { generation: c.generation, offset: c.scanner.position, file: c.identity } : null;
+  }
+
+  /** Bytes in the file beyond what has been returned, as of the last check. */
+  async bytesBehind(): Promise<number> {
+    const c = this.#current;
+    if (!c) return 0;
+    const size = (await c.file.stat()).size;
+    return Math.max(0, size - c.scanner.position);
+  }
+
+  /**
+   * Opens the log at `start`. When `start.file` is not the file at the path, the rotated files are
+   * searched for it and it is read first; when it is gone, a warning says how much was lost.
+   */
+  async start(start: TailStart, seenSize = start.offset): Promise<void> {
+    this.#startWatching();
+    this.#nextGeneration = start.generation;
+    const opened = await this.#openPath();
+    if (!start.file) {
+      if (opened) {
+        await this.#adopt(
+          opened,
+          start.generation,
+          start.fromEnd ? await lastLineEnd(opened.file) : start.offset,
+          false,
+        );
+      } else this.#nextGeneration = start.generation;
+      return;
+    }
+    if (opened && await matchesIdentity(opened.file, start.file)) {
+      const size = (await opened.file.stat()).size;
+      if (size >= start.offset) {
+        await this.#adopt(opened, start.generation, start.offset, false);
+        return;
+      }
+      this.#log.warn(
+        `${this.path} is shorter (${size} bytes) than the captured offset ${start.offset}: it was truncated while capture was stopped; starting generation ${
+          start.generation + 1
+        } at 0`,
+      );
+      this.#nextGeneration = start.generation + 1;
+      await this.#adopt(opened, this.#nextGeneration, 0, false);
+      return;
+    }
+    const rotated = await this.#findRotated(start.file);
+    this.#nextGeneration = start.generation + 1;
+    if (rotated) {
+      this.#log.info(
+        `${this.path} was rotated while capture was stopped; reading the rest of ${rotated.name} first`,
+        {
+          generation: start.generation,
+          offset: start.offset,
+        },
+      );
+      opened?.file.close();
+      await this.#adopt(rotated, start.generation, start.offset, true);
+      return;
+    }
+    this.#log.warn(
+      `the file of generation ${start.generation} of ${this.path} is gone (rotated and removed while capture was stopped): at least ${
+        Math.max(0, seenSize - start.offset)
+      } bytes after offset ${start.offset} could not be captured; continuing with generation ${this.#nextGeneration}`,
+    );
+    if (opened) await this.#adopt(opened, this.#nextGeneration, 0, false);
+  }
+
+  /** Gives the current file another generation number (it was taken in CouchDB by another file). */
+  renumber(generation: number): void {
+    if (!this.#current) return;
+    this.#current.generation = generation;
+    this.#nextGeneration = Math.max(this.#nextGeneration, generation + 1);
+  }
+
+  /** Skips ahead to `offset` of the current file (an earlier run stored up to there). */
+  skipTo(offset: number): void {
+    const c = this.#current;
+    if (c && offset > c.scanner.position) c.scanner.seekTo(offset);
+  }
+
+  /** The next lines available now, or `null` when caught up (or the log does not exist yet). */
+  async read(): Promise<TailRead | null> {
+    for (;;) {
+      const c = this.#current;
+      if (!c) {
+        const opened = await this.#openPath();
+        if (!opened) return null;
+        await this.#adopt(opened, this.#nextGeneration, 0, false);
+        continue;
+      }
+      const item = await c.scanner.next();
+      if (item) return { generation: c.generation, file: c.identity, item };
+      const change = await this.#checkFile(c);
+      if (change === "same") return null;
+      if (change === "truncated") {
+        // copytruncate, or rewritten in place: a new generation from its start.
+        const generation = Math.max(this.#nextGeneration, c.generation + 1);
+        this.#log.info(
+          `${this.path} was truncated or rewritten; generation ${generation} starts at 0`,
+        );
+        c.identity = await readIdentity(c.file);
+        c.generation = generation;
+        this.#nextGeneration = generation + 1;
+        c.scanner.seekTo(0);
+        continue;
+      }
+      // Rotated away or removed: whatever is left, even an unterminated last line, then the next file.
+      const rest = await c.scanner.takeRest();
+      if (rest) return { generation: c.generation, file: c.identity, item: rest };
+      const next = await this.#openPath();
+      if (!next && change === "removed") {
+        if (!this.#waitingLogged) {
+          this.#log.info(`${this.path} was removed; waiting for it to be created again`);
+        }
+        this.#waitingLogged = true;
+      }
+      if (!next) return null;
+      c.file.close();
+      this.#current = null;
+      this.#log.info(`${this.path} is a new file: generation ${this.#nextGeneration}`);
+      await this.#adopt(next, Math.max(this.#nextGeneration, c.generation + 1), 0, false);
+    }
+  }
+
+  /** Waits for a filesystem event in the log's folder, the next poll, or `ms`, whichever is first. */
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.#woken) {
+      this.#woken = false;
+      return;
+    }
+    const limit = Math.min(ms, this.#options.pollMs ?? 1000);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.#wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, limit);
+      signal?.addEventListener("abort", done, { once: true });
+      this.#wake = done;
+    });
+    this.#woken = false;
+  }
+
+  /** Stops watching and closes the file. */
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+    this.#current?.file.close();
+    this.#current = null;
+  }
+
+  #startWatching(): void {
+    if (this.#watcher) return;
+    try {
+      this.#watcher = Deno.watchFs(dirname(this.path), { recursive: false });
+    } catch {
+      return; // no folder yet, or no inotify: the periodic check still runs
+    }
+    const watcher = this.#watcher;
+    const name = basename(this.path);
+    (async () => {
+      try {
+        for await (const event of watcher) {
+          if (event.paths.some((p) => basename(p).startsWith(name))) {
+            this.#woken = true;
+            this.#wake?.();
+          }
+        }
+      } catch {
+        // closed
+      }
+    })();
+  }
+
+  async #openPath(): Promise<{ file: Deno.FsFile; name: string } | null> {
+    try {
+      const file = await Deno.open(this.path, { read: true });
+      if (!(await file.stat()).isFile) {
+        file.close();
+        throw new Error(`${this.path} is not a regular file`);
+      }
+      this.#waitingLogged = false;
+      return { file, name: this.path };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      if (!this.#waitingLogged) {
+        this.#log.info(`${this.path} does not exist yet; waiting for it`);
+        this.#waitingLogged = true;
+      }
+      return null;
+    }
+  }
+
+  async #adopt(
+    opened: { file: Deno.FsFile },
+    generation: number,
+    offset: number,
+    rotatedAway: boolean,
+  ): Promise<void> {
+    const identity = await readIdentity(opened.file);
+    this.#current = {
+      file: opened.file,
+      identity,
+      generation,
+      rotatedAway,
+      scanner: new LineScanner(opened.file, offset, {
+        maxLineBytes: this.#options.maxLineBytes,
+        bufferBytes: this.#options.bufferBytes,
+      }),
+    };
+    if (!rotatedAway) this.#nextGeneration = Math.max(this.#nextGeneration, generation + 1);
+    this.#lastHeadCheck = Date.now();
+  }
+
+  async #findRotated(identity: FileIdentity): Promise<{ file: Deno.FsFile; name: string } | null> {
+    const patterns = this.#options.rotated ?? defaultRotatedGlobs(this.path);
+    for (const pattern of patterns) {
+      for (const name of await globFiles(pattern)) {
+        const file = await Deno.open(name, { read: true }).catch(() => null);
+        if (!file) continue;
+        if (await matchesIdentity(file, identity)) return { file, name };
+        file.close();
+      }
+    }
+    return null;
+  }
+
+  /** At the end of the file: is it still the file at the path, and still the same file? */
+  async #checkFile(c: Current): Promise<"same" | "truncated" | "rotated" | "removed"> {
+    const info = await c.file.stat();
+    if (info.size < c.scanner.position) return "truncated";
+    if (c.rotatedAway) return "rotated";
+    let atPath: Deno.FileInfo | null = null;
+    try {
+      atPath = await Deno.stat(this.path);
+    } catch {
+      atPath = null;
+    }
+    if (!atPath) return "removed";
+    if (atPath.ino !== info.ino || atPath.dev !== info.dev) return "rotated";
+    const now = Date.now();
+    if (now - this.#lastHeadCheck >= (this.#options.pollMs ?? 1000)) {
+      this.#lastHeadCheck = now;
+      if (!await headMatches(c.file, c.identity)) return "truncated";
+      if (c.identity.headLength < HEAD_BYTES && info.size > c.identity.headLength) {
+        c.identity = await readIdentity(c.file);
+      }
+    }
+    return "same";
+  }
+}
+
+/** The offset after the last `\n` of a file: where "from the end" starts. */
+async function lastLineEnd(file: Deno.FsFile): Promise<number> {
+  const size = (await file.stat()).size;
+  const buffer = new Uint8Array(64 * 1024);
+  for (let end = size; end > 0;) {
+    const start = Math.max(0, end - buffer.length);
+    await file.seek(start, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < end - start) {
+      const n = await file.read(buffer.subarray(filled, end - start));
+      if (!n) break;
+      filled += n;
+    }
+    const at = buffer.subarray(0, filled).lastIndexOf(10);
+    if (at >= 0) return start + at + 1;
+    end = start;
+  }
+  return 0;
+}
