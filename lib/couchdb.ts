@@ -156,7 +156,11 @@ function networkReason(error: unknown, timeoutMs: number): string {
   ) {
     return `no answer within ${timeoutMs / 1000} s`;
   }
-  const text = String((error as Error)?.message ?? error);
+  let text = "";
+  for (let e = error as Error | undefined, depth = 0; e && depth < 5; e = e.cause as Error, depth++) {
+    text += ` ${e.message ?? e}`;
+  }
+  text = text.trim();
   if (/connection refused/i.test(text)) return "connection refused";
   if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
   if (/connection reset/i.test(text)) return "connection reset";
@@ -260,13 +264,13 @@ export class CouchClient {
       }
       const delay = Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** Math.min(attempt, 20)) *
         (0.5 + Math.random() / 2);
-      if (Date.now() + delay > deadline) throw failure;
+      if (Date.now() >= deadline) throw failure;
       this.retries++;
       if (this.#outageSince === null) {
         this.#outageSince = Date.now();
         this.#log?.warn(`${failure.message}; retrying with backoff until it answers`);
       }
-      await sleep(delay);
+      await sleep(Math.min(delay, deadline - Date.now()));
     }
   }
 

@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { CouchClient, CouchError, FEED_DESIGN, parseCouchUrl } from "../lib/couchdb.ts";
+import { createLogger } from "../lib/log.ts";
+import { freePort } from "../tools/couch_server.ts";
+import { freshDb, getJson } from "./helpers.ts";
+
+Deno.test("the database is created when missing, and creating it again is fine (412)", async () => {
+  const url = freshDb("create");
+  const db = new CouchClient({ url });
+  await db.ensureDatabase();
+  await db.ensureDatabase();
+  const info = await getJson(url);
+  assert.equal(info.db_name, db.database);
+  const design = await getJson(`${url}/_design/feed`);
+  assert.deepEqual(design.views, FEED_DESIGN.views);
+});
+
+Deno.test("a feed document with both attachments is read back byte for byte", async () => {
+  const url = freshDb("attach");
+  const db = new CouchClient({ url });
+  await db.ensureDatabase();
+  const csv = "Date,Time\n2012-02-15,07:04:42\n";
+  const rejected = new Uint8Array([0, 1, 2, 255, 254, 10, 65, 10]);
+  const outcome = await db.putDocument({
+    _id: "feed:x:0:0000000000000000",
+    doc_type: "Feed",
+    _attachments: {
+      feed: { content_type: "text/csv", data: btoa(csv) },
+      rejected: { content_type: "text/plain", data: btoa(String.fromCharCode(...rejected)) },
+    },
+  });
+  assert.equal(outcome, "created");
+  const feed = await fetch(`${url}/feed:x:0:0000000000000000/feed`);
+  assert.equal(await feed.text(), csv);
+  const back = new Uint8Array(await (await fetch(`${url}/feed:x:0:0000000000000000/rejected`)).arrayBuffer());
+  assert.deepEqual(back, rejected);
+  assert.equal(await db.putDocument({ _id: "feed:x:0:0000000000000000", doc_type: "Feed" }), "conflict");
+});
+
+Deno.test("_bulk_docs sent twice: the second time every document is a conflict (already stored)", async () => {
+  const db = new CouchClient({ url: freshDb("bulk") });
+  await db.ensureDatabase();
+  const docs = Array.from({ length: 50 }, (_, i) => ({ _id: `rec:x:0:${String(i).padStart(16, "0")}`, n: i }));
+  const first = await db.bulkDocs(docs);
+  assert.equal(first.filter((r) => r.outcome === "created").length, 50);
+  const second = await db.bulkDocs(docs);
+  assert.deepEqual(second.map((r) => r.outcome), Array(50).fill("conflict"));
+});
+
+Deno.test("documents are read one by one and by id range", async () => {
+  const db = new CouchClient({ url: freshDb("range") });
+  await db.ensureDatabase();
+  await db.bulkDocs(["a:1", "a:2", "a:3", "b:1"].map((_id) => ({ _id, v: _id })));
+  assert.equal((await db.getDocument<{ v: string }>("a:2"))?.v, "a:2");
+  assert.equal(await db.getDocument("a:9"), null);
+  const rows = await db.allDocs({ startkey: "a:", endkey: "a:\ufff0", includeDocs: true });
+  assert.deepEqual(rows.map((r) => r.id), ["a:1", "a:2", "a:3"]);
+  const last = await db.allDocs({ startkey: "a:\ufff0", endkey: "a:", descending: true, limit: 1 });
+  assert.deepEqual(last.map((r) => r.id), ["a:3"]);
+});
+
+Deno.test("a server that is not listening: retried, then a clear error once the retry time is over", async () => {
+  const port = freePort();
+  const lines: string[] = [];
+  const log = createLogger({ write: (l) => lines.push(l) });
+  const db = new CouchClient({ url: `http://127.0.0.1:${port}/x`, retryForMs: 1500, backoffMs: 50, log });
+  const started = Date.now();
+  await assert.rejects(db.ensureDatabase(), (error: CouchError) => {
+    assert.equal(error.message, `cannot reach CouchDB at http://127.0.0.1:${port}: connection refused`);
+    return true;
+  });
+  assert.ok(Date.now() - started >= 1000, "gave up before the retry time");
+  assert.ok(db.retries >= 3, `only ${db.retries} retries`);
+  assert.equal(lines.filter((l) => l.includes("retrying")).length, 1, "the outage is logged once");
+});
+
+Deno.test("a wrong database name is a clear error naming the fix", () => {
+  assert.throws(() => parseCouchUrl("http://127.0.0.1:5984/HRT Feed"), /not a valid CouchDB database name.*fix the URL/);
+  assert.throws(() => parseCouchUrl("http://127.0.0.1:5984/"), /no database named in http:\/\/127\.0\.0\.1:5984: add it to the URL/);
+  assert.throws(() => parseCouchUrl("couch:5984/x"), /not an http or https URL|not a URL/);
+});
+
+Deno.test("credentials go in a header, never in messages", async () => {
+  const target = parseCouchUrl("http://admin:s3cret@127.0.0.1:1/db");
+  assert.equal(target.base, "http://127.0.0.1:1");
+  assert.equal(target.authorization, "Basic " + btoa("admin:s3cret"));
+  const db = new CouchClient({ url: "http://admin:s3cret@127.0.0.1:1/db", retryForMs: 0 });
+  await assert.rejects(db.ensureDatabase(), (error: Error) => {
+    assert.ok(!error.message.includes("s3cret"));
+    assert.ok(!error.message.includes("admin"));
+    return true;
+  });
+});
+
+Deno.test("refused credentials are a clear error that is not retried", async () => {
+  // A tiny server that answers every request as CouchDB does to wrong credentials.
+  const controller = new AbortController();
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} }, () => {
+    requests++;
+    return Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, { status: 401 });
+  });
+  try {
+    const db = new CouchClient({ url: `http://u:p@127.0.0.1:${server.addr.port}/db` });
+    await assert.rejects(db.ensureDatabase(), {
+      message: `CouchDB at http://127.0.0.1:${server.addr.port} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
+    });
+    assert.equal(requests, 1);
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("5xx, 408 and 429 are retried; other 4xx are not", async () => {
+  const controller = new AbortController();
+  const statuses = [503, 429, 408, 500, 201];
+  let i = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} }, () => {
+    const status = statuses[Math.min(i++, statuses.length - 1)];
+    return Response.json(status === 201 ? { ok: true } : { error: "busy" }, { status });
+  });
+  try {
+    const db = new CouchClient({ url: `http://127.0.0.1:${server.addr.port}/db`, backoffMs: 5 });
+    assert.equal(await db.putDocument({ _id: "a" }), "created");
+    assert.equal(i, 5);
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+});

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { csvHeader, csvRow, csvRowsReference } from "../lib/csv.ts";
+import { formatCsv } from "../lib/format.ts";
+import { parseLine, type Report, yearResolver } from "../lib/spysocket.ts";
+import { FIXTURES, run } from "./helpers.ts";
+
+const years = yearResolver({ year: 2012 });
+
+function csvOf(path: string, columns: "classic" | "full" = "classic"): string {
+  const bytes = Deno.readFileSync(path);
+  return csvHeader(columns) + formatCsv(bytes, 0, { columns, years }).csv;
+}
+
+Deno.test("classic CSV of hrt-simulated.log is the 2012 reference plus the 30 dwell rows in log order", () => {
+  const reference = Deno.readTextFileSync(`${FIXTURES}/hrt-simulated.reference.csv`).split("\n").filter(Boolean);
+  const lines = Deno.readTextFileSync(`${FIXTURES}/hrt-simulated.log`).split("\n").filter(Boolean);
+  const ours = csvOf(`${FIXTURES}/hrt-simulated.log`).split("\n").filter(Boolean);
+  assert.equal(ours.length, 1 + 281);
+  const dwellRows = lines.map((l, i) => (l.includes("Dwell:") ? i + 1 : -1)).filter((i) => i > 0);
+  assert.equal(dwellRows.length, 30);
+  assert.deepEqual(ours.filter((_, i) => !dwellRows.includes(i)), reference);
+});
+
+Deno.test("classic CSV of spysocket-sample.log begins with its reference", () => {
+  const reference = Deno.readTextFileSync(`${FIXTURES}/spysocket-sample.reference.csv`);
+  const ours = csvOf(`${FIXTURES}/spysocket-sample.log`);
+  assert.ok(ours.startsWith(reference), ours);
+  assert.equal(ours.split("\n").filter(Boolean).length, 4);
+});
+
+Deno.test("the classic header is exactly the one downstream consumers expect", () => {
+  assert.equal(
+    csvHeader("classic"),
+    "Date,Time,Vehicle,Lat,Lon,Location Valid/Invalid,Adherence,Adherence Valid/Invalid,Route,Direction,Stop\n",
+  );
+});
+
+Deno.test("the full column set appends every other parsed field", () => {
+  const text = csvOf(`${FIXTURES}/spysocket-doc-samples.log`, "full").split("\n");
+  assert.equal(
+    text[0],
+    "Date,Time,Vehicle,Lat,Lon,Location Valid/Invalid,Adherence,Adherence Valid/Invalid,Route,Direction,Stop," +
+      "Type,Odometer,Odometer Valid/Invalid,DGPS,FOM,Crossing Time,Dwell,Timepoint,Service,Block",
+  );
+  assert.equal(text[2], "2012-02-15,07:04:42,V.1.3515,37.0425333,-76.4286136,V,-1,V,65,2,69,dwell,1712,V,On,2,07:04:37,22,352,1,203");
+  assert.equal(text[4], "2012-02-15,09:32:04,V.1.3505,36.8652212,-76.2994236,V,-2,V,,,,location,4869,I,On,,,,,,");
+});
+
+Deno.test("rows use \\n line ends and location rows leave route, direction and stop empty", () => {
+  const text = csvOf(`${FIXTURES}/spysocket-doc-samples.log`);
+  assert.ok(!text.includes("\r"));
+  assert.ok(text.split("\n")[1].endsWith(",,,"));
+});
+
+const arbReport: fc.Arbitrary<Report> = fc.record({
+  kind: fc.constantFrom("location", "arrival", "dwell"),
+  date: fc.string(),
+  time: fc.string(),
+  vehicle: fc.string(),
+  lat: fc.string(),
+  lon: fc.string(),
+  locationValid: fc.constantFrom("V", "I"),
+  adherence: fc.integer(),
+  adherenceValid: fc.constantFrom("V", "I"),
+  odometer: fc.integer(),
+  odometerValid: fc.constantFrom("V", "I"),
+  dgps: fc.constantFrom("On", "Off"),
+  fom: fc.option(fc.integer()),
+  crossingTime: fc.option(fc.string()),
+  dwell: fc.option(fc.integer()),
+  route: fc.option(fc.integer()),
+  direction: fc.option(fc.integer()),
+  timepoint: fc.option(fc.integer()),
+  stop: fc.option(fc.integer()),
+  service: fc.option(fc.integer()),
+  block: fc.option(fc.integer()),
+}) as fc.Arbitrary<Report>;
+
+Deno.test("property: every row equals csv-stringify's, quoting included", () => {
+  fc.assert(
+    fc.property(arbReport, fc.constantFrom("classic", "full" as const), (report, columns) => {
+      assert.equal(csvRow(report, columns), csvRowsReference([report], columns));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("monitor convert: the reference output and the rejected count", async () => {
+  const result = await run("monitor", ["convert", "--year", "2012", `${FIXTURES}/hrt-simulated.log`]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, csvOf(`${FIXTURES}/hrt-simulated.log`));
+  assert.match(result.stderr, /281 rows, 0 rejected lines/);
+  const samples = await run("monitor", ["convert", `${FIXTURES}/spysocket-doc-samples.log`]);
+  assert.equal(samples.stdout.split("\n").filter(Boolean).length, 1 + 4);
+});
+
+Deno.test("monitor convert: one header for several files, rejected lines counted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/bad.log`, "garbage\n\n" + Deno.readTextFileSync(`${FIXTURES}/spysocket-sample.log`));
+    const result = await run("monitor", ["convert", "--year", "2012", "--columns", "full", `${dir}/bad.log`, `${FIXTURES}/spysocket-sample.log`]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("Date,")).length, 1);
+    assert.equal(result.stdout.split("\n").filter(Boolean).length, 1 + 6);
+    assert.match(result.stderr, /6 rows, 1 rejected lines/);
+    assert.match(result.stderr, /offset 0/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("monitor convert: an unreadable file is named and the exit code is 1", async () => {
+  const result = await run("monitor", ["convert", "/nonexistent/x.log", `${FIXTURES}/spysocket-sample.log`]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /cannot read \/nonexistent\/x\.log/);
+  assert.equal(result.stdout.split("\n").filter(Boolean).length, 1 + 3);
+});
+
+Deno.test("monitor convert: usage errors exit 2", async () => {
+  assert.equal((await run("monitor", ["convert", "--year", "twelve", "x"])).code, 2);
+  assert.equal((await run("monitor", ["convert", "--columns", "wide", "x"])).code, 2);
+  assert.equal((await run("monitor", ["convert"])).code, 2);
+});
+
+Deno.test("parsing a report back from its own line gives the same report", () => {
+  const line = "12:00:00 02/29  V.7.42  H.0.0  MT_LOCATION  Lat/Lon:36.1/-76.2 [Invalid]  Adher:0 [Valid]  Odom:0 [Valid]  DGPS:Off";
+  const r = parseLine(line, yearResolver({ year: 2024 }));
+  assert.equal(r.kind, "location");
+});

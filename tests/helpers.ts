@@ -1,0 +1,235 @@
+/**
+ * Test helpers: the real programs as child processes (with the permission sets the build compiles
+ * in), fresh databases on the test server, and what CouchDB holds, read back line by line.
+ * @module
+ */
+import { join } from "node:path";
+import { csvRow } from "../lib/csv.ts";
+import { forEachLine } from "../lib/lines.ts";
+import { parseLine, yearResolver } from "../lib/spysocket.ts";
+
+export const ROOT = join(import.meta.dirname!, "..");
+export const FIXTURES = join(ROOT, "..", "shared", "fixtures");
+
+/** The test server's URL (set by `deno task test`). */
+export function serverUrl(): string {
+  const url = Deno.env.get("COUCHDB_URL");
+  if (!url) throw new Error("COUCHDB_URL is not set: run the tests with `deno task test`");
+  return url.replace(/\/+$/, "");
+}
+
+let dbCounter = 0;
+/** A database URL on the test server that no other test uses. */
+export function freshDb(label = "t"): string {
+  const name = `lc_${label}_${Date.now().toString(36)}_${(dbCounter++).toString(36)}_${
+    Math.random().toString(36).slice(2, 6)
+  }`;
+  return `${serverUrl()}/${name}`;
+}
+
+/** A temporary folder, removed when disposed. */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "logcapture-test-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+}
+
+/** `deno run` arguments for a program, with its permission set from deno.json. */
+export function programArgs(program: "capture" | "monitor", args: string[]): string[] {
+  return ["run", "--quiet", "--config", join(ROOT, "deno.json"), `-P=${program}`, join(ROOT, `${program}.ts`), ...args];
+}
+
+/** Runs a program to its end. */
+export async function run(
+  program: "capture" | "monitor",
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: programArgs(program, args),
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: stripWarnings(decoder.decode(out.stderr)) };
+}
+
+/** Drops Deno's own warning about permissions in the config file. */
+function stripWarnings(text: string): string {
+  return text.split("\n").filter((l) => !l.includes("Permissions in the config file")).join("\n");
+}
+
+/** A program running in the background, whose stderr can be awaited line by line. */
+export class Running {
+  readonly child: Deno.ChildProcess;
+  stderr = "";
+  #waiters: { re: RegExp; from: number; resolve: (m: string) => void }[] = [];
+  readonly done: Promise<Deno.CommandStatus>;
+
+  constructor(program: "capture" | "monitor", args: string[], env: Record<string, string> = {}) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: programArgs(program, args),
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    const pump = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        this.stderr += decoder.decode(chunk, { stream: true });
+        this.#check();
+      }
+    })();
+    this.done = pump.then(() => this.child.status);
+  }
+
+  #check(): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      const m = w.re.exec(this.stderr.slice(w.from));
+      if (m) w.resolve(m[0]);
+      return !m;
+    });
+  }
+
+  /** Resolves with the first stderr text matching `re` (from `from` on); rejects after `ms`. */
+  waitFor(re: RegExp, ms = 20_000, from = 0): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${re} in stderr:\n${this.stderr.slice(-3000)}`)),
+        ms,
+      );
+      this.#waiters.push({
+        re,
+        from,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+      this.#check();
+      this.done.then(() => {
+        setTimeout(() => {
+          if (this.#waiters.some((w) => w.re === re)) {
+            clearTimeout(timer);
+            reject(new Error(`process ended before ${re} appeared:\n${this.stderr.slice(-3000)}`));
+          }
+        }, 50);
+      });
+    });
+  }
+
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill();
+    await this.done;
+  }
+}
+
+/** GET a JSON document from CouchDB. */
+export async function getJson(url: string): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  return await response.json();
+}
+
+/** Waits until `check` returns true, checking every 50 ms; fails after `ms`. */
+export async function until(check: () => Promise<boolean> | boolean, ms = 20_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One line as CouchDB holds it. */
+export interface StoredLine {
+  generation: number;
+  offset: number;
+  /** The CSV row (feed mode) or the document's vehicle/time (records mode). */
+  row: string;
+}
+
+interface FeedDoc {
+  _id: string;
+  source: { generation: number; start: number; end: number };
+  rows: number;
+  _attachments: { feed: { data: string } };
+}
+
+/** Every feed document of a database, attachments decoded, in id order. */
+export async function feedDocs(db: string): Promise<(FeedDoc & { csv: string[] })[]> {
+  const body = await getJson(
+    `${db}/_all_docs?include_docs=true&attachments=true&startkey=${encodeURIComponent('"feed:"')}&endkey=${
+      encodeURIComponent('"feed:\ufff0"')
+    }`,
+  );
+  const rows = (body.rows as { doc: FeedDoc }[]) ?? [];
+  return rows.map(({ doc }) => {
+    const csv = atob(doc._attachments.feed.data).split("\n").slice(1).filter((l) => l !== "");
+    return { ...doc, csv };
+  });
+}
+
+/** Every records-mode document of a database, in id order. */
+export async function recordDocs(db: string): Promise<Record<string, unknown>[]> {
+  const body = await getJson(
+    `${db}/_all_docs?include_docs=true&startkey=${encodeURIComponent('"rec:"')}&endkey=${
+      encodeURIComponent('"rec:\ufff0"')
+    }`,
+  );
+  return ((body.rows as { doc: Record<string, unknown> }[]) ?? []).map((r) => r.doc);
+}
+
+/** The CSV rows a file must give (classic columns, year fixed), in order. */
+export function expectedRows(bytes: Uint8Array, year = 2012): string[] {
+  const years = yearResolver({ year });
+  const rows: string[] = [];
+  forEachLine(bytes, (text) => {
+    const report = parseLine(text, years);
+    if (report.kind !== "rejected") rows.push(csvRow(report, "classic").slice(0, -1));
+  });
+  return rows;
+}
+
+/** The offsets of the non-blank lines of a file. */
+export function lineOffsets(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  forEachLine(bytes, (text, start) => {
+    if (text.trim() !== "") out.push(start);
+  });
+  return out;
+}
+
+/**
+ * Checks that the feed documents of one generation cover `[0, end)` exactly once, contiguous and
+ * without overlap, and returns their rows in order.
+ */
+export async function feedRowsOnce(db: string, end: number, generation = 0): Promise<string[]> {
+  const docs = (await feedDocs(db)).filter((d) => d.source.generation === generation)
+    .sort((a, b) => a.source.start - b.source.start);
+  let at = 0;
+  const rows: string[] = [];
+  for (const doc of docs) {
+    if (doc.source.start !== at) {
+      throw new Error(`feed documents of generation ${generation} ${at < doc.source.start ? "leave a gap" : "overlap"} at ${at}: ${doc._id}`);
+    }
+    at = doc.source.end;
+    rows.push(...doc.csv);
+  }
+  if (at !== end) throw new Error(`feed documents of generation ${generation} end at ${at}, the log at ${end}`);
+  return rows;
+}
+
+/** Appends text to a file. */
+export async function append(path: string, text: string | Uint8Array): Promise<void> {
+  await Deno.writeFile(path, typeof text === "string" ? new TextEncoder().encode(text) : text, { append: true, create: true });
+}

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { forEachLine } from "../lib/lines.ts";
+import { parseLine, type Report, yearResolver } from "../lib/spysocket.ts";
+
+const years = yearResolver({ year: 2024 });
+const decoder = new TextDecoder();
+
+Deno.test("property: the parser never throws, on random strings", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 400 }), (line) => {
+      const r = parseLine(line, years);
+      assert.ok(r.kind === "rejected" || typeof r.vehicle === "string");
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+Deno.test("property: the parser never throws, on random bytes with NULs and invalid UTF-8", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+      forEachLine(bytes, (text) => {
+        parseLine(text, years);
+      });
+      parseLine(decoder.decode(bytes), years);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+const two = (n: number) => String(n).padStart(2, "0");
+const gap = fc.stringMatching(/^[ \t]{1,3}$/);
+const clock = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 }))
+  .map(([h, m, s]) => `${two(h)}:${two(m)}:${two(s)}`);
+const digits = (min: number, max: number) => fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
+
+/** A valid line and the report it must give. */
+const validLine = fc.record({
+  kind: fc.constantFrom("location", "arrival", "dwell"),
+  time: clock,
+  month: fc.integer({ min: 1, max: 12 }),
+  day: fc.integer({ min: 1, max: 28 }),
+  vehicle: fc.tuple(digits(1, 2), digits(1, 6)).map(([n, id]) => `V.${n}.${id}`),
+  lat: fc.tuple(fc.constantFrom("", "-"), digits(3, 14)),
+  lon: fc.tuple(fc.constantFrom("", "-"), digits(4, 14)),
+  flags: fc.array(fc.constantFrom("[Valid]", "[Invalid]", "[X]"), { minLength: 3, maxLength: 3 }),
+  ints: fc.array(fc.integer({ min: -99999, max: 99999 }), { minLength: 9, maxLength: 9 }),
+  dgps: fc.constantFrom("On", "Off"),
+  fom: fc.option(fc.integer({ min: 0, max: 99 })),
+  crossing: clock,
+  gaps: fc.array(gap, { minLength: 24, maxLength: 24 }),
+  crlf: fc.boolean(),
+}).map((g) => {
+  let k = 0;
+  const sep = () => g.gaps[k++];
+  const lat = g.lat[0] + g.lat[1], lon = g.lon[0] + g.lon[1];
+  const [adher, odom, dwell, rte, dir, tp, stop, svc, blk] = g.ints;
+  const tokens = [g.time, `${two(g.month)}/${two(g.day)}`, g.vehicle, "H.0.0"];
+  if (g.kind === "location") tokens.push("MT_LOCATION");
+  else {
+    tokens.push("MT_TIMEPOINTCROSSING", `Time:${g.crossing}`, g.kind === "arrival" ? "Arrival" : `Dwell:${dwell}`);
+    tokens.push(`Rte:${rte}`, `Dir:${dir}`, `TP:${tp}`, `Stop:${stop}`, `Svc:${svc}`, `Blk:${blk}`);
+  }
+  tokens.push(`Lat/Lon:${lat}/${lon}`, g.flags[0], `Adher:${adher}`, g.flags[1], `Odom:${odom}`, g.flags[2], `DGPS:${g.dgps}`);
+  if (g.fom !== null) tokens.push(`FOM:${g.fom}`);
+  const line = tokens.map((t) => t + sep()).join("").trimEnd() + (g.crlf ? "\r" : "");
+  const crossing = g.kind !== "location";
+  const expected: Report = {
+    kind: g.kind as Report["kind"],
+    date: `2024-${two(g.month)}-${two(g.day)}`,
+    time: g.time,
+    vehicle: g.vehicle,
+    lat: lat.slice(0, 2) + "." + lat.slice(2),
+    lon: lon.slice(0, 3) + "." + lon.slice(3),
+    locationValid: g.flags[0] === "[Valid]" ? "V" : "I",
+    adherence: adher,
+    adherenceValid: g.flags[1] === "[Valid]" ? "V" : "I",
+    odometer: odom,
+    odometerValid: g.flags[2] === "[Valid]" ? "V" : "I",
+    dgps: g.dgps as "On" | "Off",
+    fom: g.fom,
+    crossingTime: crossing ? g.crossing : null,
+    dwell: g.kind === "dwell" ? dwell : null,
+    route: crossing ? rte : null,
+    direction: crossing ? dir : null,
+    timepoint: crossing ? tp : null,
+    stop: crossing ? stop : null,
+    service: crossing ? svc : null,
+    block: crossing ? blk : null,
+  };
+  return { line, expected };
+});
+
+Deno.test("property: every valid line round-trips to the report it was made from", () => {
+  fc.assert(
+    fc.property(validLine, ({ line, expected }) => {
+      assert.deepEqual(parseLine(line, years), expected);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("property: a valid line with one token corrupted is rejected, not thrown", () => {
+  fc.assert(
+    fc.property(validLine, fc.nat(), fc.constantFrom("", "?", "x1", "Lat/Lon:", "[Valid]"), ({ line }, at, junk) => {
+      const tokens = line.trim().split(/[ \t]+/);
+      const i = at % tokens.length;
+      if (i === 3) return; // H.0.0 is ignored
+      if (junk === "" && tokens[i].startsWith("FOM:")) return; // FOM: is optional
+      tokens[i] = junk;
+      const r = parseLine(tokens.join(" "), years);
+      if (r.kind !== "rejected" && junk !== "[Valid]") {
+        // the only harmless corruption is a validity flag replaced by another flag
+        assert.fail(`accepted: ${tokens.join(" ")}`);
+      }
+    }),
+    { numRuns: 3000 },
+  );
+});

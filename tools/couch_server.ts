@@ -1,0 +1,125 @@
+/**
+ * A CouchDB API server for tests, the demo and benchmarks: pouchdb-server, installed on the fly
+ * into `.cache/` and started in memory on a free loopback port. Used when `COUCHDB_URL` is not set.
+ *
+ * @example
+ * ```ts
+ * import { startCouchServer } from "./couch_server.ts";
+ * await using server = await startCouchServer();
+ * console.log(server.url); // http://127.0.0.1:PORT
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+
+/** The pinned pouchdb-server version. */
+export const POUCHDB_SERVER_VERSION = "4.2.0";
+
+const ROOT = join(import.meta.dirname!, "..");
+const INSTALL_DIR = join(ROOT, ".cache", "pouchdb-server");
+const BIN = join(INSTALL_DIR, "node_modules", ".bin", "pouchdb-server");
+
+/** A running server: its URL (no trailing slash) and how to stop it. */
+export interface CouchServer {
+  url: string;
+  pid: number;
+  /** Stops the server (and lets it be started again with `restart`). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, empty (it keeps data in memory only). */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Installs pouchdb-server into `.cache/` unless it is there already. */
+export async function installCouchServer(log = (m: string) => console.error(m)): Promise<string> {
+  if (await exists(BIN)) return BIN;
+  log(`installing pouchdb-server@${POUCHDB_SERVER_VERSION} into ${INSTALL_DIR} (about 20 s)`);
+  await Deno.mkdir(INSTALL_DIR, { recursive: true });
+  const out = await new Deno.Command("npm", {
+    args: ["install", "--prefix", INSTALL_DIR, "--ignore-scripts", "--no-save", "--no-audit", "--no-fund", `pouchdb-server@${POUCHDB_SERVER_VERSION}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success || !await exists(BIN)) {
+    throw new Error(`npm install pouchdb-server failed:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  }
+  return BIN;
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Installs (if needed) and starts pouchdb-server in memory on a free loopback port. */
+export async function startCouchServer(port = freePort()): Promise<CouchServer> {
+  const bin = await installCouchServer();
+  const dir = await Deno.makeTempDir({ prefix: "logcapture-couch-" });
+  await Deno.mkdir(join(dir, "data"));
+  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify({ log: { file: join(dir, "log.txt") } }));
+  const url = `http://127.0.0.1:${port}`;
+  let child: Deno.ChildProcess | null = null;
+
+  async function start(): Promise<void> {
+    child = new Deno.Command(bin, {
+      args: ["-n", "--host", "127.0.0.1", "--port", String(port), "--in-memory", "--dir", join(dir, "data"), "--config", join(dir, "config.json")],
+      cwd: dir,
+      stdout: "null",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
+    let exited = false;
+    child.status.then(() => (exited = true));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(`pouchdb-server exited at start (port ${port} taken?)`);
+      try {
+        const response = await fetch(url + "/", { signal: AbortSignal.timeout(1000) });
+        await response.body?.cancel();
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`pouchdb-server did not answer on ${url} within 30 s`);
+  }
+
+  async function stop(): Promise<void> {
+    const c = child;
+    child = null;
+    if (!c) return;
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await c.status;
+  }
+
+  await start();
+  return {
+    url,
+    get pid() {
+      return child?.pid ?? 0;
+    },
+    stop,
+    restart: start,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
