@@ -1,0 +1,188 @@
+/**
+ * Model-based tests of the line scanner and of the capture loop over real files, in the manner of
+ * Vector's file-source model tests: random sequences of appends, partial writes, too-long lines,
+ * rotations, truncations and restarts, checked against a simple model of what the files held.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { Batch } from "../lib/batch.ts";
+import { type BatchSink, runCapture } from "../lib/capture.ts";
+import { LineScanner } from "../lib/lines.ts";
+import { createLogger } from "../lib/log.ts";
+
+const encoder = new TextEncoder();
+const silent = createLogger({ write: () => {} });
+
+/** What a capture over a generation must have delivered: every whole line, once, in order. */
+interface Delivered {
+  start: number;
+  end: number;
+  data: Uint8Array | null; // null for an oversized line
+}
+
+/** A sink that keeps what it is given, as CouchDB would, per generation. */
+function memorySink(): BatchSink & { generations: Map<number, Delivered[]> } {
+  const generations = new Map<number, Delivered[]>();
+  return {
+    generations,
+    store(batch: Batch) {
+      const list = generations.get(batch.generation) ?? [];
+      list.push({ start: batch.start, end: batch.end, data: batch.oversized ? null : batch.data.slice() });
+      generations.set(batch.generation, list);
+      return Promise.resolve({ generation: batch.generation, end: batch.end });
+    },
+  };
+}
+
+const lineArb = fc.stringMatching(/^[ -~]{0,60}$/).map((s) => s + "\n");
+
+Deno.test("property: the scanner returns every whole line once, whatever the write boundaries", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.oneof(lineArb, fc.stringMatching(/^[ -~]{1,30}$/)), { maxLength: 40 }),
+      fc.integer({ min: 8, max: 64 }),
+      fc.integer({ min: 1, max: 3 }),
+      async (writes, maxLineBytes, readsPerWrite) => {
+        const path = await Deno.makeTempFile();
+        try {
+          using file = await Deno.open(path);
+          const scanner = new LineScanner(file, 0, { maxLineBytes, bufferBytes: 16 });
+          const got: string[] = [];
+          const decoder = new TextDecoder();
+          let written = "";
+          for (const w of writes) {
+            await Deno.writeTextFile(path, w, { append: true });
+            written += w;
+            for (let r = 0; r < readsPerWrite; r++) {
+              for (let item = await scanner.next(); item; item = await scanner.next()) {
+                if (item.kind === "lines") got.push(...decoder.decode(item.bytes).split(/(?<=\n)/));
+                else got.push(`<oversized ${item.offset} ${item.length}>`);
+              }
+            }
+          }
+          // The model: whole lines in order; lines longer than the limit replaced by their marker.
+          const whole = written.slice(0, written.lastIndexOf("\n") + 1);
+          const expected: string[] = [];
+          let offset = 0;
+          for (const line of whole.split(/(?<=\n)/).filter(Boolean)) {
+            expected.push(line.length - 1 > maxLineBytes ? `<oversized ${offset} ${line.length}>` : line);
+            offset += line.length;
+          }
+          assert.deepEqual(got, expected);
+          assert.equal(scanner.position, whole.length);
+        } finally {
+          await Deno.remove(path);
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+type Op =
+  | { op: "lines"; lines: string[] }
+  | { op: "partial"; text: string }
+  | { op: "long" }
+  | { op: "rotate" }
+  | { op: "copytruncate" }
+  | { op: "run" };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: fc.array(lineArb, { minLength: 1, maxLength: 8 }).map((lines) => ({ op: "lines" as const, lines })) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[ -~]{1,20}$/).map((text) => ({ op: "partial" as const, text })) },
+  { weight: 1, arbitrary: fc.constant({ op: "long" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "rotate" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "copytruncate" as const }) },
+  { weight: 3, arbitrary: fc.constant({ op: "run" as const }) },
+);
+
+Deno.test("property: capture with restarts, rotations and truncations delivers every whole line exactly once", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 5 }), async (ops, batchLines) => {
+      const dir = await Deno.makeTempDir();
+      const path = `${dir}/app.log`;
+      const cachePath = `${dir}/app.cache.json`;
+      const sink = memorySink();
+      const MAX = 100;
+      // The model: the content of every generation, in order.
+      const generations: string[] = [""];
+      let rotatedSinceRun = true; // a file rotated before capture ever saw it is not its history
+      let rotations = 0;
+      const capture = () =>
+        runCapture(
+          { path, source: "t", cachePath, sink, from: "start", once: true, flushMs: 1, batchLines, batchBytes: 256, maxLineBytes: MAX, pollMs: 10 },
+          silent,
+          new AbortController().signal,
+        );
+      const write = async (text: string) => {
+        await Deno.writeFile(path, encoder.encode(text), { append: true, create: true });
+        generations[generations.length - 1] += text;
+      };
+      const completePartial = async () => {
+        const current = generations[generations.length - 1];
+        if (current.length > 0 && !current.endsWith("\n")) await write("\n");
+      };
+      try {
+        await Deno.writeTextFile(path, "");
+        for (const step of ops) {
+          switch (step.op) {
+            case "lines":
+              await write(step.lines.join(""));
+              break;
+            case "partial":
+              await write(step.text);
+              break;
+            case "long":
+              await write("L".repeat(MAX + 50) + "\n");
+              break;
+            case "rotate":
+              if (rotatedSinceRun) break; // one rotation between runs is what can be recovered
+              await Deno.rename(path, `${path}.${++rotations}`);
+              await Deno.writeTextFile(path, "");
+              generations.push("");
+              rotatedSinceRun = true;
+              break;
+            case "copytruncate":
+              if (rotatedSinceRun || generations[generations.length - 1] === "") break;
+              await completePartial();
+              assert.equal(await capture(), 0);
+              await Deno.copyFile(path, `${path}.c${++rotations}`);
+              await Deno.truncate(path, 0);
+              generations.push("");
+              // Real lines begin with a time stamp, so the new first bytes differ from the old.
+              await write(`#generation ${generations.length - 1} ${crypto.randomUUID()}\n`);
+              rotatedSinceRun = true;
+              break;
+            case "run":
+              assert.equal(await capture(), 0);
+              rotatedSinceRun = false;
+              break;
+          }
+        }
+        await completePartial();
+        assert.equal(await capture(), 0);
+        assert.equal(await capture(), 0); // nothing new: nothing more delivered
+        const bytes = generations.map((g) => encoder.encode(g));
+        for (let g = 0; g < bytes.length; g++) {
+          const delivered = sink.generations.get(g) ?? [];
+          let at = 0;
+          for (const d of delivered) {
+            assert.equal(d.start, at, `generation ${g}: batch at ${d.start}, expected ${at}`);
+            if (d.data) assert.deepEqual(d.data, bytes[g].subarray(d.start, d.end));
+            else assert.ok(d.end - d.start > MAX, "only too-long lines come as oversized");
+            at = d.end;
+          }
+          // A rotated generation is captured to its end; a truncated one up to its last newline.
+          const text = generations[g];
+          const wholeEnd = encoder.encode(text.slice(0, text.lastIndexOf("\n") + 1)).length;
+          assert.ok(at === bytes[g].length || at === wholeEnd, `generation ${g}: captured to ${at} of ${bytes[g].length}`);
+          if (g === bytes.length - 1) assert.equal(at, bytes[g].length);
+        }
+        assert.equal([...sink.generations.keys()].filter((g) => g >= bytes.length).length, 0, "no extra generation");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
