@@ -3,10 +3,10 @@
  * nothing lost and nothing doubled. Run `capture --help` for the options.
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { defaultSourceName, runCapture } from "./lib/capture.ts";
 import { helpText, printableConfig, resolveOptions, UsageError } from "./lib/config.ts";
-import { clientFromSettings } from "./lib/couchdb.ts";
+import { clientFromSettings, parseCouchUrl } from "./lib/couchdb.ts";
 import { createLogger } from "./lib/log.ts";
 import { CAPTURE_OPTIONS, VERSION } from "./lib/options.ts";
 import { findStoredPosition, storeBatch, type StoreOptions } from "./lib/store.ts";
@@ -54,13 +54,25 @@ await runMain("capture", async (signal) => {
     console.log(printableConfig(CAPTURE_OPTIONS, { ...o, source, cache: cachePath }));
     return 0;
   }
+  if (!o.couchdb) {
+    throw new UsageError(
+      "capture: no CouchDB given: use --couchdb http://host:5984/dbname (or COUCHDB_URL)",
+    );
+  }
+  try {
+    parseCouchUrl(o.couchdb as string);
+  } catch (error) {
+    throw new UsageError(`capture: ${(error as Error).message}`);
+  }
   const log = createLogger({
     level: o.verbose ? "debug" : "info",
     format: o.logFormat as "text" | "json",
   });
   const db = await clientFromSettings(o, log);
   await db.ensureDatabase();
-  await Deno.mkdir(join(cachePath, ".."), { recursive: true });
+  await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
+    throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
+  });
   const storeOptions: StoreOptions = {
     mode: o.mode as StoreOptions["mode"],
     columns: o.columns as StoreOptions["columns"],

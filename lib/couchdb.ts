@@ -157,7 +157,11 @@ function networkReason(error: unknown, timeoutMs: number): string {
     return `no answer within ${timeoutMs / 1000} s`;
   }
   let text = "";
-  for (let e = error as Error | undefined, depth = 0; e && depth < 5; e = e.cause as Error, depth++) {
+  for (
+    let e = error as Error | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as Error, depth++
+  ) {
     text += ` ${e.message ?? e}`;
   }
   text = text.trim();

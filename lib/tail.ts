@@ -220,13 +220,11 @@ export class Tailer {
       // Rotated away or removed: whatever is left, even an unterminated last line, then the next file.
       const rest = await c.scanner.takeRest();
       if (rest) return { generation: c.generation, file: c.identity, item: rest };
-      const next = await this.#openPath();
-      if (!next && change === "removed") {
-        if (!this.#waitingLogged) {
-          this.#log.info(`${this.path} was removed; waiting for it to be created again`);
-        }
+      if (change === "removed" && !this.#waitingLogged) {
+        this.#log.info(`${this.path} was removed; waiting for it to be created again`);
         this.#waitingLogged = true;
       }
+      const next = await this.#openPath();
       if (!next) return null;
       c.file.close();
       this.#current = null;

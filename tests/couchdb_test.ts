@@ -32,15 +32,23 @@ Deno.test("a feed document with both attachments is read back byte for byte", as
   assert.equal(outcome, "created");
   const feed = await fetch(`${url}/feed:x:0:0000000000000000/feed`);
   assert.equal(await feed.text(), csv);
-  const back = new Uint8Array(await (await fetch(`${url}/feed:x:0:0000000000000000/rejected`)).arrayBuffer());
+  const back = new Uint8Array(
+    await (await fetch(`${url}/feed:x:0:0000000000000000/rejected`)).arrayBuffer(),
+  );
   assert.deepEqual(back, rejected);
-  assert.equal(await db.putDocument({ _id: "feed:x:0:0000000000000000", doc_type: "Feed" }), "conflict");
+  assert.equal(
+    await db.putDocument({ _id: "feed:x:0:0000000000000000", doc_type: "Feed" }),
+    "conflict",
+  );
 });
 
 Deno.test("_bulk_docs sent twice: the second time every document is a conflict (already stored)", async () => {
   const db = new CouchClient({ url: freshDb("bulk") });
   await db.ensureDatabase();
-  const docs = Array.from({ length: 50 }, (_, i) => ({ _id: `rec:x:0:${String(i).padStart(16, "0")}`, n: i }));
+  const docs = Array.from(
+    { length: 50 },
+    (_, i) => ({ _id: `rec:x:0:${String(i).padStart(16, "0")}`, n: i }),
+  );
   const first = await db.bulkDocs(docs);
   assert.equal(first.filter((r) => r.outcome === "created").length, 50);
   const second = await db.bulkDocs(docs);
@@ -63,10 +71,18 @@ Deno.test("a server that is not listening: retried, then a clear error once the 
   const port = freePort();
   const lines: string[] = [];
   const log = createLogger({ write: (l) => lines.push(l) });
-  const db = new CouchClient({ url: `http://127.0.0.1:${port}/x`, retryForMs: 1500, backoffMs: 50, log });
+  const db = new CouchClient({
+    url: `http://127.0.0.1:${port}/x`,
+    retryForMs: 1500,
+    backoffMs: 50,
+    log,
+  });
   const started = Date.now();
   await assert.rejects(db.ensureDatabase(), (error: CouchError) => {
-    assert.equal(error.message, `cannot reach CouchDB at http://127.0.0.1:${port}: connection refused`);
+    assert.equal(
+      error.message,
+      `cannot reach CouchDB at http://127.0.0.1:${port}: connection refused`,
+    );
     return true;
   });
   assert.ok(Date.now() - started >= 1000, "gave up before the retry time");
@@ -75,8 +91,14 @@ Deno.test("a server that is not listening: retried, then a clear error once the 
 });
 
 Deno.test("a wrong database name is a clear error naming the fix", () => {
-  assert.throws(() => parseCouchUrl("http://127.0.0.1:5984/HRT Feed"), /not a valid CouchDB database name.*fix the URL/);
-  assert.throws(() => parseCouchUrl("http://127.0.0.1:5984/"), /no database named in http:\/\/127\.0\.0\.1:5984: add it to the URL/);
+  assert.throws(
+    () => parseCouchUrl("http://127.0.0.1:5984/HRT Feed"),
+    /not a valid CouchDB database name.*fix the URL/,
+  );
+  assert.throws(
+    () => parseCouchUrl("http://127.0.0.1:5984/"),
+    /no database named in http:\/\/127\.0\.0\.1:5984: add it to the URL/,
+  );
   assert.throws(() => parseCouchUrl("couch:5984/x"), /not an http or https URL|not a URL/);
 });
 
@@ -96,14 +118,22 @@ Deno.test("refused credentials are a clear error that is not retried", async () 
   // A tiny server that answers every request as CouchDB does to wrong credentials.
   const controller = new AbortController();
   let requests = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} }, () => {
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen() {},
+  }, () => {
     requests++;
-    return Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, { status: 401 });
+    return Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
+      status: 401,
+    });
   });
   try {
     const db = new CouchClient({ url: `http://u:p@127.0.0.1:${server.addr.port}/db` });
     await assert.rejects(db.ensureDatabase(), {
-      message: `CouchDB at http://127.0.0.1:${server.addr.port} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
+      message:
+        `CouchDB at http://127.0.0.1:${server.addr.port} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
     });
     assert.equal(requests, 1);
   } finally {
@@ -116,7 +146,12 @@ Deno.test("5xx, 408 and 429 are retried; other 4xx are not", async () => {
   const controller = new AbortController();
   const statuses = [503, 429, 408, 500, 201];
   let i = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} }, () => {
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen() {},
+  }, () => {
     const status = statuses[Math.min(i++, statuses.length - 1)];
     return Response.json(status === 201 ? { ok: true } : { error: "busy" }, { status });
   });

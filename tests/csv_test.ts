@@ -13,7 +13,8 @@ function csvOf(path: string, columns: "classic" | "full" = "classic"): string {
 }
 
 Deno.test("classic CSV of hrt-simulated.log is the 2012 reference plus the 30 dwell rows in log order", () => {
-  const reference = Deno.readTextFileSync(`${FIXTURES}/hrt-simulated.reference.csv`).split("\n").filter(Boolean);
+  const reference = Deno.readTextFileSync(`${FIXTURES}/hrt-simulated.reference.csv`).split("\n")
+    .filter(Boolean);
   const lines = Deno.readTextFileSync(`${FIXTURES}/hrt-simulated.log`).split("\n").filter(Boolean);
   const ours = csvOf(`${FIXTURES}/hrt-simulated.log`).split("\n").filter(Boolean);
   assert.equal(ours.length, 1 + 281);
@@ -43,8 +44,14 @@ Deno.test("the full column set appends every other parsed field", () => {
     "Date,Time,Vehicle,Lat,Lon,Location Valid/Invalid,Adherence,Adherence Valid/Invalid,Route,Direction,Stop," +
       "Type,Odometer,Odometer Valid/Invalid,DGPS,FOM,Crossing Time,Dwell,Timepoint,Service,Block",
   );
-  assert.equal(text[2], "2012-02-15,07:04:42,V.1.3515,37.0425333,-76.4286136,V,-1,V,65,2,69,dwell,1712,V,On,2,07:04:37,22,352,1,203");
-  assert.equal(text[4], "2012-02-15,09:32:04,V.1.3505,36.8652212,-76.2994236,V,-2,V,,,,location,4869,I,On,,,,,,");
+  assert.equal(
+    text[2],
+    "2012-02-15,07:04:42,V.1.3515,37.0425333,-76.4286136,V,-1,V,65,2,69,dwell,1712,V,On,2,07:04:37,22,352,1,203",
+  );
+  assert.equal(
+    text[4],
+    "2012-02-15,09:32:04,V.1.3505,36.8652212,-76.2994236,V,-2,V,,,,location,4869,I,On,,,,,,",
+  );
 });
 
 Deno.test("rows use \\n line ends and location rows leave route, direction and stop empty", () => {
@@ -87,7 +94,12 @@ Deno.test("property: every row equals csv-stringify's, quoting included", () => 
 });
 
 Deno.test("monitor convert: the reference output and the rejected count", async () => {
-  const result = await run("monitor", ["convert", "--year", "2012", `${FIXTURES}/hrt-simulated.log`]);
+  const result = await run("monitor", [
+    "convert",
+    "--year",
+    "2012",
+    `${FIXTURES}/hrt-simulated.log`,
+  ]);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, csvOf(`${FIXTURES}/hrt-simulated.log`));
   assert.match(result.stderr, /281 rows, 0 rejected lines/);
@@ -98,8 +110,19 @@ Deno.test("monitor convert: the reference output and the rejected count", async 
 Deno.test("monitor convert: one header for several files, rejected lines counted", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/bad.log`, "garbage\n\n" + Deno.readTextFileSync(`${FIXTURES}/spysocket-sample.log`));
-    const result = await run("monitor", ["convert", "--year", "2012", "--columns", "full", `${dir}/bad.log`, `${FIXTURES}/spysocket-sample.log`]);
+    await Deno.writeTextFile(
+      `${dir}/bad.log`,
+      "garbage\n\n" + Deno.readTextFileSync(`${FIXTURES}/spysocket-sample.log`),
+    );
+    const result = await run("monitor", [
+      "convert",
+      "--year",
+      "2012",
+      "--columns",
+      "full",
+      `${dir}/bad.log`,
+      `${FIXTURES}/spysocket-sample.log`,
+    ]);
     assert.equal(result.code, 0);
     assert.equal(result.stdout.split("\n").filter((l) => l.startsWith("Date,")).length, 1);
     assert.equal(result.stdout.split("\n").filter(Boolean).length, 1 + 6);
@@ -111,7 +134,11 @@ Deno.test("monitor convert: one header for several files, rejected lines counted
 });
 
 Deno.test("monitor convert: an unreadable file is named and the exit code is 1", async () => {
-  const result = await run("monitor", ["convert", "/nonexistent/x.log", `${FIXTURES}/spysocket-sample.log`]);
+  const result = await run("monitor", [
+    "convert",
+    "/nonexistent/x.log",
+    `${FIXTURES}/spysocket-sample.log`,
+  ]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /cannot read \/nonexistent\/x\.log/);
   assert.equal(result.stdout.split("\n").filter(Boolean).length, 1 + 3);
@@ -124,7 +151,8 @@ Deno.test("monitor convert: usage errors exit 2", async () => {
 });
 
 Deno.test("parsing a report back from its own line gives the same report", () => {
-  const line = "12:00:00 02/29  V.7.42  H.0.0  MT_LOCATION  Lat/Lon:36.1/-76.2 [Invalid]  Adher:0 [Valid]  Odom:0 [Valid]  DGPS:Off";
+  const line =
+    "12:00:00 02/29  V.7.42  H.0.0  MT_LOCATION  Lat/Lon:36.1/-76.2 [Invalid]  Adher:0 [Valid]  Odom:0 [Valid]  DGPS:Off";
   const r = parseLine(line, yearResolver({ year: 2024 }));
   assert.equal(r.kind, "location");
 });

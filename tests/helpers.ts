@@ -30,12 +30,23 @@ export function freshDb(label = "t"): string {
 /** A temporary folder, removed when disposed. */
 export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "logcapture-test-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
 }
 
 /** `deno run` arguments for a program, with its permission set from deno.json. */
 export function programArgs(program: "capture" | "monitor", args: string[]): string[] {
-  return ["run", "--quiet", "--config", join(ROOT, "deno.json"), `-P=${program}`, join(ROOT, `${program}.ts`), ...args];
+  return [
+    "run",
+    "--quiet",
+    "--config",
+    join(ROOT, "deno.json"),
+    `-P=${program}`,
+    join(ROOT, `${program}.ts`),
+    ...args,
+  ];
 }
 
 /** Runs a program to its end. */
@@ -52,7 +63,11 @@ export async function run(
     stderr: "piped",
   }).output();
   const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: stripWarnings(decoder.decode(out.stderr)) };
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: stripWarnings(decoder.decode(out.stderr)),
+  };
 }
 
 /** Drops Deno's own warning about permissions in the config file. */
@@ -98,7 +113,8 @@ export class Running {
   waitFor(re: RegExp, ms = 20_000, from = 0): Promise<string> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`timed out waiting for ${re} in stderr:\n${this.stderr.slice(-3000)}`)),
+        () =>
+          reject(new Error(`timed out waiting for ${re} in stderr:\n${this.stderr.slice(-3000)}`)),
         ms,
       );
       this.#waiters.push({
@@ -142,7 +158,11 @@ export async function getJson(url: string): Promise<Record<string, unknown>> {
 }
 
 /** Waits until `check` returns true, checking every 50 ms; fails after `ms`. */
-export async function until(check: () => Promise<boolean> | boolean, ms = 20_000, what = "condition"): Promise<void> {
+export async function until(
+  check: () => Promise<boolean> | boolean,
+  ms = 20_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!await check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -168,9 +188,9 @@ interface FeedDoc {
 /** Every feed document of a database, attachments decoded, in id order. */
 export async function feedDocs(db: string): Promise<(FeedDoc & { csv: string[] })[]> {
   const body = await getJson(
-    `${db}/_all_docs?include_docs=true&attachments=true&startkey=${encodeURIComponent('"feed:"')}&endkey=${
-      encodeURIComponent('"feed:\ufff0"')
-    }`,
+    `${db}/_all_docs?include_docs=true&attachments=true&startkey=${
+      encodeURIComponent('"feed:"')
+    }&endkey=${encodeURIComponent('"feed:\ufff0"')}`,
   );
   const rows = (body.rows as { doc: FeedDoc }[]) ?? [];
   return rows.map(({ doc }) => {
@@ -220,16 +240,115 @@ export async function feedRowsOnce(db: string, end: number, generation = 0): Pro
   const rows: string[] = [];
   for (const doc of docs) {
     if (doc.source.start !== at) {
-      throw new Error(`feed documents of generation ${generation} ${at < doc.source.start ? "leave a gap" : "overlap"} at ${at}: ${doc._id}`);
+      throw new Error(
+        `feed documents of generation ${generation} ${
+          at < doc.source.start ? "leave a gap" : "overlap"
+        } at ${at}: ${doc._id}`,
+      );
     }
     at = doc.source.end;
     rows.push(...doc.csv);
   }
-  if (at !== end) throw new Error(`feed documents of generation ${generation} end at ${at}, the log at ${end}`);
+  if (at !== end) {
+    throw new Error(`feed documents of generation ${generation} end at ${at}, the log at ${end}`);
+  }
   return rows;
 }
 
 /** Appends text to a file. */
 export async function append(path: string, text: string | Uint8Array): Promise<void> {
-  await Deno.writeFile(path, typeof text === "string" ? new TextEncoder().encode(text) : text, { append: true, create: true });
+  await Deno.writeFile(path, typeof text === "string" ? new TextEncoder().encode(text) : text, {
+    append: true,
+    create: true,
+  });
+}
+
+/**
+ * A TCP proxy on loopback in front of the test server, to make CouchDB unreachable (`down`) and
+ * reachable again (`up`) from a program's point of view, or slow (`delayMs`), while the real
+ * server behind it keeps its data.
+ */
+export class Proxy {
+  readonly port: number;
+  readonly #target: { hostname: string; port: number };
+  #listener: Deno.Listener | null = null;
+  #connections = new Set<Deno.Conn>();
+  /** Delay before each chunk from the client is forwarded. */
+  delayMs = 0;
+
+  constructor(target: string, port = 0) {
+    const url = new URL(target);
+    this.#target = { hostname: url.hostname, port: Number(url.port) };
+    const listener = Deno.listen({ hostname: "127.0.0.1", port });
+    this.port = (listener.addr as Deno.NetAddr).port;
+    this.#serve(listener);
+  }
+
+  /** The proxy's base URL. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  #serve(listener: Deno.Listener): void {
+    this.#listener = listener;
+    (async () => {
+      for await (const conn of listener) {
+        this.#connections.add(conn);
+        this.#pipe(conn).catch(() => {}).finally(() => this.#connections.delete(conn));
+      }
+    })().catch(() => {});
+  }
+
+  async #pipe(client: Deno.Conn): Promise<void> {
+    const server = await Deno.connect(this.#target);
+    this.#connections.add(server);
+    const forward = async (from: Deno.Conn, to: Deno.Conn, delay: boolean) => {
+      const buffer = new Uint8Array(64 * 1024);
+      try {
+        for (;;) {
+          const n = await from.read(buffer);
+          if (n === null) break;
+          if (delay && this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+          for (let at = 0; at < n;) at += await to.write(buffer.subarray(at, n));
+        }
+      } catch {
+        // closed
+      }
+      try {
+        to.close();
+      } catch {
+        // closed
+      }
+    };
+    await Promise.all([forward(client, server, true), forward(server, client, false)]);
+    this.#connections.delete(server);
+  }
+
+  /** Refuses new connections and cuts the open ones. */
+  down(): void {
+    this.#listener?.close();
+    this.#listener = null;
+    for (const conn of this.#connections) {
+      try {
+        conn.close();
+      } catch {
+        // closed
+      }
+    }
+    this.#connections.clear();
+  }
+
+  /** Accepts connections again, on the same port. */
+  up(): void {
+    if (!this.#listener) this.#serve(Deno.listen({ hostname: "127.0.0.1", port: this.port }));
+  }
+
+  [Symbol.dispose](): void {
+    this.down();
+  }
+}
+
+/** The database name of a database URL. */
+export function dbName(url: string): string {
+  return url.split("/").pop()!;
 }

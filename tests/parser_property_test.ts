@@ -30,9 +30,14 @@ Deno.test("property: the parser never throws, on random bytes with NULs and inva
 
 const two = (n: number) => String(n).padStart(2, "0");
 const gap = fc.stringMatching(/^[ \t]{1,3}$/);
-const clock = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 }))
+const clock = fc.tuple(
+  fc.integer({ min: 0, max: 23 }),
+  fc.integer({ min: 0, max: 59 }),
+  fc.integer({ min: 0, max: 59 }),
+)
   .map(([h, m, s]) => `${two(h)}:${two(m)}:${two(s)}`);
-const digits = (min: number, max: number) => fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
+const digits = (min: number, max: number) =>
+  fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
 
 /** A valid line and the report it must give. */
 const validLine = fc.record({
@@ -58,10 +63,22 @@ const validLine = fc.record({
   const tokens = [g.time, `${two(g.month)}/${two(g.day)}`, g.vehicle, "H.0.0"];
   if (g.kind === "location") tokens.push("MT_LOCATION");
   else {
-    tokens.push("MT_TIMEPOINTCROSSING", `Time:${g.crossing}`, g.kind === "arrival" ? "Arrival" : `Dwell:${dwell}`);
+    tokens.push(
+      "MT_TIMEPOINTCROSSING",
+      `Time:${g.crossing}`,
+      g.kind === "arrival" ? "Arrival" : `Dwell:${dwell}`,
+    );
     tokens.push(`Rte:${rte}`, `Dir:${dir}`, `TP:${tp}`, `Stop:${stop}`, `Svc:${svc}`, `Blk:${blk}`);
   }
-  tokens.push(`Lat/Lon:${lat}/${lon}`, g.flags[0], `Adher:${adher}`, g.flags[1], `Odom:${odom}`, g.flags[2], `DGPS:${g.dgps}`);
+  tokens.push(
+    `Lat/Lon:${lat}/${lon}`,
+    g.flags[0],
+    `Adher:${adher}`,
+    g.flags[1],
+    `Odom:${odom}`,
+    g.flags[2],
+    `DGPS:${g.dgps}`,
+  );
   if (g.fom !== null) tokens.push(`FOM:${g.fom}`);
   const line = tokens.map((t) => t + sep()).join("").trimEnd() + (g.crlf ? "\r" : "");
   const crossing = g.kind !== "location";
@@ -102,18 +119,23 @@ Deno.test("property: every valid line round-trips to the report it was made from
 
 Deno.test("property: a valid line with one token corrupted is rejected, not thrown", () => {
   fc.assert(
-    fc.property(validLine, fc.nat(), fc.constantFrom("", "?", "x1", "Lat/Lon:", "[Valid]"), ({ line }, at, junk) => {
-      const tokens = line.trim().split(/[ \t]+/);
-      const i = at % tokens.length;
-      if (i === 3) return; // H.0.0 is ignored
-      if (junk === "" && tokens[i].startsWith("FOM:")) return; // FOM: is optional
-      tokens[i] = junk;
-      const r = parseLine(tokens.join(" "), years);
-      if (r.kind !== "rejected" && junk !== "[Valid]") {
-        // the only harmless corruption is a validity flag replaced by another flag
-        assert.fail(`accepted: ${tokens.join(" ")}`);
-      }
-    }),
+    fc.property(
+      validLine,
+      fc.nat(),
+      fc.constantFrom("", "?", "x1", "Lat/Lon:", "[Valid]"),
+      ({ line }, at, junk) => {
+        const tokens = line.trim().split(/[ \t]+/);
+        const i = at % tokens.length;
+        if (i === 3) return; // H.0.0 is ignored
+        if (junk === "" && tokens[i].startsWith("FOM:")) return; // FOM: is optional
+        tokens[i] = junk;
+        const r = parseLine(tokens.join(" "), years);
+        if (r.kind !== "rejected" && junk !== "[Valid]") {
+          // the only harmless corruption is a validity flag replaced by another flag
+          assert.fail(`accepted: ${tokens.join(" ")}`);
+        }
+      },
+    ),
     { numRuns: 3000 },
   );
 });

@@ -27,7 +27,11 @@ function memorySink(): BatchSink & { generations: Map<number, Delivered[]> } {
     generations,
     store(batch: Batch) {
       const list = generations.get(batch.generation) ?? [];
-      list.push({ start: batch.start, end: batch.end, data: batch.oversized ? null : batch.data.slice() });
+      list.push({
+        start: batch.start,
+        end: batch.end,
+        data: batch.oversized ? null : batch.data.slice(),
+      });
       generations.set(batch.generation, list);
       return Promise.resolve({ generation: batch.generation, end: batch.end });
     },
@@ -65,7 +69,9 @@ Deno.test("property: the scanner returns every whole line once, whatever the wri
           const expected: string[] = [];
           let offset = 0;
           for (const line of whole.split(/(?<=\n)/).filter(Boolean)) {
-            expected.push(line.length - 1 > maxLineBytes ? `<oversized ${offset} ${line.length}>` : line);
+            expected.push(
+              line.length - 1 > maxLineBytes ? `<oversized ${offset} ${line.length}>` : line,
+            );
             offset += line.length;
           }
           assert.deepEqual(got, expected);
@@ -88,8 +94,17 @@ type Op =
   | { op: "run" };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.array(lineArb, { minLength: 1, maxLength: 8 }).map((lines) => ({ op: "lines" as const, lines })) },
-  { weight: 2, arbitrary: fc.stringMatching(/^[ -~]{1,20}$/).map((text) => ({ op: "partial" as const, text })) },
+  {
+    weight: 5,
+    arbitrary: fc.array(lineArb, { minLength: 1, maxLength: 8 }).map((lines) => ({
+      op: "lines" as const,
+      lines,
+    })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.stringMatching(/^[ -~]{1,20}$/).map((text) => ({ op: "partial" as const, text })),
+  },
   { weight: 1, arbitrary: fc.constant({ op: "long" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "rotate" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "copytruncate" as const }) },
@@ -98,91 +113,114 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 Deno.test("property: capture with restarts, rotations and truncations delivers every whole line exactly once", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 5 }), async (ops, batchLines) => {
-      const dir = await Deno.makeTempDir();
-      const path = `${dir}/app.log`;
-      const cachePath = `${dir}/app.cache.json`;
-      const sink = memorySink();
-      const MAX = 100;
-      // The model: the content of every generation, in order.
-      const generations: string[] = [""];
-      let rotatedSinceRun = true; // a file rotated before capture ever saw it is not its history
-      let rotations = 0;
-      const capture = () =>
-        runCapture(
-          { path, source: "t", cachePath, sink, from: "start", once: true, flushMs: 1, batchLines, batchBytes: 256, maxLineBytes: MAX, pollMs: 10 },
-          silent,
-          new AbortController().signal,
-        );
-      const write = async (text: string) => {
-        await Deno.writeFile(path, encoder.encode(text), { append: true, create: true });
-        generations[generations.length - 1] += text;
-      };
-      const completePartial = async () => {
-        const current = generations[generations.length - 1];
-        if (current.length > 0 && !current.endsWith("\n")) await write("\n");
-      };
-      try {
-        await Deno.writeTextFile(path, "");
-        for (const step of ops) {
-          switch (step.op) {
-            case "lines":
-              await write(step.lines.join(""));
-              break;
-            case "partial":
-              await write(step.text);
-              break;
-            case "long":
-              await write("L".repeat(MAX + 50) + "\n");
-              break;
-            case "rotate":
-              if (rotatedSinceRun) break; // one rotation between runs is what can be recovered
-              await Deno.rename(path, `${path}.${++rotations}`);
-              await Deno.writeTextFile(path, "");
-              generations.push("");
-              rotatedSinceRun = true;
-              break;
-            case "copytruncate":
-              if (rotatedSinceRun || generations[generations.length - 1] === "") break;
-              await completePartial();
-              assert.equal(await capture(), 0);
-              await Deno.copyFile(path, `${path}.c${++rotations}`);
-              await Deno.truncate(path, 0);
-              generations.push("");
-              // Real lines begin with a time stamp, so the new first bytes differ from the old.
-              await write(`#generation ${generations.length - 1} ${crypto.randomUUID()}\n`);
-              rotatedSinceRun = true;
-              break;
-            case "run":
-              assert.equal(await capture(), 0);
-              rotatedSinceRun = false;
-              break;
+    fc.asyncProperty(
+      fc.array(opArb, { minLength: 1, maxLength: 25 }),
+      fc.integer({ min: 1, max: 5 }),
+      async (ops, batchLines) => {
+        const dir = await Deno.makeTempDir();
+        const path = `${dir}/app.log`;
+        const cachePath = `${dir}/app.cache.json`;
+        const sink = memorySink();
+        const MAX = 100;
+        // The model: the content of every generation, in order.
+        const generations: string[] = [""];
+        let rotatedSinceRun = true; // a file rotated before capture ever saw it is not its history
+        let rotations = 0;
+        const capture = () =>
+          runCapture(
+            {
+              path,
+              source: "t",
+              cachePath,
+              sink,
+              from: "start",
+              once: true,
+              flushMs: 1,
+              batchLines,
+              batchBytes: 256,
+              maxLineBytes: MAX,
+              pollMs: 10,
+            },
+            silent,
+            new AbortController().signal,
+          );
+        const write = async (text: string) => {
+          await Deno.writeFile(path, encoder.encode(text), { append: true, create: true });
+          generations[generations.length - 1] += text;
+        };
+        const completePartial = async () => {
+          const current = generations[generations.length - 1];
+          if (current.length > 0 && !current.endsWith("\n")) await write("\n");
+        };
+        try {
+          await Deno.writeTextFile(path, "");
+          for (const step of ops) {
+            switch (step.op) {
+              case "lines":
+                await write(step.lines.join(""));
+                break;
+              case "partial":
+                await write(step.text);
+                break;
+              case "long":
+                await write("L".repeat(MAX + 50) + "\n");
+                break;
+              case "rotate":
+                if (rotatedSinceRun) break; // one rotation between runs is what can be recovered
+                await Deno.rename(path, `${path}.${++rotations}`);
+                await Deno.writeTextFile(path, "");
+                generations.push("");
+                rotatedSinceRun = true;
+                break;
+              case "copytruncate":
+                if (rotatedSinceRun || generations[generations.length - 1] === "") break;
+                await completePartial();
+                assert.equal(await capture(), 0);
+                await Deno.copyFile(path, `${path}.c${++rotations}`);
+                await Deno.truncate(path, 0);
+                generations.push("");
+                // Real lines begin with a time stamp, so the new first bytes differ from the old.
+                await write(`#generation ${generations.length - 1} ${crypto.randomUUID()}\n`);
+                rotatedSinceRun = true;
+                break;
+              case "run":
+                assert.equal(await capture(), 0);
+                rotatedSinceRun = false;
+                break;
+            }
           }
-        }
-        await completePartial();
-        assert.equal(await capture(), 0);
-        assert.equal(await capture(), 0); // nothing new: nothing more delivered
-        const bytes = generations.map((g) => encoder.encode(g));
-        for (let g = 0; g < bytes.length; g++) {
-          const delivered = sink.generations.get(g) ?? [];
-          let at = 0;
-          for (const d of delivered) {
-            assert.equal(d.start, at, `generation ${g}: batch at ${d.start}, expected ${at}`);
-            if (d.data) assert.deepEqual(d.data, bytes[g].subarray(d.start, d.end));
-            else assert.ok(d.end - d.start > MAX, "only too-long lines come as oversized");
-            at = d.end;
+          await completePartial();
+          assert.equal(await capture(), 0);
+          assert.equal(await capture(), 0); // nothing new: nothing more delivered
+          const bytes = generations.map((g) => encoder.encode(g));
+          for (let g = 0; g < bytes.length; g++) {
+            const delivered = sink.generations.get(g) ?? [];
+            let at = 0;
+            for (const d of delivered) {
+              assert.equal(d.start, at, `generation ${g}: batch at ${d.start}, expected ${at}`);
+              if (d.data) assert.deepEqual(d.data, bytes[g].subarray(d.start, d.end));
+              else assert.ok(d.end - d.start > MAX, "only too-long lines come as oversized");
+              at = d.end;
+            }
+            // A rotated generation is captured to its end; a truncated one up to its last newline.
+            const text = generations[g];
+            const wholeEnd = encoder.encode(text.slice(0, text.lastIndexOf("\n") + 1)).length;
+            assert.ok(
+              at === bytes[g].length || at === wholeEnd,
+              `generation ${g}: captured to ${at} of ${bytes[g].length}`,
+            );
+            if (g === bytes.length - 1) assert.equal(at, bytes[g].length);
           }
-          // A rotated generation is captured to its end; a truncated one up to its last newline.
-          const text = generations[g];
-          const wholeEnd = encoder.encode(text.slice(0, text.lastIndexOf("\n") + 1)).length;
-          assert.ok(at === bytes[g].length || at === wholeEnd, `generation ${g}: captured to ${at} of ${bytes[g].length}`);
-          if (g === bytes.length - 1) assert.equal(at, bytes[g].length);
+          assert.equal(
+            [...sink.generations.keys()].filter((g) => g >= bytes.length).length,
+            0,
+            "no extra generation",
+          );
+        } finally {
+          await Deno.remove(dir, { recursive: true });
         }
-        assert.equal([...sink.generations.keys()].filter((g) => g >= bytes.length).length, 0, "no extra generation");
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
-    }),
+      },
+    ),
     { numRuns: 200 },
   );
 });

@@ -45,12 +45,23 @@ export async function installCouchServer(log = (m: string) => console.error(m)):
   log(`installing pouchdb-server@${POUCHDB_SERVER_VERSION} into ${INSTALL_DIR} (about 20 s)`);
   await Deno.mkdir(INSTALL_DIR, { recursive: true });
   const out = await new Deno.Command("npm", {
-    args: ["install", "--prefix", INSTALL_DIR, "--ignore-scripts", "--no-save", "--no-audit", "--no-fund", `pouchdb-server@${POUCHDB_SERVER_VERSION}`],
+    args: [
+      "install",
+      "--prefix",
+      INSTALL_DIR,
+      "--ignore-scripts",
+      "--no-save",
+      "--no-audit",
+      "--no-fund",
+      `pouchdb-server@${POUCHDB_SERVER_VERSION}`,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (!out.success || !await exists(BIN)) {
-    throw new Error(`npm install pouchdb-server failed:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+    throw new Error(
+      `npm install pouchdb-server failed:\n${new TextDecoder().decode(out.stderr).slice(-2000)}`,
+    );
   }
   return BIN;
 }
@@ -68,13 +79,27 @@ export async function startCouchServer(port = freePort()): Promise<CouchServer> 
   const bin = await installCouchServer();
   const dir = await Deno.makeTempDir({ prefix: "logcapture-couch-" });
   await Deno.mkdir(join(dir, "data"));
-  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify({ log: { file: join(dir, "log.txt") } }));
+  await Deno.writeTextFile(
+    join(dir, "config.json"),
+    JSON.stringify({ log: { file: join(dir, "log.txt") } }),
+  );
   const url = `http://127.0.0.1:${port}`;
   let child: Deno.ChildProcess | null = null;
 
   async function start(): Promise<void> {
     child = new Deno.Command(bin, {
-      args: ["-n", "--host", "127.0.0.1", "--port", String(port), "--in-memory", "--dir", join(dir, "data"), "--config", join(dir, "config.json")],
+      args: [
+        "-n",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--in-memory",
+        "--dir",
+        join(dir, "data"),
+        "--config",
+        join(dir, "config.json"),
+      ],
       cwd: dir,
       stdout: "null",
       stderr: "null",

@@ -1,0 +1,496 @@
+/**
+ * capture, all-in-one, as a real process against the real server: every line exactly once through
+ * appends, crashes, rotations, truncations, outages and signals.
+ */
+import assert from "node:assert/strict";
+import { createSimulator, simulateText } from "../lib/simulator.ts";
+import {
+  append,
+  expectedRows,
+  feedDocs,
+  feedRowsOnce,
+  FIXTURES,
+  freshDb,
+  lineOffsets,
+  Proxy,
+  recordDocs,
+  run,
+  Running,
+  serverUrl,
+  tempDir,
+  until,
+} from "./helpers.ts";
+
+const sim = createSimulator({ seed: 7 });
+const lines = (n: number) => simulateText(sim, n, new Date(2012, 1, 15, 7, 4, 42));
+
+function captureArgs(db: string, dir: string, ...extra: string[]): string[] {
+  return [
+    "--couchdb",
+    db,
+    "--cache",
+    `${dir}/cache.json`,
+    "--year",
+    "2012",
+    "--source",
+    "t",
+    "--flush-ms",
+    "100",
+    "--poll-ms",
+    "100",
+    ...extra,
+  ];
+}
+
+/** Feed documents of `generation` cover the file exactly once, with the rows it must give. */
+async function assertFeedOnce(db: string, bytes: Uint8Array, generation = 0): Promise<void> {
+  const rows = await feedRowsOnce(db, bytes.length, generation);
+  assert.deepEqual(rows, expectedRows(bytes));
+}
+
+/** How far the feed documents of `generation` reach, contiguously from 0. */
+async function feedEnd(db: string, generation = 0): Promise<number> {
+  const docs = (await feedDocs(db).catch(() => [])).filter((d) =>
+    d.source.generation === generation
+  )
+    .sort((a, b) => a.source.start - b.source.start);
+  let at = 0;
+  for (const d of docs) if (d.source.start === at) at = d.source.end;
+  return at;
+}
+
+async function assertRecordsOnce(db: string, bytes: Uint8Array): Promise<void> {
+  const docs = await recordDocs(db);
+  const offsets = docs.map((d) => d.line_offset as number).sort((a, b) => a - b);
+  assert.deepEqual(offsets, lineOffsets(bytes));
+  assert.equal(new Set(docs.map((d) => (d.source as { generation: number }).generation)).size, 1);
+}
+
+/** Appends simulated lines in ragged writes (partial lines included) until stopped. */
+function startWriter(path: string): { stop: () => Promise<void> } {
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const text = new TextEncoder().encode(lines(40));
+      const cut = 1 + Math.floor(Math.random() * (text.length - 2));
+      await append(path, text.subarray(0, cut));
+      await new Promise((r) => setTimeout(r, 5));
+      await append(path, text.subarray(cut));
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+Deno.test("a writer appends while capture runs: every line exactly once, in order", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("live");
+  await append(log, lines(500));
+  await using capture = new Running("capture", captureArgs(db, dir.path, log));
+  await capture.waitFor(/capturing/);
+  const writer = startWriter(log);
+  await new Promise((r) => setTimeout(r, 1500));
+  await writer.stop();
+  const size = (await Deno.stat(log)).size;
+  await until(async () => await feedEnd(db) === size, 20_000, "all lines in CouchDB");
+  capture.kill("SIGTERM");
+  assert.equal((await capture.done).code, 0);
+  await assertFeedOnce(db, await Deno.readFile(log));
+});
+
+for (const mode of ["feed", "records"]) {
+  Deno.test(`crash loop (${mode}): 20 SIGKILLs at random moments while a writer appends, nothing lost or doubled`, async () => {
+    await using dir = await tempDir();
+    const log = `${dir.path}/spysocket.log`;
+    const db = freshDb("crash");
+    await append(log, lines(2000));
+    const writer = startWriter(log);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const capture = new Running(
+          "capture",
+          captureArgs(
+            db,
+            dir.path,
+            "--mode",
+            mode,
+            "--batch-lines",
+            "150",
+            "--flush-ms",
+            "20",
+            log,
+          ),
+        );
+        await capture.waitFor(/capturing/);
+        await new Promise((r) => setTimeout(r, Math.random() * 400));
+        capture.kill("SIGKILL");
+        await capture.done;
+      }
+    } finally {
+      await writer.stop();
+    }
+    const final = await run("capture", captureArgs(db, dir.path, "--mode", mode, "--once", log));
+    assert.equal(final.code, 0, final.stderr);
+    const bytes = await Deno.readFile(log);
+    if (mode === "feed") await assertFeedOnce(db, bytes);
+    else await assertRecordsOnce(db, bytes);
+  });
+}
+
+Deno.test("--once on a fixture stores the reference rows and exits 0", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("once");
+  const log = `${dir.path}/hrt.log`;
+  await Deno.copyFile(`${FIXTURES}/hrt-simulated.log`, log);
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, await Deno.readFile(log));
+  const again = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(again.code, 0);
+  assert.equal((await feedDocs(db)).length, 1, "a second --once stores nothing new");
+});
+
+Deno.test("rotation by rename while running: the old file is drained, the new one is generation 1", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("rotate");
+  await append(log, lines(300));
+  await using capture = new Running("capture", captureArgs(db, dir.path, log));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  await append(log, lines(50) + "07:04:42 02/15  V.1.1");
+  await Deno.rename(log, `${log}.1`);
+  await append(`${log}.1`, lines(20)); // the writer still had the old file open
+  await append(log, lines(100));
+  const old = await Deno.readFile(`${log}.1`);
+  await until(async () => await feedEnd(db, 1) === (await Deno.stat(log)).size);
+  await until(async () => await feedEnd(db, 0) === old.length);
+  const rows0 = await feedRowsOnce(db, old.length, 0);
+  assert.equal(rows0.length, expectedRows(old).length);
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+  capture.kill("SIGTERM");
+  assert.equal((await capture.done).code, 0);
+});
+
+Deno.test("copytruncate while running: a new generation from offset 0", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("copytrunc");
+  await append(log, lines(300));
+  await using capture = new Running("capture", captureArgs(db, dir.path, log));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  const old = await Deno.readFile(log);
+  await Deno.copyFile(log, `${log}.1`);
+  await Deno.truncate(log, 0);
+  await append(log, lines(100));
+  await until(async () => await feedEnd(db, 1) === (await Deno.stat(log)).size);
+  await assertFeedOnce(db, old, 0);
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+  await capture.waitFor(/truncated or rewritten/);
+});
+
+Deno.test("deleted and re-created while running: waits, then a new generation", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("recreate");
+  await append(log, lines(200));
+  await using capture = new Running("capture", captureArgs(db, dir.path, log));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  const old = await Deno.readFile(log);
+  await Deno.remove(log);
+  await capture.waitFor(/was removed; waiting/);
+  await append(log, lines(80));
+  await until(async () => await feedEnd(db, 1) === (await Deno.stat(log)).size);
+  await assertFeedOnce(db, old, 0);
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+});
+
+Deno.test("rotation while stopped: the rotated file is found and drained first", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("rotstop");
+  await append(log, lines(200));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await append(log, lines(70));
+  await Deno.rename(log, `${log}-20121101`);
+  await append(log, lines(90));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /rotated while capture was stopped/);
+  await assertFeedOnce(db, await Deno.readFile(`${log}-20121101`), 0);
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+});
+
+Deno.test("truncated while stopped: a new generation from 0", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("truncstop");
+  await append(log, lines(200));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await Deno.truncate(log, 0);
+  await append(log, lines(50));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /truncated while capture was stopped|could not be captured/);
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+});
+
+Deno.test("deleted while stopped with lines not yet captured: a warning says how many bytes were lost", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("lost");
+  await append(log, lines(200));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await Deno.remove(log);
+  await append(log, lines(40));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /at least 0 bytes after offset \d+ could not be captured; continuing with generation 1/,
+  );
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+});
+
+Deno.test("a log that does not exist yet: capture waits for it, says so once, and does not exit", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/later.log`;
+  const db = freshDb("missing");
+  await using capture = new Running("capture", captureArgs(db, dir.path, log));
+  await capture.waitFor(/does not exist yet; waiting/);
+  await new Promise((r) => setTimeout(r, 500));
+  await append(log, lines(100));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  await assertFeedOnce(db, await Deno.readFile(log));
+  assert.equal(capture.stderr.match(/does not exist yet/g)?.length, 1);
+});
+
+Deno.test("a partial last line waits for its newline", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("partial");
+  const text = lines(20);
+  const whole = text.slice(0, text.length - 50);
+  const cut = whole.lastIndexOf("\n") + 1;
+  await append(log, text.slice(0, cut + 30));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  assert.equal(await feedEnd(db), cut);
+  await append(log, text.slice(cut + 30));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await assertFeedOnce(db, await Deno.readFile(log));
+});
+
+Deno.test("a 10 MB line is rejected with its offset and first bytes, and capture goes on", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("long");
+  await append(log, lines(10));
+  const offset = (await Deno.stat(log)).size;
+  await append(log, "X".repeat(10 * 1024 * 1024) + "\n");
+  await append(log, lines(10));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(`rejected line: line of ${10 * 1024 * 1024 + 1} bytes.*offset=${offset}`),
+  );
+  const bytes = await Deno.readFile(log);
+  await assertFeedOnce(db, bytes);
+  const docs = await feedDocs(db);
+  const long = docs.find((d) => d.source.start === offset)!;
+  assert.equal((long as unknown as { rejected: number }).rejected, 1);
+  const head = await (await fetch(`${db}/${encodeURIComponent(long._id)}/rejected`)).text();
+  assert.equal(head, "X".repeat(256) + "\n");
+});
+
+Deno.test("binary garbage is rejected and kept byte for byte with its batch", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("garbage");
+  const garbage = new Uint8Array([0, 1, 2, 0xff, 0xfe, 0xc3, 0x28, 0x80, 32, 9, 0]);
+  await append(log, lines(5));
+  await append(log, garbage);
+  await append(log, "\n" + lines(5));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /rejected line/);
+  const bytes = await Deno.readFile(log);
+  await assertFeedOnce(db, bytes);
+  const [doc] = await feedDocs(db);
+  const kept = new Uint8Array(
+    await (await fetch(`${db}/${encodeURIComponent(doc._id)}/rejected`)).arrayBuffer(),
+  );
+  assert.deepEqual(kept, new Uint8Array([...garbage, 10]));
+});
+
+Deno.test("an empty file stores nothing and exits 0; CRLF lines are captured", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("crlf");
+  await Deno.writeTextFile(log, "");
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  assert.equal((await feedDocs(db)).length, 0);
+  await append(log, lines(30).replaceAll("\n", "\r\n"));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  const bytes = await Deno.readFile(log);
+  await assertFeedOnce(db, bytes);
+  assert.equal(expectedRows(bytes).length, 30);
+});
+
+Deno.test("CouchDB unreachable mid-run: nothing lost or doubled, the outage logged once", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  using proxy = new Proxy(serverUrl());
+  const name = freshDb("outage").split("/").pop();
+  const db = `${serverUrl()}/${name}`;
+  await append(log, lines(200));
+  await using capture = new Running("capture", captureArgs(`${proxy.url}/${name}`, dir.path, log));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  proxy.down();
+  const writer = startWriter(log);
+  await capture.waitFor(/cannot reach CouchDB.*retrying/);
+  await new Promise((r) => setTimeout(r, 1500));
+  proxy.up();
+  await writer.stop();
+  await until(
+    async () => await feedEnd(db) === (await Deno.stat(log)).size,
+    40_000,
+    "catch-up after the outage",
+  );
+  await capture.waitFor(/answers again/);
+  await assertFeedOnce(db, await Deno.readFile(log));
+  assert.equal(capture.stderr.match(/retrying/g)?.length, 1, capture.stderr);
+  assert.equal(capture.stderr.match(/answers again/g)?.length, 1);
+});
+
+Deno.test("SIGTERM during a push: exit 0 within 5 s, and the next run continues where CouchDB acknowledged", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  using proxy = new Proxy(serverUrl());
+  const name = freshDb("sigterm").split("/").pop();
+  const db = `${serverUrl()}/${name}`;
+  await append(log, lines(100));
+  await using capture = new Running("capture", captureArgs(`${proxy.url}/${name}`, dir.path, log));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  proxy.delayMs = 8000;
+  await append(log, lines(100));
+  await new Promise((r) => setTimeout(r, 600)); // the batch is flushed and its push is held up
+  const started = Date.now();
+  capture.kill("SIGTERM");
+  const status = await capture.done;
+  assert.equal(status.code, 0);
+  assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+  proxy.delayMs = 0;
+  await new Promise((r) => setTimeout(r, 8500)); // let the held-up request reach the server, or not
+  const next = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(next.code, 0, next.stderr);
+  await assertFeedOnce(db, await Deno.readFile(log));
+});
+
+Deno.test("a lost cache file: CouchDB says where this file was left, nothing is stored twice", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("lostcache");
+  await append(log, lines(300));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await Deno.remove(`${dir.path}/cache.json`);
+  await append(log, lines(100));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /no cache file.*continuing there/);
+  await assertFeedOnce(db, await Deno.readFile(log));
+});
+
+Deno.test("a replaced cache file (generation reused by another file): the data moves to a new generation", async () => {
+  await using dir = await tempDir();
+  const a = `${dir.path}/a.log`, b = `${dir.path}/b.log`;
+  const db = freshDb("reuse");
+  await append(a, lines(50));
+  await append(b, lines(60));
+  assert.equal(
+    (await run("capture", captureArgs(db, dir.path, "--once", "--cache", `${dir.path}/a.json`, a)))
+      .code,
+    0,
+  );
+  // b under the same source name, with no cache: generation 0 is taken by a's file.
+  const result = await run("capture", [
+    ...captureArgs(db, dir.path, "--once", b),
+    "--cache",
+    `${dir.path}/b.json`,
+    "--from",
+    "start",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /held by another file/);
+  await assertFeedOnce(db, await Deno.readFile(a), 0);
+  await assertFeedOnce(db, await Deno.readFile(b), 1);
+});
+
+Deno.test("usage errors: one line naming the problem, exit code 2", async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /give exactly one LOGFILE/],
+    [["--flush-ms", "fast", "x.log"], /--flush-ms must be a positive integer, got "fast"/],
+    [["--mode", "both", "x.log"], /--mode must be one of feed, records, got "both"/],
+    [["--bogus", "x.log"], /unknown option --bogus/],
+    [["--couchdb"], /option --couchdb needs a value/],
+    [["x.log"], /no CouchDB given/],
+    [["--couchdb", "http://127.0.0.1:1/Bad Name", "x.log"], /not a valid CouchDB database name/],
+    [["--couchdb", "http://127.0.0.1:1/db", "--source", "a:b", "x.log"], /--source must be/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await run("capture", args, { COUCHDB_URL: "" });
+    assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+  }
+});
+
+Deno.test("runtime errors: an unreadable log, an unwritable cache file, refused credentials: exit 1", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("errors");
+  const notAFile = await run("capture", captureArgs(db, dir.path, "--once", dir.path));
+  assert.equal(notAFile.code, 1);
+  assert.match(notAFile.stderr, /is not a regular file/);
+  const log = `${dir.path}/x.log`;
+  await append(log, lines(5));
+  await Deno.writeTextFile(`${dir.path}/file`, "");
+  const badCache = await run("capture", [
+    ...captureArgs(db, dir.path, "--once", log),
+    "--cache",
+    `${dir.path}/file/cache.json`,
+  ]);
+  assert.equal(badCache.code, 1);
+  assert.match(badCache.stderr, /cache file|file\/cache\.json/);
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+    () =>
+      Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
+        status: 401,
+      }),
+  );
+  try {
+    const refused = await run(
+      "capture",
+      captureArgs(`http://127.0.0.1:${server.addr.port}/db`, dir.path, "--once", log),
+      {
+        COUCHDB_USER: "admin",
+        COUCHDB_PASSWORD: "wrong-password",
+      },
+    );
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /refused the credentials \(401\): check COUCHDB_USER \/ COUCHDB_PASSWORD/,
+    );
+    assert.ok(!refused.stderr.includes("wrong-password"));
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+});
