@@ -1,22 +1,29 @@
 /**
- * `capture`: tails a spysocket log and stores every new line in CouchDB as CSV, forever, with
- * nothing lost and nothing doubled. Run `capture --help` for the options.
+ * `capture`: tails a spysocket log and stores every new line in CouchDB as CSV (all-in-one), or
+ * hands whole-line extracts to a second host (tail-only), forever, with nothing lost and nothing
+ * doubled. Run `capture --help` for the options.
  * @module
  */
 import { dirname, join } from "node:path";
-import { defaultSourceName, runCapture } from "./lib/capture.ts";
-import { helpText, printableConfig, resolveOptions, UsageError } from "./lib/config.ts";
-import { clientFromSettings, parseCouchUrl } from "./lib/couchdb.ts";
-import { createLogger } from "./lib/log.ts";
-import { CAPTURE_OPTIONS, VERSION } from "./lib/options.ts";
-import { findStoredPosition, storeBatch, type StoreOptions } from "./lib/store.ts";
+import { type BatchSink, defaultSourceName, runCapture } from "./lib/capture.ts";
+import {
+  helpText,
+  httpClientWithCa,
+  printableConfig,
+  readSecretFile,
+  resolveOptions,
+  UsageError,
+} from "./lib/config.ts";
 import { SOURCE_NAME } from "./lib/batch.ts";
+import { extractSink } from "./lib/handover.ts";
 import { runMain } from "./lib/main.ts";
+import { CAPTURE_OPTIONS, VERSION } from "./lib/options.ts";
+import { couchSink, programLogger } from "./lib/program.ts";
 
 const USAGE = "capture [options] LOGFILE";
 const EXAMPLES = `examples:
   capture --couchdb http://couch:5984/hrtfeed /var/log/spysocket.log
-  COUCHDB_USER=admin COUCHDB_PASSWORD=secret capture --once --mode records --couchdb https://couch:6984/hrtfeed spysocket.log`;
+  capture -t Tail_Only --extract-dir /srv/spysocket-drop /var/log/spysocket.log`;
 
 /** The cache file's default folder: systemd's state directory, else the user's. */
 function defaultCacheFolder(): string {
@@ -26,8 +33,31 @@ function defaultCacheFolder(): string {
   return join(xdg || join(Deno.env.get("HOME") ?? ".", ".local", "state"), "logcapture");
 }
 
+/** The 2012 tools' `-t Tail_Only` (any case) becomes `--tail-only`. */
+function legacyFlags(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== "-t") {
+      out.push(args[i]);
+      continue;
+    }
+    if (!/^tail_only$/i.test(args[i + 1] ?? "")) {
+      throw new UsageError(
+        `capture: -t takes Tail_Only, got "${args[i + 1] ?? ""}" (see capture --help)`,
+      );
+    }
+    out.push("--tail-only");
+    i++;
+  }
+  return out;
+}
+
 await runMain("capture", async (signal) => {
-  const { options: o, positionals } = await resolveOptions("capture", CAPTURE_OPTIONS, Deno.args);
+  const { options: o, positionals } = await resolveOptions(
+    "capture",
+    CAPTURE_OPTIONS,
+    legacyFlags(Deno.args),
+  );
   if (o.help) {
     console.log(helpText(USAGE, CAPTURE_OPTIONS, EXAMPLES));
     return 0;
@@ -54,44 +84,47 @@ await runMain("capture", async (signal) => {
     console.log(printableConfig(CAPTURE_OPTIONS, { ...o, source, cache: cachePath }));
     return 0;
   }
-  if (!o.couchdb) {
-    throw new UsageError(
-      "capture: no CouchDB given: use --couchdb http://host:5984/dbname (or COUCHDB_URL)",
-    );
+  const log = programLogger(o);
+  let sink: BatchSink;
+  let target: string;
+  if (o.tailOnly) {
+    if (!o.extractDir && !o.shipTo) {
+      throw new UsageError("capture: tail-only needs --extract-dir DIR or --ship-to URL (or both)");
+    }
+    if (o.shipTo && !o.tokenFile) {
+      throw new UsageError("capture: --ship-to needs --token-file FILE");
+    }
+    if (o.extractDir) {
+      const info = await Deno.stat(o.extractDir as string).catch(() => null);
+      if (!info?.isDirectory) {
+        throw new UsageError(`capture: --extract-dir ${o.extractDir} is not a directory`);
+      }
+    }
+    sink = extractSink({
+      extractDir: o.extractDir as string | undefined,
+      maxPendingBytes: o.maxPendingBytes as number,
+      shipTo: o.shipTo as string | undefined,
+      token: o.tokenFile ? await readSecretFile(o.tokenFile as string, "--token-file") : undefined,
+      httpClient: await httpClientWithCa(o.caFile as string | undefined),
+      log,
+      pollMs: o.pollMs as number,
+    });
+    target = [o.extractDir, o.shipTo].filter(Boolean).join(" and ");
+  } else {
+    const couch = await couchSink("capture", o, log);
+    sink = couch.sink;
+    target = couch.url;
   }
-  try {
-    parseCouchUrl(o.couchdb as string);
-  } catch (error) {
-    throw new UsageError(`capture: ${(error as Error).message}`);
-  }
-  const log = createLogger({
-    level: o.verbose ? "debug" : "info",
-    format: o.logFormat as "text" | "json",
-  });
-  const db = await clientFromSettings(o, log);
-  await db.ensureDatabase();
   await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
     throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
   });
-  const storeOptions: StoreOptions = {
-    mode: o.mode as StoreOptions["mode"],
-    columns: o.columns as StoreOptions["columns"],
-    year: o.year as number | undefined,
-  };
-  log.info(`capturing ${path} into ${db.url}`, {
-    source,
-    mode: storeOptions.mode,
-    cache: cachePath,
-  });
+  log.info(`capturing ${path} into ${target}`, { source, cache: cachePath });
   return await runCapture(
     {
       path,
       source,
       cachePath,
-      sink: {
-        store: (batch) => storeBatch(db, batch, storeOptions),
-        findPosition: (id, file) => findStoredPosition(db, id, file),
-      },
+      sink,
       from: o.from as "start" | "end",
       once: o.once as boolean,
       flushMs: o.flushMs as number,

@@ -5,10 +5,20 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { UsageError } from "./lib/config.ts";
+import {
+  helpText,
+  printableConfig,
+  readSecretFile,
+  resolveOptions,
+  UsageError,
+} from "./lib/config.ts";
 import { convertFiles } from "./lib/convert.ts";
 import { COLUMN_SETS, type ColumnSet } from "./lib/csv.ts";
 import { runMain } from "./lib/main.ts";
+import { runMonitor } from "./lib/monitor.ts";
+import { MONITOR_OPTIONS, VERSION } from "./lib/options.ts";
+import { couchSink, programLogger } from "./lib/program.ts";
+import { startReceiver } from "./lib/receiver.ts";
 
 const CONVERT_USAGE = "usage: monitor convert [--year YYYY] [--columns classic|full] FILE...";
 const encoder = new TextEncoder();
@@ -70,7 +80,77 @@ async function convert(args: string[]): Promise<number> {
   return result.unreadable.length > 0 ? 1 : 0;
 }
 
-await runMain("monitor", async () => {
+const USAGE =
+  "monitor [options] DIR\n       monitor convert [--year YYYY] [--columns classic|full] FILE...";
+const EXAMPLES = `examples:
+  monitor --couchdb http://couch:5984/hrtfeed /srv/spysocket-drop
+  monitor --couchdb http://couch:5984/hrtfeed --listen 0.0.0.0:8443 --token-file /etc/logcapture/token \\
+    --tls-cert /etc/logcapture/cert.pem --tls-key /etc/logcapture/key.pem /srv/spysocket-drop`;
+
+/** Splits HOST:PORT. */
+function hostPort(text: string): { hostname: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port > 65535) {
+    throw new UsageError(`monitor: --listen must be HOST:PORT, e.g. 0.0.0.0:8443, got "${text}"`);
+  }
+  return { hostname: m[1].replace(/^\[|\]$/g, ""), port };
+}
+
+await runMain("monitor", async (signal) => {
   if (Deno.args[0] === "convert") return await convert(Deno.args.slice(1));
-  throw new UsageError("monitor: only `monitor convert` is available in this version");
+  const { options: o, positionals } = await resolveOptions("monitor", MONITOR_OPTIONS, Deno.args);
+  if (o.help) {
+    console.log(helpText(USAGE, MONITOR_OPTIONS, EXAMPLES));
+    return 0;
+  }
+  if (o.version) {
+    console.log(`monitor ${VERSION}`);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `monitor: give exactly one DIR, got ${positionals.length} (see monitor --help)`,
+    );
+  }
+  const dir = positionals[0];
+  if (o.printConfig) {
+    console.log(printableConfig(MONITOR_OPTIONS, o));
+    return 0;
+  }
+  const info = await Deno.stat(dir).catch(() => null);
+  if (!info?.isDirectory) throw new UsageError(`monitor: ${dir} is not a directory`);
+  if (o.listen && !o.tokenFile) throw new UsageError("monitor: --listen needs --token-file FILE");
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
+    throw new UsageError("monitor: --tls-cert and --tls-key go together");
+  }
+  const listen = o.listen ? hostPort(o.listen as string) : null;
+  const log = programLogger(o);
+  const { sink, url } = await couchSink("monitor", o, log);
+  if (listen) {
+    startReceiver({
+      dir,
+      ...listen,
+      token: await readSecretFile(o.tokenFile as string, "--token-file"),
+      maxExtractBytes: o.maxExtractBytes as number,
+      maxPendingBytes: o.maxPendingBytes as number,
+      cert: o.tlsCert ? await Deno.readTextFile(o.tlsCert as string) : undefined,
+      key: o.tlsKey ? await Deno.readTextFile(o.tlsKey as string) : undefined,
+      log,
+      signal,
+    });
+  }
+  log.info(`monitoring ${dir} into ${url}`);
+  return await runMonitor(
+    {
+      dir,
+      once: o.once as boolean,
+      done: o.done as "keep" | "delete",
+      store: sink.store,
+      maxLineBytes: o.maxLineBytes as number,
+      pollMs: o.pollMs as number,
+    },
+    log,
+    signal,
+  );
 });

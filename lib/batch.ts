@@ -33,6 +33,8 @@ export interface Batch {
   data: Uint8Array;
   /** Set when the batch is one line longer than the limit, of which only the head is kept. */
   oversized: OversizedLine | null;
+  /** For an oversized line: its bytes, read again from the log in bounded chunks (for extracts). */
+  readOversized?: () => AsyncIterable<Uint8Array>;
   /** When the data was read: the reference date for year inference. */
   readAt: Date;
 }

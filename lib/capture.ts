@@ -299,6 +299,7 @@ export async function runCapture(
               end: item.offset + item.length,
               data: new Uint8Array(0),
               oversized: item,
+              readOversized: () => tailer.readRange(item.offset, item.offset + item.length),
               readAt: new Date(),
             })
           ) break;
@@ -411,8 +412,9 @@ async function identityAtPath(path: string): Promise<FileIdentity | null> {
   }
 }
 
-/** Errors that no retry will mend: refused credentials, forbidden, a foreign document. */
+/** Errors that no retry will mend: refused credentials or token, forbidden, a foreign document. */
 function isFatal(error: unknown): boolean {
+  if ((error as Error).name === "HandoverError") return true;
   const status = (error as { status?: number }).status;
   if (status === 401 || status === 403) return true;
   return /is not a (feed document|record) of logcapture|cache file/.test(

@@ -212,3 +212,28 @@ export function printableConfig(specs: OptionSpec[], options: Record<string, unk
   }
   return JSON.stringify(out, null, 2);
 }
+
+/** Reads a one-line secret (a password, a token) from a file; the error names the setting and the file. */
+export async function readSecretFile(path: string, setting: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${setting} ${path}: ${(error as Error).message}`);
+  }
+  const secret = text.replace(/\r?\n$/, "");
+  if (!secret) throw new UsageError(`${setting} ${path} is empty`);
+  return secret;
+}
+
+/** An HTTP client that trusts a private CA, from a PEM file. */
+export async function httpClientWithCa(
+  caFile: string | undefined,
+): Promise<Deno.HttpClient | undefined> {
+  if (!caFile) return undefined;
+  try {
+    return Deno.createHttpClient({ caCerts: [await Deno.readTextFile(caFile)] });
+  } catch (error) {
+    throw new UsageError(`cannot use --ca-file ${caFile}: ${(error as Error).message}`);
+  }
+}

@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { readSecretFile } from "./config.ts";
 import type { Logger } from "./log.ts";
 
 /** How to reach one database. */
@@ -425,6 +426,8 @@ export interface CouchSettings {
   password?: string;
   passwordFile?: string;
   requestTimeoutMs?: number;
+  /** For a private CA. */
+  httpClient?: Deno.HttpClient;
 }
 
 /**
@@ -443,14 +446,7 @@ export async function clientFromSettings(
   }
   let password = settings.password;
   if (password === undefined && settings.passwordFile) {
-    try {
-      password = (await Deno.readTextFile(settings.passwordFile)).replace(/\r?\n$/, "");
-    } catch (error) {
-      throw new CouchError(
-        `cannot read passwordFile ${settings.passwordFile}: ${(error as Error).message}`,
-        0,
-      );
-    }
+    password = await readSecretFile(settings.passwordFile, "passwordFile");
   }
   const urlPassword = /\/\/[^/:@]*:([^/@]*)@/.exec(settings.couchdb)?.[1];
   for (const secret of [password, urlPassword && decodeURIComponent(urlPassword)]) {
@@ -461,6 +457,7 @@ export async function clientFromSettings(
     user: settings.user,
     password,
     timeoutMs: settings.requestTimeoutMs,
+    httpClient: settings.httpClient,
     log,
   });
 }

@@ -28,6 +28,7 @@ import {
 } from "./identity.ts";
 import { LineScanner, type ScanItem } from "./lines.ts";
 import type { Logger } from "./log.ts";
+import { FolderWatch } from "./watch.ts";
 
 /** Tailer settings. */
 export interface TailerOptions {
@@ -98,9 +99,7 @@ export class Tailer {
   #nextGeneration = 0;
   #waitingLogged = false;
   #lastHeadCheck = 0;
-  #watcher: Deno.FsWatcher | null = null;
-  #wake: (() => void) | null = null;
-  #woken = false;
+  #watch: FolderWatch | null = null;
 
   constructor(options: TailerOptions) {
     this.path = options.path;
@@ -127,7 +126,8 @@ export class Tailer {
    * searched for it and it is read first; when it is gone, a warning says how much was lost.
    */
   async start(start: TailStart, seenSize = start.offset): Promise<void> {
-    this.#startWatching();
+    const name = basename(this.path);
+    this.#watch ??= new FolderWatch(dirname(this.path), (p) => basename(p).startsWith(name));
     this.#nextGeneration = start.generation;
     const opened = await this.#openPath();
     if (!start.file) {
@@ -191,6 +191,13 @@ export class Tailer {
     if (c && offset > c.scanner.position) c.scanner.seekTo(offset);
   }
 
+  /** Reads `[from, to)` of the current file again, in chunks (an oversized line, for an extract). */
+  readRange(from: number, to: number): AsyncIterable<Uint8Array> {
+    const c = this.#current;
+    if (!c) throw new Error(`${this.path} is not open`);
+    return c.scanner.readRange(from, to);
+  }
+
   /** The next lines available now, or `null` when caught up (or the log does not exist yet). */
   async read(): Promise<TailRead | null> {
     for (;;) {
@@ -235,54 +242,15 @@ export class Tailer {
 
   /** Waits for a filesystem event in the log's folder, the next poll, or `ms`, whichever is first. */
   async wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.#woken) {
-      this.#woken = false;
-      return;
-    }
-    const limit = Math.min(ms, this.#options.pollMs ?? 1000);
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        this.#wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, limit);
-      signal?.addEventListener("abort", done, { once: true });
-      this.#wake = done;
-    });
-    this.#woken = false;
+    await this.#watch?.wait(Math.min(ms, this.#options.pollMs ?? 1000), signal);
   }
 
   /** Stops watching and closes the file. */
   close(): void {
-    this.#watcher?.close();
-    this.#watcher = null;
+    this.#watch?.close();
+    this.#watch = null;
     this.#current?.file.close();
     this.#current = null;
-  }
-
-  #startWatching(): void {
-    if (this.#watcher) return;
-    try {
-      this.#watcher = Deno.watchFs(dirname(this.path), { recursive: false });
-    } catch {
-      return; // no folder yet, or no inotify: the periodic check still runs
-    }
-    const watcher = this.#watcher;
-    const name = basename(this.path);
-    (async () => {
-      try {
-        for await (const event of watcher) {
-          if (event.paths.some((p) => basename(p).startsWith(name))) {
-            this.#woken = true;
-            this.#wake?.();
-          }
-        }
-      } catch {
-        // closed
-      }
-    })();
   }
 
   async #openPath(): Promise<{ file: Deno.FsFile; name: string } | null> {

@@ -1,0 +1,153 @@
+/**
+ * Tail-only capture: each batch becomes an extract for the second host, written into a drop
+ * directory, or shipped to a monitor's HTTP receiver, or both. A batch counts as handed over only
+ * once the extract is renamed into place, or the receiver answered that it holds it.
+ *
+ * @example
+ * ```ts
+ * import { extractSink } from "./handover.ts";
+ * const sink = extractSink({ extractDir: "/srv/drop", maxPendingBytes: 1 << 30, log });
+ * await sink.store(batch); // { generation, end }
+ * ```
+ * @module
+ */
+import { type Batch, extractName } from "./batch.ts";
+import type { BatchSink, SinkResult } from "./capture.ts";
+import { pendingBytes, writeExtract } from "./extracts.ts";
+import type { Logger } from "./log.ts";
+
+/** Where extracts go. */
+export interface HandoverOptions {
+  /** The drop directory. */
+  extractDir?: string;
+  /** Stop extracting while the drop directory holds this many bytes of unprocessed extracts. */
+  maxPendingBytes: number;
+  /** A monitor's receiver, `http(s)://host:port`. */
+  shipTo?: string;
+  token?: string;
+  /** For a private CA. */
+  httpClient?: Deno.HttpClient;
+  /** Per-request timeout; default 60 s. */
+  timeoutMs?: number;
+  log: Logger;
+  /** How often a full drop directory is looked at again; default 1000 ms. */
+  pollMs?: number;
+}
+
+/** Raised when the receiver refuses an extract for good (wrong token, a different extract by that name). */
+export class HandoverError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.name = "HandoverError";
+    this.status = status;
+  }
+}
+
+/** The bytes of a batch: its data, or an oversized line read again from the log. */
+function batchBytes(batch: Batch): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+  if (!batch.oversized) return [batch.data];
+  if (!batch.readOversized) {
+    throw new Error(`the oversized line at ${batch.start} cannot be read again`);
+  }
+  return batch.readOversized();
+}
+
+async function collect(
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk.slice());
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The sink of tail-only capture. See the module example. */
+export function extractSink(options: HandoverOptions): BatchSink {
+  const { log } = options;
+  let knownPending = 0;
+  let full = false;
+
+  async function waitForRoom(size: number): Promise<void> {
+    const folder = options.extractDir!;
+    if (knownPending + size < options.maxPendingBytes) return;
+    for (;;) {
+      knownPending = await pendingBytes(folder);
+      if (knownPending + size < options.maxPendingBytes || knownPending === 0) break;
+      if (!full) {
+        log.warn(
+          `${folder} holds ${knownPending} bytes of extracts not yet processed (limit ${options.maxPendingBytes}): extracting is paused until the monitor catches up; the log is the buffer`,
+        );
+        full = true;
+      }
+      await sleep(options.pollMs ?? 1000);
+    }
+    if (full) log.info(`${folder} has room again: extracting resumes`);
+    full = false;
+  }
+
+  async function ship(name: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
+    const url = `${options.shipTo!.replace(/\/+$/, "")}/extracts/${encodeURIComponent(name)}`;
+    for (let attempt = 0;; attempt++) {
+      let reason: string;
+      try {
+        const response = await fetch(url, {
+          method: "PUT",
+          body,
+          headers: { Authorization: `Bearer ${options.token ?? ""}`, "Content-Type": "text/plain" },
+          signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+          client: options.httpClient,
+        });
+        const text = await response.text();
+        if (response.ok) {
+          if (attempt > 0) log.info(`the receiver at ${options.shipTo} answers again`);
+          return;
+        }
+        if (response.status === 401) {
+          throw new HandoverError(
+            `the receiver at ${options.shipTo} refused the token (401): check --token-file`,
+            401,
+          );
+        }
+        if (response.status === 409 || response.status === 400 || response.status === 413) {
+          throw new HandoverError(
+            `the receiver at ${options.shipTo} refused ${name} (${response.status}): ${text.trim()}`,
+            response.status,
+          );
+        }
+        reason = `${response.status} ${text.trim().slice(0, 200)}`;
+      } catch (error) {
+        if (error instanceof HandoverError) throw error;
+        reason = (error as Error).message;
+      }
+      if (attempt === 0) {
+        log.warn(
+          `cannot hand ${name} to the receiver at ${options.shipTo}: ${reason}; retrying with backoff`,
+        );
+      }
+      await sleep(Math.min(30_000, 250 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2));
+    }
+  }
+
+  return {
+    async store(batch: Batch): Promise<SinkResult> {
+      const name = extractName(batch.source.id, batch.generation, batch.start, batch.end);
+      const size = batch.end - batch.start;
+      if (options.extractDir) {
+        await waitForRoom(size);
+        const written = await writeExtract(options.extractDir, name, batchBytes(batch));
+        if (written) knownPending += size;
+        else log.debug(`${name} is in ${options.extractDir} already (an earlier run extracted it)`);
+      }
+      if (options.shipTo) await ship(name, await collect(batchBytes(batch)));
+      return { generation: batch.generation, end: batch.end };
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * The monitor loop: every extract that appears in the drop directory, in order of source,
+ * generation and start offset, is formatted and stored in CouchDB; only then is it moved to
+ * `done/` (or deleted). A file that cannot be an extract goes to `rejected/` with its reason.
+ *
+ * @example
+ * ```ts
+ * import { runMonitor } from "./monitor.ts";
+ * await runMonitor({ dir: "/srv/drop", once: false, done: "keep", store: (b) => storeBatch(db, b, opts), maxLineBytes: 1 << 20 }, log, signal);
+ * ```
+ * @module
+ */
+import { hostname } from "node:os";
+import type { Batch } from "./batch.ts";
+import type { SinkResult } from "./capture.ts";
+import {
+  DONE_FOLDER,
+  type ExtractFile,
+  listExtracts,
+  listMisnamed,
+  moveInto,
+  rejectFile,
+} from "./extracts.ts";
+import type { FileIdentity } from "./identity.ts";
+import { LineScanner } from "./lines.ts";
+import type { Logger } from "./log.ts";
+import { FolderWatch } from "./watch.ts";
+
+/** Monitor settings. */
+export interface MonitorSettings {
+  dir: string;
+  once: boolean;
+  done: "keep" | "delete";
+  /** Stores one batch (CouchDB, feed or records mode). */
+  store: (batch: Batch) => Promise<SinkResult>;
+  maxLineBytes: number;
+  /** How often the folder is scanned without a filesystem event; default 1000 ms. */
+  pollMs?: number;
+}
+
+/** Counters, for logs and metrics. */
+export interface MonitorStats {
+  extractsDone: number;
+  extractsRejected: number;
+  extractsPending: number;
+  rowsPushed: number;
+  linesRejected: number;
+  batches: number;
+  conflictsResolved: number;
+  bytesSkipped: number;
+  lastAckAt: number;
+}
+
+/** A fresh set of counters. */
+export function newMonitorStats(): MonitorStats {
+  return {
+    extractsDone: 0,
+    extractsRejected: 0,
+    extractsPending: 0,
+    rowsPushed: 0,
+    linesRejected: 0,
+    batches: 0,
+    conflictsResolved: 0,
+    bytesSkipped: 0,
+    lastAckAt: 0,
+  };
+}
+
+/**
+ * The identity the monitor gives extracted data. The extract does not carry the log's file
+ * identity, so every extract of a source and generation counts as the same file: overlapping
+ * extracts are trimmed by the conflict rule.
+ */
+export const EXTRACT_IDENTITY: FileIdentity = { dev: 0, ino: 0, head: "extract", headLength: 0 };
+
+/** Why a file named like an extract is not one, or `null` when it is fine to read. */
+async function refusal(extract: ExtractFile): Promise<string | null> {
+  if (extract.size !== extract.end - extract.start) {
+    return `its size (${extract.size} bytes) is not the range its name gives (${
+      extract.end - extract.start
+    } bytes)`;
+  }
+  try {
+    using file = await Deno.open(extract.path);
+    const last = new Uint8Array(1);
+    await file.seek(-1, Deno.SeekMode.End);
+    await file.read(last);
+    if (last[0] !== 10) {
+      return "it does not end with a whole line (an extract holds whole lines only)";
+    }
+  } catch (error) {
+    return `it cannot be read: ${(error as Error).message}`;
+  }
+  return null;
+}
+
+/** Runs the monitor until `signal` aborts (or, with `once`, until the folder is empty). */
+export async function runMonitor(
+  settings: MonitorSettings,
+  log: Logger,
+  signal: AbortSignal,
+  stats: MonitorStats = newMonitorStats(),
+): Promise<number> {
+  const { dir } = settings;
+  const host = hostname();
+  const watch = new FolderWatch(dir, (p) => !p.includes("/.") || p.endsWith(".log"));
+  if (!watch.watching) {
+    log.warn(`cannot watch ${dir}; scanning it every ${settings.pollMs ?? 1000} ms`);
+  }
+
+  /** Stores one extract, batch by batch, then moves it out of the way. */
+  async function processExtract(extract: ExtractFile): Promise<void> {
+    const why = await refusal(extract);
+    if (why) {
+      await rejectFile(dir, extract.name, `${extract.name}: ${why}`);
+      stats.extractsRejected++;
+      log.warn(`${extract.name} moved to ${dir}/rejected: ${why}`);
+      return;
+    }
+    using file = await Deno.open(extract.path);
+    const readAt = (await file.stat()).mtime ?? new Date();
+    const scanner = new LineScanner(file, 0, { maxLineBytes: settings.maxLineBytes });
+    const source = { id: extract.source, host, path: extract.path, file: EXTRACT_IDENTITY };
+    for (let item = await scanner.next(); item; item = await scanner.next()) {
+      const start = extract.start + item.offset;
+      const batch: Batch = item.kind === "lines"
+        ? {
+          source,
+          generation: extract.generation,
+          start,
+          end: start + item.bytes.length,
+          data: item.bytes,
+          oversized: null,
+          readAt,
+        }
+        : {
+          source,
+          generation: extract.generation,
+          start,
+          end: start + item.length,
+          data: new Uint8Array(0),
+          oversized: { ...item, offset: start },
+          readAt,
+        };
+      const result = await settings.store(batch);
+      stats.batches++;
+      stats.rowsPushed += result.rows ?? 0;
+      stats.linesRejected += result.rejected?.length ?? 0;
+      stats.conflictsResolved += result.conflicts ?? 0;
+      stats.bytesSkipped += result.skippedBytes ?? 0;
+      stats.lastAckAt = Date.now();
+      for (const line of (result.rejected ?? []).slice(0, 20)) {
+        log.warn(`rejected line: ${line.reason}`, { source: extract.source, offset: line.offset });
+      }
+      if (result.end >= extract.end) break;
+      if (result.end > batch.end) scanner.seekTo(result.end - extract.start);
+    }
+    if (settings.done === "delete") await Deno.remove(extract.path);
+    else await moveInto(dir, DONE_FOLDER, extract.name);
+    stats.extractsDone++;
+    log.debug(`stored ${extract.name}`);
+  }
+
+  try {
+    while (!signal.aborted) {
+      for (const name of await listMisnamed(dir)) {
+        await rejectFile(
+          dir,
+          name,
+          `${name}: not named like an extract (SOURCE.GENERATION.START-END.log)`,
+        );
+        stats.extractsRejected++;
+        log.warn(`${name} moved to ${dir}/rejected: not named like an extract`);
+      }
+      const extracts = await listExtracts(dir);
+      stats.extractsPending = extracts.length;
+      for (const extract of extracts) {
+        if (signal.aborted) break;
+        await processExtract(extract);
+        stats.extractsPending--;
+      }
+      if (settings.once || signal.aborted) break;
+      await watch.wait(settings.pollMs ?? 1000, signal);
+    }
+    return 0;
+  } finally {
+    watch.close();
+  }
+}

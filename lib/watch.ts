@@ -1,0 +1,66 @@
+/**
+ * Waking on filesystem events, with a timeout as the safety net for missed events and network
+ * filesystems: no busy loop, and an idle program sleeps until something happens in its folder.
+ *
+ * @example
+ * ```ts
+ * import { FolderWatch } from "./watch.ts";
+ * const watch = new FolderWatch("/var/log", (path) => path.endsWith("spysocket.log"));
+ * await watch.wait(1000); // an event for a matching path, or one second, whichever is first
+ * watch.close();
+ * ```
+ * @module
+ */
+
+/** Watches one folder (not recursively) for events on paths that `matches` accepts. */
+export class FolderWatch {
+  #watcher: Deno.FsWatcher | null = null;
+  #wake: (() => void) | null = null;
+  #woken = false;
+
+  /** Starts watching; when the folder cannot be watched, `wait` just waits for its timeout. */
+  constructor(folder: string, matches: (path: string) => boolean = () => true) {
+    try {
+      this.#watcher = Deno.watchFs(folder, { recursive: false });
+    } catch {
+      return; // no folder yet, or no inotify: the timeout still wakes the caller
+    }
+    const watcher = this.#watcher;
+    (async () => {
+      for await (const event of watcher) {
+        if (event.kind !== "access" && event.paths.some(matches)) {
+          this.#woken = true;
+          this.#wake?.();
+        }
+      }
+    })().catch(() => {});
+  }
+
+  /** True when events can be had (else only the timeout wakes). */
+  get watching(): boolean {
+    return this.#watcher !== null;
+  }
+
+  /** Resolves at the next matching event (or at once if one came since the last wait), after `ms`, or on abort. */
+  async wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (!this.#woken && !signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          this.#wake = null;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener("abort", done, { once: true });
+        this.#wake = done;
+      });
+    }
+    this.#woken = false;
+  }
+
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+  }
+}
