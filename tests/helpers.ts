@@ -58,6 +58,7 @@ export async function run(
   const out = await new Deno.Command(Deno.execPath(), {
     args: programArgs(program, args),
     env,
+    signal: AbortSignal.timeout(60_000),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -352,3 +353,5 @@ export class Proxy {
 export function dbName(url: string): string {
   return url.split("/").pop()!;
 }
+
+export { freePort as freePortForTest } from "../tools/couch_server.ts";

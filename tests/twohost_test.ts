@@ -1,0 +1,462 @@
+/**
+ * The two-host configuration as real processes: capture tail-only → drop directory or HTTP →
+ * monitor → CouchDB, every line exactly once, through crashes on either side.
+ */
+import assert from "node:assert/strict";
+import { createSimulator, simulateText } from "../lib/simulator.ts";
+import {
+  append,
+  expectedRows,
+  feedDocs,
+  feedRowsOnce,
+  freePortForTest,
+  freshDb,
+  run,
+  Running,
+  tempDir,
+  until,
+} from "./helpers.ts";
+
+const sim = createSimulator({ seed: 11 });
+const lines = (n: number) => simulateText(sim, n, new Date(2012, 1, 15, 7, 4, 42));
+
+function tailArgs(dir: string, ...extra: string[]): string[] {
+  return [
+    "-t",
+    "Tail_Only",
+    "--cache",
+    `${dir}/cache.json`,
+    "--source",
+    "t",
+    "--flush-ms",
+    "100",
+    "--poll-ms",
+    "100",
+    ...extra,
+  ];
+}
+
+function monitorArgs(db: string, drop: string, ...extra: string[]): string[] {
+  return ["--couchdb", db, "--year", "2012", "--poll-ms", "100", ...extra, drop];
+}
+
+async function feedEnd(db: string): Promise<number> {
+  const docs = (await feedDocs(db).catch(() => [])).sort((a, b) => a.source.start - b.source.start);
+  let at = 0;
+  for (const d of docs) if (d.source.start === at) at = d.source.end;
+  return at;
+}
+
+async function assertFeedOnce(db: string, log: string): Promise<void> {
+  const bytes = await Deno.readFile(log);
+  assert.deepEqual(await feedRowsOnce(db, bytes.length), expectedRows(bytes));
+}
+
+async function setup() {
+  const dir = await tempDir();
+  const drop = `${dir.path}/drop`;
+  await Deno.mkdir(drop);
+  return { dir, drop, log: `${dir.path}/spysocket.log`, db: freshDb("two") };
+}
+
+function startWriter(path: string): { stop: () => Promise<void> } {
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      await append(path, lines(30));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+Deno.test("end to end through a drop directory: monitor started before capture, every line once", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(300));
+  await using monitor = new Running("monitor", monitorArgs(db, drop));
+  await monitor.waitFor(/monitoring/);
+  await using capture = new Running("capture", tailArgs(dir.path, "--extract-dir", drop, log));
+  const writer = startWriter(log);
+  await new Promise((r) => setTimeout(r, 1000));
+  await writer.stop();
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  await assertFeedOnce(db, log);
+  const done = [...Deno.readDirSync(`${drop}/done`)].length;
+  assert.ok(done > 1, `${done} extracts in done/`);
+  assert.equal([...Deno.readDirSync(drop)].filter((e) => e.isFile).length, 0);
+  monitor.kill("SIGTERM");
+  assert.equal((await monitor.done).code, 0);
+});
+
+Deno.test("a backlog of extracts at monitor start, monitor started after capture, --done delete", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  for (let i = 0; i < 5; i++) {
+    await append(log, lines(200));
+    assert.equal(
+      (await run("capture", tailArgs(dir.path, "--extract-dir", drop, "--once", log))).code,
+      0,
+    );
+  }
+  assert.equal([...Deno.readDirSync(drop)].length, 5);
+  const result = await run("monitor", monitorArgs(db, drop, "--once", "--done", "delete"));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, log);
+  assert.equal([...Deno.readDirSync(drop)].length, 0);
+});
+
+Deno.test("crash loop on both sides: 20 SIGKILLs of capture and of the monitor while a writer appends", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(1000));
+  const writer = startWriter(log);
+  try {
+    for (let i = 0; i < 20; i++) {
+      const capture = new Running(
+        "capture",
+        tailArgs(dir.path, "--extract-dir", drop, "--batch-lines", "100", "--flush-ms", "20", log),
+      );
+      const monitor = new Running("monitor", monitorArgs(db, drop));
+      await Promise.all([capture.waitFor(/capturing/), monitor.waitFor(/monitoring/)]);
+      await new Promise((r) => setTimeout(r, Math.random() * 400));
+      (i % 2 ? capture : monitor).kill("SIGKILL");
+      await new Promise((r) => setTimeout(r, Math.random() * 200));
+      capture.kill("SIGKILL");
+      monitor.kill("SIGKILL");
+      await Promise.all([capture.done, monitor.done]);
+    }
+  } finally {
+    await writer.stop();
+  }
+  assert.equal(
+    (await run("capture", tailArgs(dir.path, "--extract-dir", drop, "--once", log))).code,
+    0,
+  );
+  const result = await run("monitor", monitorArgs(db, drop, "--once"));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, log);
+});
+
+Deno.test("overlapping extracts (a range extracted again with other boundaries) are not doubled", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(400));
+  assert.equal(
+    (await run(
+      "capture",
+      tailArgs(dir.path, "--extract-dir", drop, "--once", "--batch-lines", "150", log),
+    )).code,
+    0,
+  );
+  // A crashed capture that lost its cache file extracts everything again, in other batches.
+  await Deno.remove(`${dir.path}/cache.json`);
+  assert.equal(
+    (await run(
+      "capture",
+      tailArgs(dir.path, "--extract-dir", drop, "--once", "--batch-lines", "110", log),
+    )).code,
+    0,
+  );
+  const result = await run("monitor", monitorArgs(db, drop, "--once"));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, log);
+});
+
+Deno.test("back-pressure: the drop directory stays near --max-pending-bytes until the monitor catches up", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(8000)); // about 1.2 MB
+  const limit = 200_000;
+  await using capture = new Running(
+    "capture",
+    tailArgs(
+      dir.path,
+      "--extract-dir",
+      drop,
+      "--batch-bytes",
+      "40000",
+      "--max-pending-bytes",
+      String(limit),
+      log,
+    ),
+  );
+  await capture.waitFor(/extracting is paused/);
+  const held = [...Deno.readDirSync(drop)].reduce(
+    (n, e) => n + Deno.statSync(`${drop}/${e.name}`).size,
+    0,
+  );
+  assert.ok(held <= limit + 40_000, `${held} bytes held`);
+  await using monitor = new Running("monitor", monitorArgs(db, drop));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size, 30_000);
+  await capture.waitFor(/has room again/);
+  await assertFeedOnce(db, log);
+  monitor.kill("SIGTERM");
+  assert.equal((await monitor.done).code, 0);
+});
+
+Deno.test("files that cannot be extracts go to rejected/ with a reason, and the monitor goes on", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(50));
+  assert.equal(
+    (await run("capture", tailArgs(dir.path, "--extract-dir", drop, "--once", log))).code,
+    0,
+  );
+  await Deno.writeTextFile(`${drop}/notes.log`, "hello\n");
+  await Deno.writeTextFile(`${drop}/x.0.0000000000000000-0000000000000100.log`, "too short\n");
+  await Deno.writeTextFile(`${drop}/y.0.0000000000000000-0000000000000005.log`, "abcde");
+  await Deno.writeTextFile(`${drop}/.hidden.log`, "ignored\n");
+  await Deno.writeTextFile(`${drop}/README`, "ignored\n");
+  const result = await run("monitor", monitorArgs(db, drop, "--once"));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, log);
+  const rejected = [...Deno.readDirSync(`${drop}/rejected`)].map((e) => e.name).sort();
+  assert.deepEqual(rejected, [
+    "notes.log",
+    "notes.log.reason",
+    "x.0.0000000000000000-0000000000000100.log",
+    "x.0.0000000000000000-0000000000000100.log.reason",
+    "y.0.0000000000000000-0000000000000005.log",
+    "y.0.0000000000000000-0000000000000005.log.reason",
+  ]);
+  assert.match(
+    await Deno.readTextFile(`${drop}/rejected/x.0.0000000000000000-0000000000000100.log.reason`),
+    /size/,
+  );
+  assert.match(
+    await Deno.readTextFile(`${drop}/rejected/y.0.0000000000000000-0000000000000005.log.reason`),
+    /whole line/,
+  );
+  assert.ok(Deno.statSync(`${drop}/.hidden.log`).isFile);
+  assert.ok(Deno.statSync(`${drop}/README`).isFile);
+});
+
+Deno.test("shipping over HTTP end to end: capture --ship-to → receiver → monitor → CouchDB", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await Deno.writeTextFile(`${dir.path}/token`, "s3cret-token\n");
+  const port = freePortForTest();
+  await append(log, lines(500));
+  await using monitor = new Running(
+    "monitor",
+    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`),
+  );
+  await monitor.waitFor(/receiving extracts/);
+  await using capture = new Running(
+    "capture",
+    tailArgs(
+      dir.path,
+      "--ship-to",
+      `http://127.0.0.1:${port}`,
+      "--token-file",
+      `${dir.path}/token`,
+      log,
+    ),
+  );
+  const writer = startWriter(log);
+  await new Promise((r) => setTimeout(r, 800));
+  await writer.stop();
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  await assertFeedOnce(db, log);
+  assert.ok(!capture.stderr.includes("s3cret-token"));
+});
+
+Deno.test("the receiver: wrong token, traversal names, too large, same and other bytes, a client gone half-way", async () => {
+  const { dir, drop, db } = await setup();
+  await using _ = dir;
+  await Deno.writeTextFile(`${dir.path}/token`, "tok");
+  const port = freePortForTest();
+  await using monitor = new Running(
+    "monitor",
+    monitorArgs(
+      db,
+      drop,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--token-file",
+      `${dir.path}/token`,
+      "--max-extract-bytes",
+      "1000",
+      "--done",
+      "keep",
+    ),
+  );
+  await monitor.waitFor(/receiving extracts/);
+  const base = `http://127.0.0.1:${port}/extracts/`;
+  const put = async (name: string, body: string, token = "tok") => {
+    const response = await fetch(base + name, {
+      method: "PUT",
+      body,
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  const name = "r.0.0000000000000000-0000000000000006.log";
+  assert.equal(await put(name, "hello\n", "wrong"), 401);
+  assert.equal(await put(name, "hello\n", ""), 401);
+  assert.ok([400, 404].includes(await put("..", "hello\n")));
+  for (
+    const bad of [
+      "..%2Fx.0.0000000000000000-0000000000000006.log",
+      "a%2Fb.0.0000000000000000-0000000000000006.log",
+      "%2Ftmp%2Fx.log",
+      "%2E%2E%2F..%2Fx.log",
+      ".hidden.0.0000000000000000-0000000000000006.log",
+      "plain.txt",
+    ]
+  ) {
+    assert.equal(await put(bad, "hello\n"), 400, bad);
+  }
+  assert.equal(
+    await put("r.0.0000000000000000-0000000000002000.log", "x".repeat(1999) + "\n"),
+    413,
+  );
+  assert.equal(await put(name, "hello\n"), 201);
+  assert.equal(await put(name, "hello\n"), 200);
+  assert.equal(await put(name, "HELLO\n"), 409);
+  // A client that sends half its body and goes away leaves nothing behind.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const half = "r.0.0000000000000006-0000000000000106.log";
+  await conn.write(
+    new TextEncoder().encode(
+      `PUT /extracts/${half} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nContent-Length: 100\r\n\r\n${
+        "y".repeat(40)
+      }`,
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  conn.close();
+  await new Promise((r) => setTimeout(r, 300));
+  const names = [...Deno.readDirSync(drop)].map((e) => e.name);
+  assert.ok(!names.includes(half), names.join(" "));
+  assert.ok(!names.some((n) => n.endsWith(".tmp")), names.join(" "));
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["drop", "token"]);
+});
+
+Deno.test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  const openssl = async (...args: string[]) =>
+    (await new Deno.Command("openssl", {
+      args,
+      cwd: dir.path,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output()
+      .catch(() => null))?.success ?? false;
+  await Deno.writeTextFile(`${dir.path}/san.ext`, "subjectAltName=IP:127.0.0.1\n");
+  const made = await openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=logcapture test CA",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+  ) &&
+    await openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-keyout",
+      "key.pem",
+      "-out",
+      "req.csr",
+    ) &&
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      "req.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-extfile",
+      "san.ext",
+      "-out",
+      "cert.pem",
+    );
+  if (!made) {
+    console.log("skipped: openssl could not make test certificates");
+    return;
+  }
+  await Deno.writeTextFile(`${dir.path}/token`, "tok");
+  const port = freePortForTest();
+  await append(log, lines(100));
+  await using monitor = new Running(
+    "monitor",
+    monitorArgs(
+      db,
+      drop,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--token-file",
+      `${dir.path}/token`,
+      "--tls-cert",
+      `${dir.path}/cert.pem`,
+      "--tls-key",
+      `${dir.path}/key.pem`,
+    ),
+  );
+  await monitor.waitFor(/receiving extracts on https/);
+  const result = await run(
+    "capture",
+    tailArgs(
+      dir.path,
+      "--once",
+      "--ship-to",
+      `https://127.0.0.1:${port}`,
+      "--token-file",
+      `${dir.path}/token`,
+      "--ca-file",
+      `${dir.path}/ca.pem`,
+      log,
+    ),
+  );
+  assert.equal(result.code, 0, result.stderr);
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  await assertFeedOnce(db, log);
+});
+
+Deno.test("tail-only usage errors exit 2 with the fix", async () => {
+  const cases: [string[], RegExp][] = [
+    [["-t", "Everything", "x.log"], /-t takes Tail_Only/],
+    [["-t", "TAIL_ONLY", "x.log"], /needs --extract-dir DIR or --ship-to URL/],
+    [["--tail-only", "--ship-to", "http://127.0.0.1:1", "x.log"], /--ship-to needs --token-file/],
+    [["--tail-only", "--extract-dir", "/nonexistent", "x.log"], /is not a directory/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await run("capture", args);
+    assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+  }
+  const monitor = await run("monitor", [
+    "--couchdb",
+    "http://127.0.0.1:1/x",
+    "--listen",
+    "nope",
+    "/tmp",
+  ]);
+  assert.equal(monitor.code, 2);
+});
