@@ -81,7 +81,7 @@ Deno.test("end to end through a drop directory: monitor started before capture, 
   await append(log, lines(300));
   await using monitor = new Running("monitor", monitorArgs(db, drop));
   await monitor.waitFor(/monitoring/);
-  await using capture = new Running("capture", tailArgs(dir.path, "--extract-dir", drop, log));
+  await using _capture = new Running("capture", tailArgs(dir.path, "--extract-dir", drop, log));
   const writer = startWriter(log);
   await new Promise((r) => setTimeout(r, 1000));
   await writer.stop();
