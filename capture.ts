@@ -5,7 +5,13 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { type BatchSink, defaultSourceName, runCapture } from "./lib/capture.ts";
+import {
+  type BatchSink,
+  defaultSourceName,
+  describeStatus,
+  newStats,
+  runCapture,
+} from "./lib/capture.ts";
 import {
   helpText,
   httpClientWithCa,
@@ -17,7 +23,9 @@ import {
 import { SOURCE_NAME } from "./lib/batch.ts";
 import { extractSink } from "./lib/handover.ts";
 import { runMain } from "./lib/main.ts";
-import { CAPTURE_OPTIONS, VERSION } from "./lib/options.ts";
+import { CAPTURE_OPTIONS, readProgramConfig, VERSION } from "./lib/options.ts";
+import { parseHostPort, startStatusServer } from "./lib/status.ts";
+import { captureMetrics } from "./lib/metrics.ts";
 import { couchSink, programLogger } from "./lib/program.ts";
 
 const USAGE = "capture [options] LOGFILE";
@@ -84,8 +92,20 @@ await runMain("capture", async (signal) => {
     console.log(printableConfig(CAPTURE_OPTIONS, { ...o, source, cache: cachePath }));
     return 0;
   }
+  if (o.status) {
+    console.log(await describeStatus(path, cachePath));
+    return 0;
+  }
+  const statusAt = o.statusListen ? parseHostPort(o.statusListen as string) : null;
+  if (o.statusListen && !statusAt) {
+    throw new UsageError(
+      `capture: --status-listen must be HOST:PORT, e.g. 127.0.0.1:9100, got "${o.statusListen}"`,
+    );
+  }
   const log = programLogger(o);
   let sink: BatchSink;
+  let couchOutage = () => false;
+  let retries = () => 0;
   let target: string;
   if (o.tailOnly) {
     if (!o.extractDir && !o.shipTo) {
@@ -114,6 +134,8 @@ await runMain("capture", async (signal) => {
     const couch = await couchSink("capture", o, log);
     sink = couch.sink;
     target = couch.url;
+    couchOutage = () => couch.db.inOutage;
+    retries = () => couch.db.retries;
   }
   await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
     throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);

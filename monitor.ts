@@ -15,10 +15,12 @@ import {
 import { convertFiles } from "./lib/convert.ts";
 import { COLUMN_SETS, type ColumnSet } from "./lib/csv.ts";
 import { runMain } from "./lib/main.ts";
-import { runMonitor } from "./lib/monitor.ts";
-import { MONITOR_OPTIONS, VERSION } from "./lib/options.ts";
+import { monitorMetrics } from "./lib/metrics.ts";
+import { newMonitorStats, runMonitor } from "./lib/monitor.ts";
+import { MONITOR_OPTIONS, readProgramConfig, VERSION } from "./lib/options.ts";
 import { couchSink, programLogger } from "./lib/program.ts";
 import { startReceiver } from "./lib/receiver.ts";
+import { parseHostPort, startStatusServer } from "./lib/status.ts";
 
 const CONVERT_USAGE = "usage: monitor convert [--year YYYY] [--columns classic|full] FILE...";
 const encoder = new TextEncoder();
@@ -87,19 +89,25 @@ const EXAMPLES = `examples:
   monitor --couchdb http://couch:5984/hrtfeed --listen 0.0.0.0:8443 --token-file /etc/logcapture/token \\
     --tls-cert /etc/logcapture/cert.pem --tls-key /etc/logcapture/key.pem /srv/spysocket-drop`;
 
-/** Splits HOST:PORT. */
-function hostPort(text: string): { hostname: string; port: number } {
-  const m = /^(.*):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !m[1] || port > 65535) {
-    throw new UsageError(`monitor: --listen must be HOST:PORT, e.g. 0.0.0.0:8443, got "${text}"`);
+/** HOST:PORT of an option, or a usage error naming it. */
+function hostPort(text: string, option: string): { hostname: string; port: number } {
+  const parsed = parseHostPort(text);
+  if (!parsed) {
+    throw new UsageError(
+      `monitor: ${option} must be HOST:PORT, e.g. 127.0.0.1:8443, got "${text}"`,
+    );
   }
-  return { hostname: m[1].replace(/^\[|\]$/g, ""), port };
+  return parsed;
 }
 
 await runMain("monitor", async (signal) => {
   if (Deno.args[0] === "convert") return await convert(Deno.args.slice(1));
-  const { options: o, positionals } = await resolveOptions("monitor", MONITOR_OPTIONS, Deno.args);
+  const { options: o, positionals } = await resolveOptions(
+    "monitor",
+    MONITOR_OPTIONS,
+    Deno.args,
+    (path) => readProgramConfig(path, MONITOR_OPTIONS, (note) => console.error(`monitor: ${note}`)),
+  );
   if (o.help) {
     console.log(helpText(USAGE, MONITOR_OPTIONS, EXAMPLES));
     return 0;
@@ -124,9 +132,21 @@ await runMain("monitor", async (signal) => {
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
     throw new UsageError("monitor: --tls-cert and --tls-key go together");
   }
-  const listen = o.listen ? hostPort(o.listen as string) : null;
+  const listen = o.listen ? hostPort(o.listen as string, "--listen") : null;
+  const statusAt = o.statusListen ? hostPort(o.statusListen as string, "--status-listen") : null;
   const log = programLogger(o);
-  const { sink, url } = await couchSink("monitor", o, log);
+  const { sink, url, db } = await couchSink("monitor", o, log);
+  const stats = newMonitorStats();
+  if (statusAt) {
+    startStatusServer({
+      ...statusAt,
+      program: "monitor",
+      signal,
+      log,
+      health: () => (db.inOutage ? `CouchDB at ${url} does not answer` : null),
+      metrics: () => monitorMetrics(stats, db.retries),
+    });
+  }
   if (listen) {
     startReceiver({
       dir,

@@ -21,7 +21,7 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts";
 import type { RejectedLine } from "./format.ts";
-import { type FileIdentity, readIdentity } from "./identity.ts";
+import { type FileIdentity, matchesIdentity, readIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 import { Tailer, type TailRead, type TailStart } from "./tail.ts";
 
@@ -75,6 +75,8 @@ export interface CaptureStats {
   lastAckAt: number;
   bytesBehind: number;
   tailing: boolean;
+  /** The last attempt to store a batch failed (cleared by the next success). */
+  pushFailing: string | null;
 }
 
 /** A fresh set of counters. */
@@ -90,6 +92,7 @@ export function newStats(): CaptureStats {
     lastAckAt: 0,
     bytesBehind: 0,
     tailing: false,
+    pushFailing: null,
   };
 }
 
@@ -163,6 +166,7 @@ class BatchBuilder {
 }
 
 const REJECTED_LOG_PER_MINUTE = 20;
+const PROGRESS_EVERY_MS = 10_000;
 
 /**
  * Runs the capture until `signal` aborts (or, with `once`, until everything now in the log is
@@ -241,6 +245,7 @@ export async function runCapture(
         stats.conflictsResolved += result.conflicts ?? 0;
         stats.bytesSkipped += result.skippedBytes ?? 0;
         stats.lastAckAt = Date.now();
+        stats.pushFailing = null;
         if (result.rejected?.length) logRejected(result.rejected);
         if (result.skippedBytes) {
           log.info(`skipped ${result.skippedBytes} bytes that CouchDB already held`, {
@@ -261,6 +266,7 @@ export async function runCapture(
       } catch (error) {
         if (isFatal(error)) throw error;
         stats.pushErrors++;
+        stats.pushFailing = (error as Error).message;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
         if (attempt === 0) log.error(`${(error as Error).message}; retrying`);
         await sleep(delay, signal);
@@ -272,9 +278,29 @@ export async function runCapture(
     if (builder.empty) return true;
     const batch = builder.batch(sourceBase);
     stats.linesRead += builder.lines;
+    if (builder.lines > 0) bytesPerLine = builder.bytes / builder.lines;
     const ok = await push(batch);
     builder.clear();
+    if (ok) await reportProgress();
     return ok;
+  }
+
+  /** While catching up on a backlog: a line at most every 10 s with how far behind and how fast. */
+  let progress = { at: Date.now(), lines: 0 };
+  let bytesPerLine = 150;
+  async function reportProgress(): Promise<void> {
+    const now = Date.now();
+    if (now - progress.at < PROGRESS_EVERY_MS) return;
+    stats.bytesBehind = await tailer.bytesBehind();
+    const rate = ((stats.linesRead - progress.lines) * 1000) / (now - progress.at);
+    progress = { at: now, lines: stats.linesRead };
+    if (stats.bytesBehind < settings.batchBytes) return;
+    const left = rate > 0 ? Math.round(stats.bytesBehind / bytesPerLine / rate) : Infinity;
+    log.info(
+      `catching up: ${stats.bytesBehind} bytes behind, ${
+        Math.round(rate)
+      } lines/s, about ${left} s left`,
+    );
   }
 
   try {
@@ -432,4 +458,53 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+/**
+ * What `capture --status` prints: the position in the cache file, how far behind the log it is,
+ * and whether the file at the path is still the one the cache file names. Starts nothing.
+ */
+export async function describeStatus(path: string, cachePath: string): Promise<string> {
+  const checkpoint = await readCheckpoint(cachePath);
+  let size: number | null = null;
+  let identity: FileIdentity | null = null;
+  let matches = false;
+  try {
+    using file = await Deno.open(path);
+    size = (await file.stat()).size;
+    identity = await readIdentity(file);
+    if (checkpoint) matches = await matchesIdentity(file, checkpoint.file);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const lines = [`log:        ${path} (${size === null ? "does not exist" : `${size} bytes`})`];
+  if (!checkpoint) {
+    lines.push(
+      `cache file: ${cachePath} does not exist yet: nothing captured; capture starts at --from (default: the beginning)`,
+    );
+    if (size !== null) lines.push(`behind:     ${size} bytes`);
+    return lines.join("\n");
+  }
+  lines.push(`cache file: ${cachePath} (updated ${checkpoint.updated ?? "?"})`);
+  lines.push(
+    `source:     ${checkpoint.source}, generation ${checkpoint.generation}, offset ${checkpoint.offset}`,
+  );
+  if (size === null || !identity) {
+    lines.push("identity:   the log is gone; capture will look for it among the rotated files");
+  } else if (matches) {
+    lines.push(`behind:     ${Math.max(0, size - checkpoint.offset)} bytes`);
+    lines.push(
+      `identity:   matches (device ${identity.dev}, inode ${identity.ino}, first ${checkpoint.file.headLength} bytes)`,
+    );
+  } else {
+    lines.push(
+      `behind:     ${size} bytes of the new file, and whatever is left of the old one after offset ${checkpoint.offset}`,
+    );
+    lines.push(
+      `identity:   does not match (cache: device ${checkpoint.file.dev}, inode ${checkpoint.file.ino}; log: device ${identity.dev}, inode ${identity.ino}): the log was rotated or replaced; capture will read the rest of the old file from the rotated files, then the new one as generation ${
+        checkpoint.generation + 1
+      }`,
+    );
+  }
+  return lines.join("\n");
 }

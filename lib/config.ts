@@ -114,8 +114,13 @@ export async function readConfigFile(
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
     const spec = specs.find((s) => s.key === key && !s.flagOnly);
+    if (spec?.secret) {
+      throw new UsageError(
+        `${name}: "${key}" cannot be set in a configuration file: use ${spec.env ?? "the environment"} or ${key}File`,
+      );
+    }
     if (!spec) {
-      const known = specs.filter((s) => !s.flagOnly).map((s) => s.key).join(", ");
+      const known = specs.filter((s) => !s.flagOnly && !s.secret).map((s) => s.key).join(", ");
       throw new UsageError(`${name}: unknown key "${key}" (known keys: ${known})`);
     }
     out[key] = convert(spec, value, `${name}: "${key}"`);
@@ -192,9 +197,11 @@ export function helpText(usage: string, specs: OptionSpec[], epilogue: string): 
     return `  ${name.padEnd(34)} ${s.help}${def ? ` (default: ${def})` : ""}`;
   });
   const keys = specs.filter((s) => !s.flagOnly).map((s) =>
-    `  ${s.key.padEnd(18)} ${s.type === "enum" ? s.values!.join("|") : s.type}${
-      s.env ? ` (env ${s.env})` : ""
-    }`
+    s.secret
+      ? `  ${s.key.padEnd(18)} only from the environment (${s.env}) or ${s.key}File`
+      : `  ${s.key.padEnd(18)} ${s.type === "enum" ? s.values!.join("|") : s.type}${
+        s.env ? ` (env ${s.env})` : ""
+      }`
   );
   return `usage: ${usage}\n\noptions:\n${
     rows.join("\n")
@@ -208,7 +215,12 @@ export function printableConfig(specs: OptionSpec[], options: Record<string, unk
   const out: Record<string, unknown> = {};
   for (const spec of specs) {
     if (spec.flagOnly || options[spec.key] === undefined) continue;
-    out[spec.key] = spec.secret ? "***" : options[spec.key];
+    const value = options[spec.key];
+    out[spec.key] = spec.secret
+      ? "***"
+      : typeof value === "string"
+      ? value.replace(/\/\/([^/:@]*):[^/@]*@/, "//$1:***@")
+      : value;
   }
   return JSON.stringify(out, null, 2);
 }

@@ -10,7 +10,8 @@
  * ```
  * @module
  */
-import type { OptionSpec } from "./config.ts";
+import { dirname, join } from "node:path";
+import { type OptionSpec, readConfigFile, UsageError } from "./config.ts";
 import { COLUMN_SETS } from "./csv.ts";
 import { STORE_MODES } from "./store.ts";
 
@@ -106,6 +107,12 @@ const COUCH_OPTIONS: OptionSpec[] = [
 
 const LOG_OPTIONS: OptionSpec[] = [
   {
+    key: "statusListen",
+    flag: "status-listen",
+    type: "string",
+    help: "serve /healthz and /metrics on HOST:PORT",
+  },
+  {
     key: "verbose",
     flag: "verbose",
     short: "v",
@@ -125,6 +132,13 @@ const LOG_OPTIONS: OptionSpec[] = [
 
 /** The options of `capture`. */
 export const CAPTURE_OPTIONS: OptionSpec[] = [
+  {
+    key: "status",
+    flag: "status",
+    type: "boolean",
+    flagOnly: true,
+    help: "print the position, the bytes behind and the identity check, and exit",
+  },
   ...COUCH_OPTIONS,
   {
     key: "source",
@@ -137,7 +151,7 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     key: "cache",
     flag: "cache",
     type: "string",
-    defaultText: "$STATE_DIRECTORY, else ~/.local/state/logcapture, /SOURCE.cache.json",
+    defaultText: "$STATE_DIRECTORY/SOURCE.cache.json, else ~/.local/state/logcapture/SOURCE.cache.json",
     help: "the private cache file",
   },
   {
@@ -323,3 +337,62 @@ export const MONITOR_OPTIONS: OptionSpec[] = [
   ...LOG_OPTIONS,
   ...PROGRAM_FLAGS,
 ];
+
+/** How the 2012 tools' `hrtail.properties` keys map onto settings. */
+const LEGACY_KEYS: Record<string, string> = {
+  "couchpush.db_url": "couchdb",
+  "logtail.tail_status_filename": "importHistory",
+};
+
+/** Reads Java properties: `key=value` or `key: value` lines, `#` and `!` comments. */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith("!")) continue;
+    const m = /^((?:\\.|[^=:\s])+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (m) out.set(m[1].replace(/\\(.)/g, "$1"), m[2]);
+  }
+  return out;
+}
+
+/**
+ * Reads a program's configuration file: JSON (see `--help`), or the 2012 tools' `hrtail.properties`,
+ * whose keys are mapped onto settings with a note (through `note`) of what was taken and what has
+ * no equivalent.
+ */
+export async function readProgramConfig(
+  path: string,
+  specs: OptionSpec[],
+  note: (message: string) => void,
+): Promise<Record<string, unknown>> {
+  if (!path.endsWith(".properties")) return await readConfigFile(path, specs);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read configuration file ${path}: ${(error as Error).message}`);
+  }
+  const values: Record<string, unknown> = {};
+  const taken: string[] = [];
+  const ignored: string[] = [];
+  for (const [key, value] of parseProperties(text)) {
+    const setting = LEGACY_KEYS[key];
+    if (!setting || !specs.some((s) => s.key === setting)) {
+      ignored.push(key);
+      continue;
+    }
+    values[setting] = setting === "importHistory" && !value.startsWith("/")
+      ? join(dirname(path), value)
+      : value;
+    taken.push(`${key} → ${setting}`);
+  }
+  note(
+    `read the 2012 configuration ${path}: took ${
+      taken.join(", ") || "nothing"
+    }; no equivalent for ${
+      ignored.join(", ") || "nothing"
+    } (extracts are named by the data contract, CSV goes to CouchDB, lines have no size limit but maxLineBytes)`,
+  );
+  return values;
+}

@@ -1,0 +1,68 @@
+/**
+ * The metrics each program serves on `/metrics`, from its counters.
+ *
+ * @example
+ * ```ts
+ * import { captureMetrics } from "./metrics.ts";
+ * import { newStats } from "./capture.ts";
+ * captureMetrics(newStats(), 0).lines_read_total.value; // 0
+ * ```
+ * @module
+ */
+import type { CaptureStats } from "./capture.ts";
+import type { MonitorStats } from "./monitor.ts";
+import type { Metric } from "./status.ts";
+
+const counter = (value: number, help: string): Metric => ({ value, help, type: "counter" });
+const gauge = (value: number, help: string): Metric => ({ value, help, type: "gauge" });
+
+function sinceLastAck(lastAckAt: number): Metric {
+  return gauge(
+    lastAckAt ? (Date.now() - lastAckAt) / 1000 : -1,
+    "seconds since the last acknowledged batch (-1: none yet)",
+  );
+}
+
+/** The metrics of `capture`. */
+export function captureMetrics(stats: CaptureStats, retries: number): Record<string, Metric> {
+  return {
+    lines_read_total: counter(stats.linesRead, "lines read from the log"),
+    rows_pushed_total: counter(stats.rowsPushed, "CSV rows or records stored"),
+    lines_rejected_total: counter(
+      stats.linesRejected,
+      "lines that did not parse, kept with their batch",
+    ),
+    batches_total: counter(stats.batches, "batches acknowledged"),
+    conflicts_resolved_total: counter(
+      stats.conflictsResolved,
+      "conflicts resolved by reading what CouchDB holds",
+    ),
+    push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
+    retries_total: counter(retries, "CouchDB requests retried"),
+    bytes_skipped_total: counter(stats.bytesSkipped, "bytes an earlier run had stored already"),
+    bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
+    seconds_since_last_ack: sinceLastAck(stats.lastAckAt),
+  };
+}
+
+/** The metrics of `monitor`. */
+export function monitorMetrics(stats: MonitorStats, retries: number): Record<string, Metric> {
+  return {
+    extracts_done_total: counter(stats.extractsDone, "extracts stored"),
+    extracts_rejected_total: counter(stats.extractsRejected, "files moved to rejected/"),
+    extracts_pending: gauge(stats.extractsPending, "extracts waiting in the drop directory"),
+    rows_pushed_total: counter(stats.rowsPushed, "CSV rows or records stored"),
+    lines_rejected_total: counter(
+      stats.linesRejected,
+      "lines that did not parse, kept with their batch",
+    ),
+    batches_total: counter(stats.batches, "batches acknowledged"),
+    conflicts_resolved_total: counter(
+      stats.conflictsResolved,
+      "conflicts resolved by reading what CouchDB holds",
+    ),
+    retries_total: counter(retries, "CouchDB requests retried"),
+    bytes_skipped_total: counter(stats.bytesSkipped, "bytes already stored"),
+    seconds_since_last_ack: sinceLastAck(stats.lastAckAt),
+  };
+}
