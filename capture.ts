@@ -65,6 +65,7 @@ await runMain("capture", async (signal) => {
     "capture",
     CAPTURE_OPTIONS,
     legacyFlags(Deno.args),
+    (path) => readProgramConfig(path, CAPTURE_OPTIONS, (note) => console.error(`capture: ${note}`)),
   );
   if (o.help) {
     console.log(helpText(USAGE, CAPTURE_OPTIONS, EXAMPLES));
@@ -141,6 +142,22 @@ await runMain("capture", async (signal) => {
     throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
   });
   log.info(`capturing ${path} into ${target}`, { source, cache: cachePath });
+  const stats = newStats();
+  if (statusAt) {
+    startStatusServer({
+      ...statusAt,
+      program: "capture",
+      signal,
+      log,
+      health: () =>
+        !stats.tailing
+          ? "not tailing"
+          : couchOutage()
+          ? `CouchDB at ${target} does not answer`
+          : stats.pushFailing,
+      metrics: () => captureMetrics(stats, retries()),
+    });
+  }
   return await runCapture(
     {
       path,
@@ -159,5 +176,6 @@ await runMain("capture", async (signal) => {
     },
     log,
     signal,
+    stats,
   );
 });

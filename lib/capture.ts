@@ -236,7 +236,6 @@ export async function runCapture(
   /** Stores one batch, retrying until it is stored or the capture is stopped. */
   async function push(batch: Batch): Promise<boolean> {
     for (let attempt = 0;; attempt++) {
-      if (signal.aborted) return false;
       try {
         const result = await settings.sink.store(batch);
         stats.batches++;
@@ -265,6 +264,7 @@ export async function runCapture(
         return true;
       } catch (error) {
         if (isFatal(error)) throw error;
+        if (signal.aborted) return false;
         stats.pushErrors++;
         stats.pushFailing = (error as Error).message;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
@@ -364,6 +364,8 @@ export async function runCapture(
         await tailer.wait(60_000, signal);
       }
     }
+    // Stopping: what was read is pushed once more, if CouchDB takes it before the grace period ends.
+    await flush();
     return 0;
   } finally {
     stats.tailing = false;

@@ -116,7 +116,9 @@ export async function readConfigFile(
     const spec = specs.find((s) => s.key === key && !s.flagOnly);
     if (spec?.secret) {
       throw new UsageError(
-        `${name}: "${key}" cannot be set in a configuration file: use ${spec.env ?? "the environment"} or ${key}File`,
+        `${name}: "${key}" cannot be set in a configuration file: use ${
+          spec.env ?? "the environment"
+        } or ${key}File`,
       );
     }
     if (!spec) {

@@ -77,7 +77,7 @@ export interface AllDocsOptions {
 /** A CouchDB document body. */
 export type Doc = { _id: string; [key: string]: unknown };
 
-/** The design document of SPEC §3: feed documents by `timestamp`, all, new and old. */
+/** The design document of SPEC §3: feed documents by `timestamp`, all, new and old; and their row count. */
 export const FEED_DESIGN: Doc = {
   _id: "_design/feed",
   language: "javascript",
@@ -92,6 +92,10 @@ export const FEED_DESIGN: Doc = {
     old: {
       map:
         'function (doc) { if (doc.doc_type === "Feed" && doc.status !== "new") emit(doc.timestamp, null); }',
+    },
+    rows: {
+      map: 'function (doc) { if (doc.doc_type === "Feed") emit(doc.timestamp, doc.rows); }',
+      reduce: "_sum",
     },
   },
 };

@@ -12,6 +12,13 @@
  */
 import { UsageError } from "./config.ts";
 
+let errorFormat: "text" | "json" = "text";
+
+/** Makes the final error line JSON, like the log lines, when the program logs JSON. */
+export function setErrorFormat(format: "text" | "json"): void {
+  errorFormat = format;
+}
+
 /** How long a stopping program may take before it exits anyway. */
 export const STOP_GRACE_MS = 4500;
 
@@ -34,7 +41,12 @@ export async function runMain(
     code = await main(controller.signal);
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
-    console.error(message.startsWith(`${program}:`) ? message : `${program}: ${message}`);
+    const line = message.startsWith(`${program}:`) ? message : `${program}: ${message}`;
+    console.error(
+      errorFormat === "json"
+        ? JSON.stringify({ time: new Date().toISOString(), level: "error", msg: line })
+        : line,
+    );
     code = error instanceof UsageError ? 2 : 1;
   }
   Deno.exit(code);

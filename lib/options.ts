@@ -151,7 +151,8 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     key: "cache",
     flag: "cache",
     type: "string",
-    defaultText: "$STATE_DIRECTORY/SOURCE.cache.json, else ~/.local/state/logcapture/SOURCE.cache.json",
+    defaultText:
+      "$STATE_DIRECTORY/SOURCE.cache.json, else ~/.local/state/logcapture/SOURCE.cache.json",
     help: "the private cache file",
   },
   {

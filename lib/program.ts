@@ -19,10 +19,12 @@ import {
   parseCouchUrl,
 } from "./couchdb.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { setErrorFormat } from "./main.ts";
 import { findStoredPosition, storeBatch, type StoreOptions } from "./store.ts";
 
 /** The logger the options ask for (`verbose`, `logFormat`). */
 export function programLogger(options: Record<string, unknown>): Logger {
+  setErrorFormat(options.logFormat as "text" | "json");
   return createLogger({
     level: options.verbose ? "debug" : "info",
     format: options.logFormat as "text" | "json",

@@ -1,0 +1,417 @@
+/**
+ * Operating logcapture: configuration files and their errors, precedence, redaction, the 2012
+ * properties, health and metrics, `--status`, JSON logs, the build, and the demo.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CAPTURE_OPTIONS, MONITOR_OPTIONS } from "../lib/options.ts";
+import { createSimulator, simulateText } from "../lib/simulator.ts";
+import {
+  append,
+  FIXTURES,
+  freePortForTest,
+  freshDb,
+  Proxy,
+  ROOT,
+  run,
+  Running,
+  serverUrl,
+  tempDir,
+  until,
+} from "./helpers.ts";
+
+const sim = createSimulator({ seed: 5 });
+const lines = (n: number) => simulateText(sim, n, new Date(2012, 1, 15, 7, 4, 42));
+
+async function configError(json: string, program: "capture" | "monitor" = "capture") {
+  await using dir = await tempDir();
+  const path = `${dir.path}/${program}.json`;
+  await Deno.writeTextFile(path, json);
+  return await run(program, ["--config", path, "--print-config", "x.log"]);
+}
+
+Deno.test("configuration errors name the key and the file, exit 2", async () => {
+  const cases: [string, RegExp][] = [
+    [
+      '{"flushMs": "fast"}',
+      /^capture: capture\.json: "flushMs" must be a positive integer, got "fast"$/m,
+    ],
+    ['{"flushMS": 100}', /capture\.json: unknown key "flushMS" \(known keys: .*flushMs/],
+    ['{"mode": "both"}', /capture\.json: "mode" must be one of feed, records, got "both"/],
+    ['{"batchLines": 0}', /"batchLines" must be a positive integer, got 0/],
+    ['{"once": "yes"}', /"once" must be true or false, got "yes"/],
+    [
+      '{"password": "hunter2"}',
+      /"password" cannot be set in a configuration file: use COUCHDB_PASSWORD or passwordFile/,
+    ],
+    ["{not json", /capture\.json is not valid JSON/],
+    ["[1, 2]", /must hold a JSON object/],
+  ];
+  for (const [json, message] of cases) {
+    const result = await configError(json);
+    assert.equal(result.code, 2, `${json}: ${result.stderr}`);
+    assert.match(result.stderr, message);
+    assert.ok(!result.stderr.includes("hunter2"));
+    assert.equal(result.stderr.trim().split("\n").length, 1);
+  }
+  const missing = await run("capture", ["--config", "/nonexistent/capture.json", "x.log"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read configuration file \/nonexistent\/capture\.json/);
+  const monitor = await configError('{"done": "archive"}', "monitor");
+  assert.equal(monitor.code, 2);
+  assert.match(monitor.stderr, /monitor\.json: "done" must be one of keep, delete, got "archive"/);
+});
+
+Deno.test("precedence: the file, then the environment, then flags", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/capture.json`;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ couchdb: "http://file:5984/a", flushMs: 200, mode: "records" }),
+  );
+  const show = async (args: string[], env: Record<string, string> = {}) => {
+    const result = await run("capture", ["--config", path, "--print-config", ...args, "x.log"], {
+      COUCHDB_URL: "",
+      ...env,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout);
+  };
+  assert.deepEqual(await show([]).then((c) => [c.couchdb, c.flushMs, c.mode]), [
+    "http://file:5984/a",
+    200,
+    "records",
+  ]);
+  assert.equal((await show([], { COUCHDB_URL: "http://env:5984/b" })).couchdb, "http://env:5984/b");
+  const flagged = await show(["--couchdb", "http://flag:5984/c", "--flush-ms", "300"], {
+    COUCHDB_URL: "http://env:5984/b",
+  });
+  assert.deepEqual([flagged.couchdb, flagged.flushMs, flagged.mode], [
+    "http://flag:5984/c",
+    300,
+    "records",
+  ]);
+});
+
+Deno.test("--print-config redacts secrets: the password and the URL's password", async () => {
+  const result = await run("capture", [
+    "--print-config",
+    "--couchdb",
+    "http://admin:urlsecret@couch:5984/db",
+    "x.log",
+  ], {
+    COUCHDB_PASSWORD: "envsecret",
+    COUCHDB_USER: "admin",
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(
+    !result.stdout.includes("urlsecret") && !result.stdout.includes("envsecret"),
+    result.stdout,
+  );
+  const config = JSON.parse(result.stdout);
+  assert.equal(config.password, "***");
+  assert.equal(config.couchdb, "http://admin:***@couch:5984/db");
+  assert.equal(config.user, "admin");
+});
+
+Deno.test("the 2012 hrtail.properties is read as --config, with a note of what was taken", async () => {
+  const result = await run("capture", [
+    "--config",
+    `${FIXTURES}/legacy-hrtail.properties`,
+    "--print-config",
+    "x.log",
+  ], { COUCHDB_URL: "" });
+  assert.equal(result.code, 0, result.stderr);
+  const config = JSON.parse(result.stdout);
+  assert.equal(config.couchdb, "http://localhost:5984/couchdbkit_test");
+  assert.equal(config.importHistory, `${FIXTURES}/logtail.history`);
+  assert.match(
+    result.stderr,
+    /took couchpush\.db_url → couchdb, logtail\.tail_status_filename → importHistory/,
+  );
+  assert.match(
+    result.stderr,
+    /no equivalent for logtail\.file_size_limit, capture\.extract_filename, capture\.csv_filename/,
+  );
+});
+
+Deno.test("--import-history starts from the 2012 logtail.history size", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/simulated.log`;
+  const old = lines(600);
+  const size = 75946;
+  await append(log, old.slice(0, old.indexOf("\n", size - 1) + 1)); // at least 75,946 bytes of whole lines
+  await Deno.truncate(log, size); // the 2012 tool stopped at a line boundary
+  await append(log, "\n" + lines(10));
+  const db = freshDb("history");
+  const result = await run("capture", [
+    "--couchdb",
+    db,
+    "--cache",
+    `${dir.path}/c.json`,
+    "--once",
+    "--import-history",
+    `${FIXTURES}/legacy-logtail.history`,
+    log,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /starting from the 2012 history .*offset 75946/);
+  const cache = JSON.parse(await Deno.readTextFile(`${dir.path}/c.json`));
+  assert.equal(cache.offset, (await Deno.stat(log)).size);
+});
+
+Deno.test("--help lists every option with its default, the configuration keys and two examples; --version", async () => {
+  for (
+    const [program, specs] of [["capture", CAPTURE_OPTIONS], ["monitor", MONITOR_OPTIONS]] as const
+  ) {
+    const help = await run(program, ["--help"]);
+    assert.equal(help.code, 0);
+    for (const spec of specs) {
+      if (spec.flag && !spec.secret) {
+        assert.ok(help.stdout.includes(`--${spec.flag}`), `${program} --help lacks --${spec.flag}`);
+      }
+      if (!spec.flagOnly) {
+        assert.ok(
+          help.stdout.includes(`  ${spec.key} `),
+          `${program} --help lacks key ${spec.key}`,
+        );
+      }
+    }
+    assert.match(help.stdout, /\(default: 500\)|\(default: keep\)/);
+    assert.equal(
+      help.stdout.split("examples:")[1].split("\n").filter((l) => l.startsWith(`  ${program}`))
+        .length,
+      2,
+    );
+    const version = await run(program, ["--version"]);
+    assert.match(version.stdout, new RegExp(`^${program} \\d+\\.\\d+\\.\\d+\\n$`));
+  }
+});
+
+Deno.test("--status on a fresh cache file and on a caught-up one, without starting a capture", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, lines(100));
+  const size = (await Deno.stat(log)).size;
+  const args = ["--cache", `${dir.path}/c.json`, "--status", log];
+  const fresh = await run("capture", args);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.match(fresh.stdout, /does not exist yet/);
+  assert.match(fresh.stdout, new RegExp(`behind:\\s+${size} bytes`));
+  const db = freshDb("status");
+  assert.equal(
+    (await run("capture", ["--couchdb", db, "--cache", `${dir.path}/c.json`, "--once", log])).code,
+    0,
+  );
+  const caught = await run("capture", args);
+  assert.match(caught.stdout, new RegExp(`offset ${size}`));
+  assert.match(caught.stdout, /behind:\s+0 bytes/);
+  assert.match(caught.stdout, /identity:\s+matches/);
+  await append(log, lines(10));
+  assert.match((await run("capture", args)).stdout, /behind:\s+[1-9]\d* bytes/);
+  await Deno.rename(log, `${log}.1`);
+  await append(log, lines(5));
+  assert.match((await run("capture", args)).stdout, /does not match.*rotated or replaced/);
+});
+
+Deno.test("/healthz turns 503 while CouchDB is away and 200 when it is back; /metrics after a known run", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.copyFile(`${FIXTURES}/hrt-simulated.log`, log);
+  await append(log, "this is not a report\n");
+  using proxy = new Proxy(serverUrl());
+  const name = freshDb("health").split("/").pop();
+  const port = freePortForTest();
+  await using capture = new Running("capture", [
+    "--couchdb",
+    `${proxy.url}/${name}`,
+    "--cache",
+    `${dir.path}/c.json`,
+    "--flush-ms",
+    "100",
+    "--poll-ms",
+    "100",
+    "--status-listen",
+    `127.0.0.1:${port}`,
+    log,
+  ]);
+  await capture.waitFor(/status on/);
+  const get = async (path: string) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: response.status, text: await response.text() };
+  };
+  const metric = (text: string, name: string) =>
+    Number(new RegExp(`^logcapture_capture_${name} (\\S+)$`, "m").exec(text)?.[1]);
+  await until(async () => metric((await get("/metrics")).text, "lines_read_total") === 282);
+  const metrics = (await get("/metrics")).text;
+  assert.equal(metric(metrics, "rows_pushed_total"), 281);
+  assert.equal(metric(metrics, "lines_rejected_total"), 1);
+  assert.ok(metric(metrics, "batches_total") >= 1);
+  assert.equal(metric(metrics, "push_errors_total"), 0);
+  assert.ok(metric(metrics, "seconds_since_last_ack") >= 0);
+  assert.match(metrics, /# TYPE logcapture_capture_rows_pushed_total counter/);
+  assert.equal((await get("/healthz")).status, 200);
+  proxy.down();
+  await append(log, lines(20));
+  await until(
+    async () => (await get("/healthz")).status === 503,
+    20_000,
+    "503 while CouchDB is away",
+  );
+  assert.match((await get("/healthz")).text, /does not answer/);
+  proxy.up();
+  await until(
+    async () => (await get("/healthz")).status === 200,
+    40_000,
+    "200 when CouchDB is back",
+  );
+  assert.ok(metric((await get("/metrics")).text, "retries_total") > 0);
+});
+
+Deno.test("JSON log lines parse as JSON and carry no secret, errors included", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, lines(10) + "garbage line\n");
+  const check = (stderr: string) => {
+    const records = stderr.trim().split("\n").map((l) => JSON.parse(l));
+    for (const r of records) {
+      assert.ok(
+        typeof r.time === "string" && typeof r.level === "string" && typeof r.msg === "string",
+      );
+    }
+    assert.ok(!stderr.includes("urlpass") && !stderr.includes("envpass"), stderr);
+    return records;
+  };
+  const ok = await run("capture", [
+    "--couchdb",
+    freshDb("jsonlog"),
+    "--cache",
+    `${dir.path}/c.json`,
+    "--once",
+    "--log-format",
+    "json",
+    "-v",
+    log,
+  ], {
+    COUCHDB_PASSWORD: "envpass",
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(check(ok.stderr).some((r) => r.msg.startsWith("rejected line") && r.offset > 0));
+  // Credentials sent and refused: the error line is JSON too, and names no secret.
+  const controller = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+    () =>
+      Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
+        status: 401,
+      }),
+  );
+  try {
+    const refused = await run("capture", [
+      "--couchdb",
+      `http://admin:urlpass@127.0.0.1:${server.addr.port}/db`,
+      "--cache",
+      `${dir.path}/d.json`,
+      "--log-format",
+      "json",
+      log,
+    ]);
+    assert.equal(refused.code, 1);
+    const [last] = check(refused.stderr).slice(-1);
+    assert.equal(last.level, "error");
+    assert.match(last.msg, /refused the credentials/);
+  } finally {
+    controller.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("the build: compiled binaries run --version, --help and a short capture (or a clear one-line error)", async () => {
+  await using dir = await tempDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--config",
+      join(ROOT, "deno.json"),
+      "-P=tools",
+      join(ROOT, "tools/build.ts"),
+      "--out",
+      dir.path,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr).split("\n").filter((l) =>
+    l && !l.includes("Permissions in the config")
+  ).join("\n");
+  if (!out.success) {
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(stderr, /DENORT_BIN/);
+    console.log(`skipped the compiled-binary checks: ${stderr}`);
+    return;
+  }
+  const capture = join(dir.path, "capture");
+  const version = await new Deno.Command(capture, { args: ["--version"], stdout: "piped" })
+    .output();
+  assert.match(new TextDecoder().decode(version.stdout), /^capture /);
+  const help = await new Deno.Command(join(dir.path, "monitor"), {
+    args: ["--help"],
+    stdout: "piped",
+  }).output();
+  assert.match(new TextDecoder().decode(help.stdout), /usage: monitor/);
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.copyFile(`${FIXTURES}/hrt-simulated.log`, log);
+  const db = freshDb("binary");
+  const run1 = await new Deno.Command(capture, {
+    args: ["--couchdb", db, "--cache", `${dir.path}/c.json`, "--once", log],
+  }).output();
+  assert.ok(run1.success);
+  const body = await (await fetch(`${db}/_design/feed/_view/rows`)).json();
+  assert.equal(body.rows[0].value, 281);
+});
+
+Deno.test("the demo runs, and stops cleanly on SIGINT with no process or file left behind", async () => {
+  const demo = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--config",
+      join(ROOT, "deno.json"),
+      "-P=tools",
+      join(ROOT, "tools/demo.ts"),
+      "--rate",
+      "300",
+    ],
+    env: { COUCHDB_URL: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let output = "";
+  const reader = (async () => {
+    for await (const chunk of demo.stdout) output += new TextDecoder().decode(chunk);
+  })();
+  await until(
+    () => /sample rows/.test(output) && /\d+ s {2}written/.test(output),
+    30_000,
+    "demo output",
+  );
+  const folder = /log: +(\S+)\/spysocket\.log/.exec(output)![1];
+  await new Promise((r) => setTimeout(r, 10_000 - 4000));
+  demo.kill("SIGINT");
+  const status = await demo.status;
+  await reader;
+  assert.equal(status.code, 0);
+  assert.match(output, /stopped: (\d+) lines written, \1 rows in CouchDB/);
+  assert.match(output, /in CouchDB +[1-9]\d* rows/);
+  const ps = new TextDecoder().decode(
+    (await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output()).stdout,
+  );
+  assert.ok(!ps.includes(folder), `a process still uses ${folder}`);
+  assert.equal(
+    await Deno.stat(folder).then(() => true, () => false),
+    false,
+    `${folder} was left behind`,
+  );
+});

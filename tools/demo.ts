@@ -1,0 +1,141 @@
+/**
+ * `deno task demo`: the main job on a demo setup. Starts a CouchDB API server (pouchdb-server,
+ * installed on the fly) unless `COUCHDB_URL` is given, writes a simulated spysocket log at a
+ * realistic rate, runs `capture` all-in-one on it, and prints every couple of seconds the lines
+ * written, the rows in CouchDB and the lag. Ctrl-C stops everything it started; its files live in
+ * one temporary folder, removed at the end.
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createSimulator, simulateText } from "../lib/simulator.ts";
+import { startCouchServer } from "./couch_server.ts";
+
+const ROOT = join(import.meta.dirname!, "..");
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { rate: { type: "string", default: "200" }, seconds: { type: "string", default: "0" } },
+});
+const rate = Number(values.rate);
+const stopAfter = Number(values.seconds) * 1000;
+
+const dir = await Deno.makeTempDir({ prefix: "logcapture-demo-" });
+const stop = new AbortController();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => stop.abort());
+}
+if (stopAfter > 0) setTimeout(() => stop.abort(), stopAfter);
+
+let server: Awaited<ReturnType<typeof startCouchServer>> | null = null;
+let capture: Deno.ChildProcess | null = null;
+try {
+  let base = Deno.env.get("COUCHDB_URL")?.replace(/\/+$/, "");
+  if (!base) {
+    console.log("starting a CouchDB API server (pouchdb-server) on loopback…");
+    server = await startCouchServer();
+    base = server.url;
+  }
+  const display = base.replace(/\/\/[^/@]*@/, "//");
+  const db = `${base}/logcapture_demo_${Date.now().toString(36)}`;
+  const log = join(dir, "spysocket.log");
+  await Deno.writeTextFile(log, "");
+  console.log(`log:     ${log} (${rate} lines/s)`);
+  console.log(`couchdb: ${display}/${db.split("/").pop()}`);
+  capture = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--config",
+      join(ROOT, "deno.json"),
+      "-P=capture",
+      join(ROOT, "capture.ts"),
+      "--couchdb",
+      db,
+      "--cache",
+      join(dir, "cache.json"),
+      "--source",
+      "demo",
+      log,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const captureLog = Deno.open(join(dir, "capture.log"), { write: true, create: true }).then((f) =>
+    capture!.stderr.pipeTo(f.writable)
+  );
+
+  // The writer: `rate` lines a second, in small slices, like a busy AVL server.
+  const sim = createSimulator({ seed: Date.now() % 100000 });
+  const encoder = new TextEncoder();
+  let written = 0;
+  const started = Date.now();
+  const writer = (async () => {
+    using file = await Deno.open(log, { append: true });
+    while (!stop.signal.aborted) {
+      const due = Math.floor(((Date.now() - started) / 1000) * rate);
+      if (due > written) {
+        await file.write(encoder.encode(simulateText(sim, due - written)));
+        written = due;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+
+  const headers = { Accept: "application/json" };
+  async function rowsStored(): Promise<number> {
+    const response = await fetch(`${db}/_design/feed/_view/rows`, { headers }).catch(() => null);
+    const body = await response?.json().catch(() => null);
+    return body?.rows?.[0]?.value ?? 0;
+  }
+  let shownSamples = false;
+  while (!stop.signal.aborted) {
+    await new Promise((r) => {
+      const t = setTimeout(r, 2000);
+      stop.signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        r(null);
+      }, { once: true });
+    });
+    if (stop.signal.aborted) break;
+    const rows = await rowsStored();
+    const seconds = Math.round((Date.now() - started) / 1000);
+    console.log(
+      `${String(seconds).padStart(4)} s  written ${String(written).padStart(7)} lines  in CouchDB ${
+        String(rows).padStart(7)
+      } rows  lag ${String(Math.max(0, written - rows)).padStart(5)} lines (${
+        (Math.max(0, written - rows) / rate).toFixed(1)
+      } s)`,
+    );
+    if (!shownSamples && rows > 0) {
+      shownSamples = true;
+      const list =
+        await (await fetch(`${db}/_all_docs?limit=1&startkey=%22feed%3A%22`, { headers })).json();
+      const id = list.rows?.[0]?.id;
+      if (id) {
+        const csv = await (await fetch(`${db}/${encodeURIComponent(id)}/feed`)).text();
+        console.log("sample rows:\n  " + csv.split("\n").slice(0, 4).join("\n  "));
+        console.log(
+          `look at them: ${display}/${
+            db.split("/").pop()
+          }/_all_docs?include_docs=true (the CSV is each document's "feed" attachment)`,
+        );
+      }
+    }
+  }
+  await writer;
+  capture.kill("SIGTERM");
+  await capture.status;
+  await captureLog.catch(() => {});
+  capture = null;
+  console.log(`stopped: ${written} lines written, ${await rowsStored()} rows in CouchDB`);
+} finally {
+  try {
+    capture?.kill("SIGKILL");
+  } catch {
+    // gone
+  }
+  await server?.[Symbol.asyncDispose]();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+Deno.exit(0);
