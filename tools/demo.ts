@@ -83,11 +83,11 @@ try {
   })();
 
   const headers = { Accept: "application/json" };
-  async function rowsStored(): Promise<number> {
+  const rowsStored = async (): Promise<number> => {
     const response = await fetch(`${db}/_design/feed/_view/rows`, { headers }).catch(() => null);
     const body = await response?.json().catch(() => null);
     return body?.rows?.[0]?.value ?? 0;
-  }
+  };
   let shownSamples = false;
   while (!stop.signal.aborted) {
     await new Promise((r) => {
