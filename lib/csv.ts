@@ -88,28 +88,45 @@ export function csvValues(report: Report, columns: ColumnSet): (string | number 
   return values;
 }
 
-// A field needs RFC 4180 quoting when it holds a comma, a quote or a line break.
-const NEEDS_QUOTES = /[",\r\n]/;
+/** True when a field needs no RFC 4180 quoting: no comma, quote or line break. */
+function plain(text: string | null): boolean {
+  if (text === null) return true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 44 || c === 34 || c === 10 || c === 13) return false;
+  }
+  return true;
+}
+
+const field = (v: number | null) => (v === null ? "" : v);
 
 /**
  * One report as a CSV line, `\n`-ended. The parser only accepts fields without commas, quotes or
- * line breaks, so rows are joined directly; any field that would need quoting goes through
- * csv-stringify, whose output the tests compare against this one on random reports.
+ * line breaks, so rows are joined directly; a report with a field that would need quoting goes
+ * through csv-stringify, whose output the tests compare against this one on random reports.
  *
  * @example
  * ```ts
  * csvRow(report, "classic"); // "2012-02-15,07:04:42,V.1.2233,37.0620935,-76.3413842,V,-1,V,,,\n"
  * ```
  */
-export function csvRow(report: Report, columns: ColumnSet): string {
-  const values = csvValues(report, columns);
-  let line = "";
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (typeof v === "string" && NEEDS_QUOTES.test(v)) return stringify([values], CSV_OPTIONS);
-    line += i === 0 ? (v ?? "") : "," + (v ?? "");
+export function csvRow(r: Report, columns: ColumnSet): string {
+  if (
+    !plain(r.date) || !plain(r.time) || !plain(r.vehicle) || !plain(r.lat) || !plain(r.lon) ||
+    !plain(r.locationValid) || !plain(r.adherenceValid) ||
+    (columns === "full" &&
+      (!plain(r.kind) || !plain(r.odometerValid) || !plain(r.dgps) || !plain(r.crossingTime)))
+  ) {
+    return stringify([csvValues(r, columns)], CSV_OPTIONS);
   }
-  return line + "\n";
+  const classic =
+    `${r.date},${r.time},${r.vehicle},${r.lat},${r.lon},${r.locationValid},${r.adherence},${r.adherenceValid},${
+      field(r.route)
+    },${field(r.direction)},${field(r.stop)}`;
+  if (columns !== "full") return classic + "\n";
+  return `${classic},${r.kind},${r.odometer},${r.odometerValid},${r.dgps},${field(r.fom)},${
+    r.crossingTime ?? ""
+  },${field(r.dwell)},${field(r.timepoint)},${field(r.service)},${field(r.block)}\n`;
 }
 
 /** Reports as CSV text through csv-stringify alone: the reference the fast path must equal. */

@@ -13,7 +13,7 @@
  */
 import { type ColumnSet, csvRow } from "./csv.ts";
 import { forEachLine, type OversizedLine } from "./lines.ts";
-import { parseLine, type YearResolver } from "./spysocket.ts";
+import { parseLineAt, type Report, type YearResolver } from "./spysocket.ts";
 
 /** A line that did not parse, kept byte for byte (only the head of an oversized line). */
 export interface RejectedLine {
@@ -50,8 +50,8 @@ export function formatCsv(bytes: Uint8Array, offset: number, options: FormatOpti
   let csv = "";
   let rows = 0;
   const rejected: RejectedLine[] = [];
-  forEachLine(bytes, (text, start, end) => {
-    const report = parseLine(text, options.years);
+  forEachLine(bytes, (text, from, to, start, end) => {
+    const report = parseLineAt(text, from, to, options.years);
     if (report.kind !== "rejected") {
       csv += csvRow(report, options.columns);
       rows++;
@@ -66,37 +66,49 @@ export function formatCsv(bytes: Uint8Array, offset: number, options: FormatOpti
   return { csv, rows, rejected };
 }
 
-/** One records-mode document body, before its `_id` and source fields are added. */
-export type RecordBody = Record<string, unknown>;
+const json = (v: number | null) => (v === null ? "null" : String(v));
+const quoted = (v: string | null) => (v === null ? "null" : `"${v}"`);
 
 /**
- * Calls `fn` with each line's records-mode body and its offset and end: a `Report` with typed
- * values (lat/lon as numbers plus their exact text), or a `Rejected` with the raw line.
+ * A report as the members of a records-mode JSON document (no braces): every field typed, lat/lon
+ * as numbers plus their exact text. Built by hand because it runs once per line: every string the
+ * parser accepts is plain ASCII without quotes or backslashes, so nothing needs escaping.
+ */
+export function reportMembers(r: Report): string {
+  return `"doc_type":"Report","kind":"${r.kind}","date":"${r.date}","time":"${r.time}","vehicle":"${r.vehicle}",` +
+    `"lat":${Number(r.lat)},"lon":${
+      Number(r.lon)
+    },"locationValid":"${r.locationValid}","adherence":${r.adherence},` +
+    `"adherenceValid":"${r.adherenceValid}","odometer":${r.odometer},"odometerValid":"${r.odometerValid}",` +
+    `"dgps":"${r.dgps}","fom":${json(r.fom)},"crossingTime":${quoted(r.crossingTime)},"dwell":${
+      json(r.dwell)
+    },` +
+    `"route":${json(r.route)},"direction":${json(r.direction)},"timepoint":${json(r.timepoint)},` +
+    `"stop":${json(r.stop)},"service":${json(r.service)},"block":${json(r.block)},` +
+    `"lat_text":"${r.lat}","lon_text":"${r.lon}"`;
+}
+
+/**
+ * Calls `fn` with each line's records-mode document members (JSON without braces) and its offset
+ * and end: a `Report`, or a `Rejected` with the raw line and the reason (also given as `reason`).
  */
 export function forEachRecord(
   bytes: Uint8Array,
   offset: number,
   years: YearResolver,
-  fn: (body: RecordBody, lineOffset: number, lineEnd: number) => void,
+  fn: (members: string, lineOffset: number, lineEnd: number, reason: string | null) => void,
 ): void {
-  forEachLine(bytes, (text, start, _end, next) => {
-    const report = parseLine(text, years);
-    if (report.kind === "rejected") {
-      if (report.reason === "blank") return;
-      fn({ doc_type: "Rejected", reason: report.reason, raw: text }, offset + start, offset + next);
-      return;
+  forEachLine(bytes, (text, from, to, start, _end, next) => {
+    const report = parseLineAt(text, from, to, years);
+    if (report.kind !== "rejected") {
+      fn(reportMembers(report), offset + start, offset + next, null);
+    } else if (report.reason !== "blank") {
+      const members = JSON.stringify({
+        doc_type: "Rejected",
+        reason: report.reason,
+        raw: text.slice(from, to),
+      });
+      fn(members.slice(1, -1), offset + start, offset + next, report.reason);
     }
-    fn(
-      {
-        doc_type: "Report",
-        ...report,
-        lat: Number(report.lat),
-        lon: Number(report.lon),
-        lat_text: report.lat,
-        lon_text: report.lon,
-      },
-      offset + start,
-      offset + next,
-    );
   });
 }

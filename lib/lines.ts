@@ -9,7 +9,7 @@
  * using file = await Deno.open("app.log");
  * const scanner = new LineScanner(file, 0, { maxLineBytes: 1 << 20 });
  * for (let item = await scanner.next(); item; item = await scanner.next()) {
- *   if (item.kind === "lines") forEachLine(item.bytes, (text, start) => console.log(item.offset + start, text));
+ *   if (item.kind === "lines") forEachLine(item.bytes, (text, from, to, start) => console.log(item.offset + start, text.slice(from, to)));
  * }
  * ```
  * @module
@@ -210,31 +210,42 @@ export class LineScanner {
 const utf8 = new TextDecoder();
 
 /**
- * Calls `fn` for each line of `bytes` (whole lines, the last one with or without its `\n`) with
- * its text (without `\n` or `\r\n`) and three indexes into `bytes`: where the line starts, where
- * its text ends, and where the next line starts. ASCII input, the normal case, is decoded once for
- * the whole chunk; anything else line by line, invalid UTF-8 replaced.
+ * Calls `fn` for each line of `bytes` (whole lines, the last one with or without its `\n`). The line
+ * is `text[textStart, textEnd)` (without `\n` or `\r\n`); in the bytes it is `[start, end)`, and the
+ * next line starts at `next`. ASCII input, the normal case, is decoded once for the whole chunk, and
+ * `text` is that chunk; anything else is decoded line by line, invalid UTF-8 replaced.
  *
  * @example
  * ```ts
- * forEachLine(new TextEncoder().encode("a\r\nb\n"), (text, start) => console.log(start, text));
+ * forEachLine(new TextEncoder().encode("a\r\nb\n"), (text, from, to, start) => console.log(start, text.slice(from, to)));
  * // 0 a
  * // 3 b
  * ```
  */
 export function forEachLine(
   bytes: Uint8Array,
-  fn: (text: string, start: number, end: number, next: number) => void,
+  fn: (
+    text: string,
+    textStart: number,
+    textEnd: number,
+    start: number,
+    end: number,
+    next: number,
+  ) => void,
 ): void {
-  const text = utf8.decode(bytes);
-  const ascii = text.length === bytes.length && !text.includes("\uFFFD");
+  const chunk = utf8.decode(bytes);
+  const ascii = chunk.length === bytes.length && !chunk.includes("\uFFFD");
   let from = 0;
   while (from < bytes.length) {
-    let newline = ascii ? text.indexOf("\n", from) : bytes.indexOf(NEWLINE, from);
+    let newline = ascii ? chunk.indexOf("\n", from) : bytes.indexOf(NEWLINE, from);
     if (newline < 0) newline = bytes.length;
     const end = newline > from && bytes[newline - 1] === 13 ? newline - 1 : newline;
     const next = Math.min(newline + 1, bytes.length);
-    fn(ascii ? text.slice(from, end) : utf8.decode(bytes.subarray(from, end)), from, end, next);
+    if (ascii) fn(chunk, from, end, from, end, next);
+    else {
+      const line = utf8.decode(bytes.subarray(from, end));
+      fn(line, 0, line.length, from, end, next);
+    }
     from = next;
   }
 }

@@ -114,14 +114,17 @@ const ends = new Int32Array(MAX_TOKENS);
 let text = "";
 let count = 0;
 
-/** Splits `line` on runs of spaces or tabs; false when it has far more tokens than any report. */
-function tokenize(line: string): boolean {
+/**
+ * Splits `line[from, to)` on runs of spaces or tabs; false when it has far more tokens than any
+ * report. Working on a range of the decoded chunk, not on a slice, keeps the string flat and fast.
+ */
+function tokenize(line: string, from: number, to: number): boolean {
   text = line;
   count = 0;
-  let i = 0;
-  let end = line.length;
-  if (end > 0 && line.charCodeAt(end - 1) === 10) end--;
-  if (end > 0 && line.charCodeAt(end - 1) === 13) end--;
+  let i = from;
+  let end = to;
+  if (end > from && line.charCodeAt(end - 1) === 10) end--;
+  if (end > from && line.charCodeAt(end - 1) === 13) end--;
   while (i < end) {
     let c = line.charCodeAt(i);
     while (c === 32 || c === 9) {
@@ -149,7 +152,11 @@ function tokenIs(i: number, word: string, prefix = false): boolean {
   if (i >= count) return false;
   const length = ends[i] - starts[i];
   if (prefix ? length < word.length : length !== word.length) return false;
-  return text.startsWith(word, starts[i]);
+  const at = starts[i];
+  for (let k = 0; k < word.length; k++) {
+    if (text.charCodeAt(at + k) !== word.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 function isDigit(c: number): boolean {
@@ -257,7 +264,17 @@ const crossing = [0, 0, 0, 0, 0, 0];
  * ```
  */
 export function parseLine(line: string, years: YearResolver): Report | Rejected {
-  if (!tokenize(line)) return reject("too many fields");
+  return parseLineAt(line, 0, line.length, years);
+}
+
+/** {@linkcode parseLine} of `text[start, end)`: one line inside a larger decoded chunk. */
+export function parseLineAt(
+  text: string,
+  start: number,
+  end: number,
+  years: YearResolver,
+): Report | Rejected {
+  if (!tokenize(text, start, end)) return reject("too many fields");
   if (count === 0) return reject("blank");
   if (count < 5) return reject(`only ${count} fields`);
   if (tokenLength(0) !== 8 || !isClockTime(starts[0])) return expected("HH:MM:SS", 0);

@@ -147,29 +147,25 @@ export function recordDocuments(
     file: batch.source.file,
     batch_start: batch.start,
   }).slice(1, -1);
-  const add = (
-    body: Record<string, unknown>,
-    offset: number,
-    end: number,
-    rejected: RejectedLine | null,
-  ) => {
+  const add = (members: string, offset: number, end: number, rejected: RejectedLine | null) => {
     const id = recordDocId(batch.source.id, batch.generation, offset);
     entries.push({ id, offset, end, rejected });
-    const fields = JSON.stringify(body).slice(1, -1);
-    docs.push(`{"_id":"${id}",${fields},"line_offset":${offset},"line_end":${end},${common}}`);
+    docs.push(`{"_id":"${id}",${members},"line_offset":${offset},"line_end":${end},${common}}`);
   };
+
   if (batch.oversized) {
     const line = oversizedRejection(batch.oversized);
     const raw = new TextDecoder().decode(line.raw);
-    add({ doc_type: "Rejected", reason: line.reason, raw }, line.offset, batch.end, line);
+    const members = JSON.stringify({ doc_type: "Rejected", reason: line.reason, raw }).slice(1, -1);
+    add(members, line.offset, batch.end, line);
   } else {
-    forEachRecord(batch.data, batch.start, resolver, (body, offset, end) => {
-      const rejected = body.doc_type !== "Rejected" ? null : {
+    forEachRecord(batch.data, batch.start, resolver, (members, offset, end, reason) => {
+      const rejected = reason === null ? null : {
         offset,
-        reason: String(body.reason),
+        reason,
         raw: batch.data.slice(offset - batch.start, end - batch.start),
       };
-      add(body, offset, end, rejected);
+      add(members, offset, end, rejected);
     });
   }
   return { json: `{"docs":[${docs.join(",")}]}`, entries };

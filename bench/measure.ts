@@ -1,0 +1,140 @@
+/**
+ * Measuring helpers for the benchmarks: processes with their CPU time and peak memory, medians,
+ * the test server, and the programs started exactly as the tests start them.
+ * @module
+ */
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dirname!, "..");
+
+/** Median, minimum and maximum of some runs. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+/** The spread of `values`. */
+export function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], runs: values.length };
+}
+
+/** A number for a table: 1234567 → "1,234,567", small numbers with some decimals. */
+export function num(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return "n/a";
+  return n.toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+/** "median (min–max, N runs)" */
+export function show(s: Spread, digits = 0, unit = ""): string {
+  const u = unit ? ` ${unit}` : "";
+  return s.runs > 1
+    ? `${num(s.median, digits)}${u} (${num(s.min, digits)}–${num(s.max, digits)}, ${s.runs} runs)`
+    : `${num(s.median, digits)}${u}`;
+}
+
+/** What a finished process cost. */
+export interface ProcessCost {
+  seconds: number;
+  cpuSeconds: number;
+  maxRssMb: number;
+  code: number;
+  stderr: string;
+}
+
+// getrusage(RUSAGE_CHILDREN) gives the CPU and peak RSS of the child alone.
+const RUSAGE = "import resource,subprocess,sys,time\n" +
+  "t=time.time(); p=subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); e=time.time()-t\n" +
+  "r=resource.getrusage(resource.RUSAGE_CHILDREN)\n" +
+  "print('RUSAGE %f %f %d %d' % (e, r.ru_utime+r.ru_stime, r.ru_maxrss, p.returncode), file=sys.stderr)";
+
+/** Runs a command to its end and measures it. */
+export async function measure(
+  command: string[],
+  env: Record<string, string> = {},
+): Promise<ProcessCost> {
+  const out = await new Deno.Command("python3", {
+    args: ["-c", RUSAGE, ...command],
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  const m = /RUSAGE (\S+) (\S+) (\d+) (-?\d+)/.exec(stderr);
+  if (!m) throw new Error(`could not measure ${command.join(" ")}: ${stderr.slice(-500)}`);
+  return {
+    seconds: Number(m[1]),
+    cpuSeconds: Number(m[2]),
+    maxRssMb: Number(m[3]) / 1024,
+    code: Number(m[4]),
+    stderr,
+  };
+}
+
+/** The command line of a program, as the tests and the build run it. */
+export function program(name: "capture" | "monitor", args: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--config",
+    join(ROOT, "deno.json"),
+    `-P=${name}`,
+    join(ROOT, `${name}.ts`),
+    ...args,
+  ];
+}
+
+/** CPU seconds (user + system) a running process has used so far. */
+export async function processCpu(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+}
+
+/** Resident memory of a running process now, and its peak, in MB. */
+export async function processMemory(pid: number): Promise<{ rssMb: number; peakMb: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+  return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+}
+
+/** GET JSON from CouchDB. */
+export async function getJson(url: string): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  return await response.json();
+}
+
+/** Documents in a database (0 when it does not exist yet). */
+export async function docCount(db: string): Promise<number> {
+  const info = await getJson(db).catch(() => ({}));
+  return Number((info as { doc_count?: number }).doc_count ?? 0);
+}
+
+/** Waits until `check` holds, every `everyMs`; false after `ms`. */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  ms: number,
+  everyMs = 100,
+): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return false;
+}
+
+/** Runs `fn` `runs` times and gives the spread of what it returns. */
+export async function repeat(runs: number, fn: (run: number) => Promise<number>): Promise<Spread> {
+  const values: number[] = [];
+  for (let i = 0; i < runs; i++) values.push(await fn(i));
+  return spread(values);
+}

@@ -1,0 +1,780 @@
+/**
+ * `deno task bench [--quick] [--out FILE]`: logcapture beside the limits and its peers, in one run,
+ * on simulated data. Prints a Markdown table and writes it, with the machine, the date and the
+ * versions, to BENCHMARKS.md (or `--out`). Figures are medians of 3 runs (1 with `--quick`), with
+ * min and max. Nothing here asserts a time: the tests only check that the quick run fills every row.
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createSimulator, simulateText } from "../lib/simulator.ts";
+import { formatCsv } from "../lib/format.ts";
+import { LineScanner } from "../lib/lines.ts";
+import { yearResolver } from "../lib/spysocket.ts";
+import { csvHeader } from "../lib/csv.ts";
+import { startCouchServer } from "../tools/couch_server.ts";
+import { Proxy } from "../tools/proxy.ts";
+import {
+  docCount,
+  getJson,
+  measure,
+  num,
+  processCpu,
+  processMemory,
+  program,
+  repeat,
+  ROOT,
+  show,
+  spread,
+  waitUntil,
+} from "./measure.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean", default: false }, out: { type: "string" } },
+});
+const quick = flags.quick!;
+const SIZES = quick
+  ? {
+    runs: 1,
+    parse: 100_000,
+    feed: 50_000,
+    server: 3_000,
+    latencyS: 4,
+    rates: [1000],
+    memBytes: 20e6,
+    idleS: 3,
+    scaling: [1_000, 10_000],
+    slowS: 4,
+  }
+  : {
+    runs: 3,
+    parse: 1_000_000,
+    feed: 1_000_000,
+    server: 50_000,
+    latencyS: 20,
+    rates: [100, 1000, 10_000],
+    memBytes: 1e9,
+    idleS: 20,
+    scaling: [10_000, 100_000, 1_000_000],
+    slowS: 20,
+  };
+
+interface Row {
+  section: string;
+  measure: string;
+  result: string;
+  beside?: string;
+}
+const rows: Row[] = [];
+const add = (section: string, measure: string, result: string, beside = "") => {
+  rows.push({ section, measure, result, beside });
+  console.error(`  ${measure}: ${result}${beside ? ` | ${beside}` : ""}`);
+};
+
+const work = await Deno.makeTempDir({ prefix: "logcapture-bench-" });
+let server: Awaited<ReturnType<typeof startCouchServer>> | null = null;
+let base = Deno.env.get("COUCHDB_URL")?.replace(/\/+$/, "");
+if (!base) {
+  server = await startCouchServer();
+  base = server.url;
+}
+let dbCounter = 0;
+const freshDb = () => `${base}/bench_${Date.now().toString(36)}_${dbCounter++}`;
+const year = "2012";
+
+/** A simulated log of `lines` lines (or about `bytes` bytes), made once and reused. */
+const logs = new Map<string, string>();
+async function simulatedLog(lines: number): Promise<string> {
+  const key = `lines-${lines}`;
+  if (logs.has(key)) return logs.get(key)!;
+  const path = join(work, `${key}.log`);
+  const sim = createSimulator({ seed: 42 });
+  const when = new Date(2012, 1, 15, 7, 4, 42);
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  for (let done = 0; done < lines;) {
+    const n = Math.min(50_000, lines - done);
+    await file.write(new TextEncoder().encode(simulateText(sim, n, when)));
+    done += n;
+  }
+  logs.set(key, path);
+  return path;
+}
+
+function captureArgs(db: string, cache: string, ...extra: string[]): string[] {
+  return ["--couchdb", db, "--cache", cache, "--year", year, "--source", "bench", ...extra];
+}
+
+// ---------------------------------------------------------------------------------------------
+async function readingAndFormatting(): Promise<void> {
+  console.error("1. reading and formatting");
+  const path = await simulatedLog(SIZES.parse);
+  const bytes = (await Deno.stat(path)).size;
+  const years = yearResolver({ year: 2012 });
+  const rate = await repeat(SIZES.runs, async () => {
+    using file = await Deno.open(path);
+    const scanner = new LineScanner(file, 0, { maxLineBytes: 1 << 20 });
+    const started = performance.now();
+    let rows = 0;
+    for (let item = await scanner.next(); item; item = await scanner.next()) {
+      if (item.kind === "lines") {
+        rows += formatCsv(item.bytes, item.offset, { columns: "classic", years }).rows;
+      }
+    }
+    if (rows !== SIZES.parse) throw new Error(`parsed ${rows} rows of ${SIZES.parse}`);
+    return SIZES.parse / ((performance.now() - started) / 1000);
+  });
+  const cat = await repeat(
+    SIZES.runs,
+    async () => (await measure(["sh", "-c", `cat '${path}' > /dev/null`])).seconds,
+  );
+  const wc = await repeat(SIZES.runs, async () => (await measure(["wc", "-l", path])).seconds);
+  const mb = bytes / 1e6;
+  add(
+    "1. Reading and formatting",
+    `parse + CSV, ${num(SIZES.parse)} lines (${num(mb)} MB), one core`,
+    `${show(rate, 0, "lines/s")}; ${num((rate.median * bytes) / SIZES.parse / 1e6)} MB/s`,
+    `cat: ${num(mb / cat.median)} MB/s; wc -l: ${
+      num(SIZES.parse / wc.median)
+    } lines/s. Target ≥ 1,000,000 lines/s`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+async function catchUp(): Promise<void> {
+  console.error("2. catch-up into CouchDB");
+  const feedLog = await simulatedLog(SIZES.feed);
+  const cost = async (mode: string, path: string, lines: number) => {
+    const runs = [];
+    for (let i = 0; i < SIZES.runs; i++) {
+      const cache = join(work, `catchup-${mode}-${i}.json`);
+      const result = await measure(
+        program("capture", captureArgs(freshDb(), cache, "--once", "--mode", mode, path)),
+      );
+      if (result.code !== 0) {
+        throw new Error(`capture --mode ${mode} failed: ${result.stderr.slice(-500)}`);
+      }
+      runs.push(result);
+    }
+    return {
+      rate: spread(runs.map((r) => lines / r.seconds)),
+      cpu: spread(runs.map((r) => (r.cpuSeconds / lines) * 1e6)),
+      rss: spread(runs.map((r) => r.maxRssMb)),
+    };
+  };
+  const feed = await cost("feed", feedLog, SIZES.feed);
+  add(
+    "2. Catch-up into CouchDB",
+    `capture, feed mode, ${num(SIZES.feed)} backlog lines`,
+    `${show(feed.rate, 0, "lines/s")}; ${
+      num(feed.cpu.median, 2)
+    } CPU-s per million lines; peak RSS ${num(feed.rss.median)} MB`,
+    "Target ≥ 200,000 lines/s",
+  );
+  const serverLog = await simulatedLog(SIZES.server);
+  const records = await cost("records", serverLog, SIZES.server);
+  const raw = await rawLoader(serverLog, SIZES.server);
+  add(
+    "2. Catch-up into CouchDB",
+    `capture, records mode, ${num(SIZES.server)} lines (one document each)`,
+    `${show(records.rate, 0, "docs/s")}; ${
+      num(records.cpu.median, 2)
+    } CPU-s per million lines; peak RSS ${num(records.rss.median)} MB`,
+    `${
+      num((records.rate.median / raw.median) * 100)
+    }% of the raw loader. Targets ≥ 95%, ≤ 6 CPU-s per million`,
+  );
+  add(
+    "2. Catch-up into CouchDB",
+    `(a) raw loader: pre-built _bulk_docs of 1000, increasing ids`,
+    show(raw, 0, "docs/s"),
+    "the server's own limit",
+  );
+  await syslogNg(serverLog, SIZES.server, raw.median);
+  await couchimport(serverLog, SIZES.server, raw.median);
+}
+
+async function rawLoader(path: string, lines: number) {
+  const text = await Deno.readTextFile(path);
+  const all = text.split("\n").filter(Boolean);
+  const bodies: string[] = [];
+  for (let i = 0; i < all.length; i += 1000) {
+    const docs = all.slice(i, i + 1000).map((line, k) => ({
+      _id: `raw:${String(i + k).padStart(16, "0")}`,
+      line,
+    }));
+    bodies.push(JSON.stringify({ docs }));
+  }
+  return await repeat(SIZES.runs, async () => {
+    const db = freshDb();
+    await fetch(db, { method: "PUT" }).then((r) => r.body?.cancel());
+    const started = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++];
+        const response = await fetch(`${db}/_bulk_docs`, {
+          method: "POST",
+          body,
+          headers: { "Content-Type": "application/json" },
+        });
+        await response.body?.cancel();
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    return lines / ((performance.now() - started) / 1000);
+  });
+}
+
+async function haveCommand(command: string, args = ["--version"]): Promise<boolean> {
+  return await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output().then(
+    (o) => o.success,
+    () => false,
+  );
+}
+
+/** Installs a Debian package when missing and possible (root, apt reachable). */
+async function ensureDebian(command: string, packages: string[]): Promise<boolean> {
+  if (await haveCommand(command)) return true;
+  if (Deno.uid() !== 0) return false;
+  console.error(`  installing ${packages.join(" ")} (apt-get)`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  await new Deno.Command("apt-get", {
+    args: ["update", "-qq"],
+    env,
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  await new Deno.Command("apt-get", {
+    args: ["install", "-y", "-qq", "--no-install-recommends", ...packages],
+    env,
+    stdout: "null",
+    stderr: "null",
+  })
+    .output().catch(() => null);
+  return await haveCommand(command);
+}
+
+function syslogNgConfig(dir: string, path: string, db: string): string {
+  return `@version: 3.38
+options { keep-hostname(yes); stats_freq(0); };
+source s_log { file("${path}" flags(no-parse) follow-freq(0.1) log-fetch-limit(1000) log-iw-size(100000)); };
+destination d_couch {
+  http(url("${db}/_bulk_docs") method("POST") workers(4)
+       headers("Content-Type: application/json")
+       batch-lines(1000) batch-timeout(100)
+       body-prefix("{\\"docs\\":[") delimiter(",") body-suffix("]}")
+       body("$(format-json --scope none line=$MSG)"));
+};
+log { source(s_log); destination(d_couch); };
+`.replaceAll("${dir}", dir);
+}
+
+/** Runs syslog-ng over the log until the database holds `lines` documents (or it stalls). */
+async function runSyslogNg(
+  path: string,
+  lines: number,
+  db: string,
+  tag: string,
+): Promise<{ seconds: number; cpu: number; docs: number }> {
+  const dir = await Deno.makeTempDir({ dir: work, prefix: `syslog-ng-${tag}-` });
+  await fetch(db, { method: "PUT" }).then((r) => r.body?.cancel());
+  await Deno.writeTextFile(join(dir, "syslog-ng.conf"), syslogNgConfig(dir, path, db));
+  const started = performance.now();
+  const child = new Deno.Command("syslog-ng", {
+    args: [
+      "-F",
+      "-f",
+      join(dir, "syslog-ng.conf"),
+      "--persist-file",
+      join(dir, "persist"),
+      "--control",
+      join(dir, "ctl"),
+      "--pidfile",
+      join(dir, "pid"),
+      "--no-caps",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let last = -1, stalled = 0;
+  await waitUntil(
+    async () => {
+      const n = await docCount(db);
+      stalled = n === last ? stalled + 1 : 0;
+      last = n;
+      return n >= lines || stalled > 50;
+    },
+    600_000,
+    100,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = await processCpu(child.pid).catch(() => NaN);
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // it stopped by itself (a configuration error): the document count says what it did
+  }
+  await child.status;
+  return { seconds, cpu, docs: await docCount(db) };
+}
+
+async function syslogNg(path: string, lines: number, rawRate: number): Promise<void> {
+  const what = `(b) syslog-ng: file(no-parse) → http() _bulk_docs, 1000 per batch, 4 workers`;
+  if (!await ensureDebian("syslog-ng", ["syslog-ng-core", "syslog-ng-mod-http"])) {
+    add(
+      "2. Catch-up into CouchDB",
+      what,
+      "n/a: syslog-ng not installed (apt-get install syslog-ng-core syslog-ng-mod-http)",
+    );
+    return;
+  }
+  const runs = [];
+  for (let i = 0; i < SIZES.runs; i++) {
+    runs.push(await runSyslogNg(path, lines, freshDb(), `catchup${i}`));
+  }
+  const rate = spread(runs.map((r) => r.docs / r.seconds));
+  add(
+    "2. Catch-up into CouchDB",
+    what,
+    `${show(rate, 0, "docs/s")}; ${
+      num(spread(runs.map((r) => (r.cpu / lines) * 1e6)).median, 2)
+    } CPU-s per million lines`,
+    `${num((rate.median / rawRate) * 100)}% of the raw loader`,
+  );
+}
+
+async function couchimport(path: string, lines: number, rawRate: number): Promise<void> {
+  const prefix = join(ROOT, ".cache", "couchimport");
+  const bin = join(prefix, "node_modules", ".bin", "couchimport");
+  if (!await Deno.stat(bin).then(() => true, () => false)) {
+    console.error("  installing couchimport (npm)");
+    await new Deno.Command("npm", {
+      args: [
+        "install",
+        "--prefix",
+        prefix,
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        "couchimport@1.6.5",
+      ],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output().catch(() => null);
+  }
+  const csvPath = join(work, "couchimport.csv");
+  const bytes = await Deno.readFile(path);
+  await Deno.writeTextFile(
+    csvPath,
+    csvHeader("classic") +
+      formatCsv(bytes, 0, { columns: "classic", years: yearResolver({ year: 2012 }) }).csv,
+  );
+  for (
+    const [label, extra] of [["defaults", []], ["--buffer 1000 --parallelism 4", [
+      "--buffer",
+      "1000",
+      "--parallelism",
+      "4",
+    ]]] as const
+  ) {
+    const what = `(c) couchimport, ${label}`;
+    if (!await Deno.stat(bin).then(() => true, () => false)) {
+      add(
+        "2. Catch-up into CouchDB",
+        what,
+        "n/a: couchimport not installed (npm install couchimport)",
+      );
+      continue;
+    }
+    const runs = [];
+    for (let i = 0; i < SIZES.runs; i++) {
+      const db = freshDb();
+      await fetch(db, { method: "PUT" }).then((r) => r.body?.cancel());
+      const name = db.split("/").pop()!;
+      const result = await measure([
+        "sh",
+        "-c",
+        `'${bin}' --url '${base}' --db '${name}' --delimiter ',' ${extra.join(" ")} < '${csvPath}'`,
+      ]);
+      runs.push({ ...result, docs: await docCount(db) });
+    }
+    const rate = spread(runs.map((r) => r.docs / r.seconds));
+    add(
+      "2. Catch-up into CouchDB",
+      what,
+      `${show(rate, 0, "docs/s")}; ${
+        num(spread(runs.map((r) => (r.cpuSeconds / lines) * 1e6)).median, 2)
+      } CPU-s per million lines`,
+      `${num((rate.median / rawRate) * 100)}% of the raw loader`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+interface LatencyResult {
+  p50: number;
+  p95: number;
+  p99: number;
+  linesPerDoc: number;
+  rssEarlyMb: number;
+  rssEndMb: number;
+  behindAtEnd: number;
+}
+
+/**
+ * A writer appends at `rate` lines/s for `seconds`; each line's latency is the time from its append
+ * to the moment CouchDB's `_changes` shows the feed document holding it.
+ */
+async function latency(
+  config: "all-in-one" | "two-host",
+  rate: number,
+  seconds: number,
+  proxy?: Proxy,
+): Promise<LatencyResult> {
+  const dir = await Deno.makeTempDir({ dir: work, prefix: "latency-" });
+  const log = join(dir, "spysocket.log");
+  await Deno.writeTextFile(log, "");
+  const name = freshDb().split("/").pop()!;
+  const db = `${base}/${name}`;
+  const couch = proxy ? `${proxy.url}/${name}` : db;
+  const children: Deno.ChildProcess[] = [];
+  const spawn = (args: string[]) => {
+    const child = new Deno.Command(args[0], {
+      args: args.slice(1),
+      stdout: "null",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
+    children.push(child);
+    return child;
+  };
+  let capture: Deno.ChildProcess;
+  if (config === "all-in-one") {
+    capture = spawn(program("capture", captureArgs(couch, join(dir, "c.json"), log)));
+  } else {
+    await Deno.mkdir(join(dir, "drop"));
+    capture = spawn(
+      program("capture", [
+        "-t",
+        "Tail_Only",
+        "--extract-dir",
+        join(dir, "drop"),
+        "--cache",
+        join(dir, "c.json"),
+        "--source",
+        "bench",
+        log,
+      ]),
+    );
+    spawn(program("monitor", ["--couchdb", couch, "--year", year, join(dir, "drop")]));
+  }
+  await waitUntil(
+    async () => (await fetch(db).then((r) => (r.body?.cancel(), r.ok)).catch(() => false)),
+    30_000,
+  );
+  // Watch _changes (longpoll, one request at a time).
+  const visible: { id: string; at: number }[] = [];
+  const stop = new AbortController();
+  const watcher = (async () => {
+    let since = "now";
+    while (!stop.signal.aborted) {
+      const response = await fetch(`${db}/_changes?feed=longpoll&since=${since}&timeout=1000`, {
+        signal: stop.signal,
+      }).catch(() => null);
+      if (!response) break;
+      const body = await response.json().catch(() => null);
+      const at = performance.now();
+      if (!body) continue;
+      for (const change of body.results ?? []) {
+        if (String(change.id).startsWith("feed:")) visible.push({ id: change.id, at });
+      }
+      since = body.last_seq ?? since;
+    }
+  })();
+  // The writer: every 10 ms, the lines due by then.
+  const chunks: { start: number; end: number; lines: number; at: number }[] = [];
+  const sim = createSimulator({ seed: rate });
+  const when = new Date(2012, 1, 15, 7, 4, 42);
+  let written = 0, offset = 0;
+  const started = performance.now();
+  let rssEarly = 0;
+  {
+    using file = await Deno.open(log, { append: true });
+    while (performance.now() - started < seconds * 1000) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rate);
+      if (due > written) {
+        const bytes = new TextEncoder().encode(simulateText(sim, due - written, when));
+        const at = performance.now();
+        await file.write(bytes);
+        chunks.push({ start: offset, end: offset + bytes.length, lines: due - written, at });
+        offset += bytes.length;
+        written = due;
+      }
+      if (!rssEarly && performance.now() - started > (seconds * 1000) / 4) {
+        rssEarly = (await processMemory(capture.pid)).rssMb;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  const rssEnd = (await processMemory(capture.pid)).rssMb;
+  // Wait for the last line, then map each visible document to the lines it holds.
+  const ranges = new Map<string, { start: number; end: number; rows: number }>();
+  const covered = async () => {
+    for (const v of visible) {
+      if (ranges.has(v.id)) continue;
+      const doc = await getJson(`${db}/${encodeURIComponent(v.id)}`) as {
+        source?: { start: number; end: number };
+        rows?: number;
+      };
+      if (doc.source) ranges.set(v.id, { ...doc.source, rows: doc.rows ?? 0 });
+    }
+    return [...ranges.values()].reduce((n, r) => n + r.end - r.start, 0) >= offset;
+  };
+  await waitUntil(covered, 30_000, 200);
+  const behindAtEnd = offset - [...ranges.values()].reduce((n, r) => n + r.end - r.start, 0);
+  stop.abort();
+  await watcher.catch(() => {});
+  for (const child of children) {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+  const samples: { latency: number; weight: number }[] = [];
+  for (const v of visible) {
+    const range = ranges.get(v.id);
+    if (!range) continue;
+    for (const chunk of chunks) {
+      const overlap = Math.min(chunk.end, range.end) - Math.max(chunk.start, range.start);
+      if (overlap > 0) {
+        samples.push({
+          latency: v.at - chunk.at,
+          weight: (chunk.lines * overlap) / (chunk.end - chunk.start),
+        });
+      }
+    }
+  }
+  samples.sort((a, b) => a.latency - b.latency);
+  const total = samples.reduce((n, s) => n + s.weight, 0);
+  const quantile = (q: number) => {
+    let seen = 0;
+    for (const s of samples) if ((seen += s.weight) >= q * total) return s.latency;
+    return NaN;
+  };
+  const docs = [...ranges.values()];
+  return {
+    p50: quantile(0.5),
+    p95: quantile(0.95),
+    p99: quantile(0.99),
+    linesPerDoc: docs.length ? written / docs.length : NaN,
+    rssEarlyMb: rssEarly,
+    rssEndMb: rssEnd,
+    behindAtEnd,
+  };
+}
+
+const liveMemory: string[] = [];
+async function liveLatency(): Promise<void> {
+  console.error("3. live latency");
+  for (const config of ["all-in-one", "two-host"] as const) {
+    for (const rate of SIZES.rates) {
+      const r = await latency(config, rate, SIZES.latencyS);
+      const target = rate === 1000
+        ? (config === "all-in-one" ? "Target p99 < 1 s" : "Target p99 < 2 s")
+        : rate === 10_000
+        ? "Target: no growing lag"
+        : "";
+      add(
+        "3. Live latency (append → visible in _changes)",
+        `${config}, ${num(rate)} lines/s for ${SIZES.latencyS} s`,
+        `p50 ${num(r.p50)} ms, p95 ${num(r.p95)} ms, p99 ${num(r.p99)} ms; ${
+          num(r.behindAtEnd)
+        } bytes behind at the end`,
+        target,
+      );
+      if (config === "all-in-one" && rate === 1000) {
+        liveMemory.push(
+          `capture RSS ${num(r.rssEarlyMb)} MB after ${SIZES.latencyS / 4} s, ${
+            num(r.rssEndMb)
+          } MB after ${SIZES.latencyS} s at 1,000 lines/s`,
+        );
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+async function memory(): Promise<void> {
+  console.error("4. memory");
+  const lines = Math.round(SIZES.memBytes / 155);
+  const path = await simulatedLog(lines);
+  const size = (await Deno.stat(path)).size;
+  const result = await measure(
+    program("capture", captureArgs(freshDb(), join(work, "memory.json"), "--once", path)),
+  );
+  add(
+    "4. Memory",
+    `peak RSS catching up on a ${num(size / 1e6)} MB log (feed mode)`,
+    `${num(result.maxRssMb)} MB (${num(lines / result.seconds)} lines/s)`,
+    "syslog-ng measured at 33 MB. Target ≤ 80 MB, not growing",
+  );
+  add("4. Memory", "RSS during live capture", liveMemory.join("; ") || "n/a", "");
+  await Deno.remove(path);
+  logs.delete(`lines-${lines}`);
+}
+
+async function idle(): Promise<void> {
+  console.error("5. idle cost");
+  const path = await simulatedLog(1000);
+  const child = new Deno.Command(program("capture", [])[0], {
+    args: program("capture", captureArgs(freshDb(), join(work, "idle.json"), path)).slice(1),
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 3000));
+  const before = await processCpu(child.pid);
+  await new Promise((r) => setTimeout(r, SIZES.idleS * 1000));
+  const used = (await processCpu(child.pid)) - before;
+  child.kill("SIGTERM");
+  await child.status;
+  add(
+    "5. Idle cost",
+    `CPU over ${SIZES.idleS} s with a quiet log`,
+    `${num(used, 2)} CPU-s (${num((used / SIZES.idleS) * 100, 2)}% of a core)`,
+    "Target: near zero",
+  );
+}
+
+async function correctness(): Promise<void> {
+  console.error("6. correctness: the same log twice");
+  const lines = Math.min(SIZES.server, 20_000);
+  const path = await simulatedLog(lines);
+  const db = freshDb();
+  const cache = join(work, "twice.json");
+  const first = await measure(
+    program("capture", captureArgs(db, cache, "--once", "--mode", "records", path)),
+  );
+  await Deno.remove(cache);
+  const second = await measure(
+    program("capture", captureArgs(db, cache, "--once", "--mode", "records", path)),
+  );
+  const said = /no cache file[^\n]*/.exec(second.stderr)?.[0] ??
+    /skipped [^\n]*/.exec(second.stderr)?.[0] ?? "nothing said";
+  add(
+    "6. Correctness: the same log sent twice (cache file lost)",
+    `capture, records mode, ${num(lines)} lines`,
+    `${num(await docCount(db) - 1)} documents (exit ${first.code}, ${second.code}); it said: “${
+      said.replace(/^.*?(no cache|skipped)/, "$1").slice(0, 140)
+    }”`,
+    "each line once",
+  );
+  if (await haveCommand("syslog-ng")) {
+    const sdb = freshDb();
+    const a = await runSyslogNg(path, lines, sdb, "twice-a");
+    const b = await runSyslogNg(path, 2 * lines, sdb, "twice-b");
+    add(
+      "6. Correctness: the same log sent twice (cache file lost)",
+      `syslog-ng (persist file lost), ${num(lines)} lines`,
+      `${num(b.docs)} documents after the second run (${
+        num(a.docs)
+      } after the first), no error reported`,
+      "",
+    );
+  } else {
+    add(
+      "6. Correctness: the same log sent twice (cache file lost)",
+      "syslog-ng",
+      "n/a: not installed",
+      "",
+    );
+  }
+}
+
+async function scaling(): Promise<void> {
+  console.error("7. scaling");
+  const parts: string[] = [];
+  for (const lines of SIZES.scaling) {
+    const path = await simulatedLog(lines);
+    const s = await repeat(SIZES.runs, async (i) => {
+      const result = await measure(
+        program(
+          "capture",
+          captureArgs(freshDb(), join(work, `scale-${lines}-${i}.json`), "--once", path),
+        ),
+      );
+      return result.seconds;
+    });
+    parts.push(`${num(lines)} lines: ${num(s.median, 2)} s (${num(lines / s.median)} lines/s)`);
+  }
+  add(
+    "7. Scaling",
+    "catch-up time, feed mode (includes ~0.2 s start-up)",
+    parts.join("; "),
+    "linear",
+  );
+  using proxy = new Proxy(base!);
+  for (const delay of [0, 200]) {
+    proxy.delayMs = delay;
+    const r = await latency("all-in-one", 1000, SIZES.slowS, proxy);
+    add(
+      "7. Scaling",
+      `CouchDB answering ${
+        delay ? `${delay} ms slower (delaying proxy)` : "at full speed (through the proxy)"
+      }, 1,000 lines/s`,
+      `p50 ${num(r.p50)} ms, p99 ${num(r.p99)} ms; ${num(r.linesPerDoc)} lines per batch; ${
+        num(r.behindAtEnd)
+      } bytes behind at the end`,
+      delay ? "batches grow, lag stays bounded" : "",
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+const started = performance.now();
+try {
+  await readingAndFormatting();
+  await catchUp();
+  await liveLatency();
+  await memory();
+  await idle();
+  await correctness();
+  await scaling();
+} finally {
+  await server?.[Symbol.asyncDispose]();
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+const cpuModel =
+  (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.*)/)?.[1] ??
+    "unknown CPU";
+const memGb = Deno.systemMemoryInfo().total / 2 ** 30;
+const serverVersion = server
+  ? "pouchdb-server 4.2.0 (in memory)"
+  : `CouchDB at ${base!.replace(/\/\/[^/@]*@/, "//")}`;
+const table = [
+  "| section | measure | logcapture | beside it / target |",
+  "|---|---|---|---|",
+  ...rows.map((r) => `| ${r.section} | ${r.measure} | ${r.result} | ${r.beside ?? ""} |`),
+].join("\n");
+const report = `# Benchmarks
+
+${
+  quick
+    ? "Quick run (`deno task bench -- --quick`): small sizes, one run each — a smoke check, not figures.\n\n"
+    : ""
+}Run: \`deno task bench${quick ? " -- --quick" : ""}\` on ${
+  new Date().toISOString().slice(0, 10)
+}, ${navigator.hardwareConcurrency} cores (${cpuModel}), ${
+  num(memGb, 1)
+} GiB, Deno ${Deno.version.deno}, server: ${serverVersion}, in ${
+  num((performance.now() - started) / 1000)
+} s.
+Figures are medians of ${SIZES.runs} run${SIZES.runs > 1 ? "s" : ""}${
+  SIZES.runs > 1 ? " (min–max)" : ""
+}. The server runs on the same 2 cores as everything it is compared with.
+
+${table}
+`;
+console.log(report);
+await Deno.writeTextFile(flags.out ?? join(ROOT, "BENCHMARKS.md"), report);
+Deno.exit(0);
