@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT, tempDir } from "./helpers.ts";
+import { tempDir, toolArgs } from "./helpers.ts";
 
 Deno.test("the quick benchmark runs and fills every row of its table", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "BENCHMARKS.md");
   const result = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--config",
-      join(ROOT, "deno.json"),
-      "-P=tools",
-      join(ROOT, "bench/run.ts"),
-      "--quick",
-      "--out",
-      out,
-    ],
+    args: toolArgs("bench/run.ts", ["--quick", "--out", out]),
     stdout: "null",
     stderr: "piped",
     signal: AbortSignal.timeout(240_000),

@@ -3,26 +3,29 @@
  * appends, crashes, rotations, truncations, outages and signals.
  */
 import assert from "node:assert/strict";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
 import {
   append,
+  assertFeedOnce,
   expectedRows,
   feedDocs,
+  feedEnd,
   feedRowsOnce,
   FIXTURES,
   freshDb,
   lineOffsets,
   Proxy,
   recordDocs,
+  refusingServer,
   run,
   Running,
   serverUrl,
+  simulatedLines,
+  startWriter,
   tempDir,
   until,
 } from "./helpers.ts";
 
-const sim = createSimulator({ seed: 7 });
-const lines = (n: number) => simulateText(sim, n, new Date(2012, 1, 15, 7, 4, 42));
+const lines = simulatedLines(7);
 
 function captureArgs(db: string, dir: string, ...extra: string[]): string[] {
   return [
@@ -42,49 +45,11 @@ function captureArgs(db: string, dir: string, ...extra: string[]): string[] {
   ];
 }
 
-/** Feed documents of `generation` cover the file exactly once, with the rows it must give. */
-async function assertFeedOnce(db: string, bytes: Uint8Array, generation = 0): Promise<void> {
-  const rows = await feedRowsOnce(db, bytes.length, generation);
-  assert.deepEqual(rows, expectedRows(bytes));
-}
-
-/** How far the feed documents of `generation` reach, contiguously from 0. */
-async function feedEnd(db: string, generation = 0): Promise<number> {
-  const docs = (await feedDocs(db).catch(() => [])).filter((d) =>
-    d.source.generation === generation
-  )
-    .sort((a, b) => a.source.start - b.source.start);
-  let at = 0;
-  for (const d of docs) if (d.source.start === at) at = d.source.end;
-  return at;
-}
-
 async function assertRecordsOnce(db: string, bytes: Uint8Array): Promise<void> {
   const docs = await recordDocs(db);
   const offsets = docs.map((d) => d.line_offset as number).sort((a, b) => a - b);
   assert.deepEqual(offsets, lineOffsets(bytes));
   assert.equal(new Set(docs.map((d) => (d.source as { generation: number }).generation)).size, 1);
-}
-
-/** Appends simulated lines in ragged writes (partial lines included) until stopped. */
-function startWriter(path: string): { stop: () => Promise<void> } {
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      const text = new TextEncoder().encode(lines(40));
-      const cut = 1 + Math.floor(Math.random() * (text.length - 2));
-      await append(path, text.subarray(0, cut));
-      await new Promise((r) => setTimeout(r, 5));
-      await append(path, text.subarray(cut));
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await done;
-    },
-  };
 }
 
 Deno.test("a writer appends while capture runs: every line exactly once, in order", async () => {
@@ -94,7 +59,7 @@ Deno.test("a writer appends while capture runs: every line exactly once, in orde
   await append(log, lines(500));
   await using capture = new Running("capture", captureArgs(db, dir.path, log));
   await capture.waitFor(/capturing/);
-  const writer = startWriter(log);
+  const writer = startWriter(log, lines, true);
   await new Promise((r) => setTimeout(r, 1500));
   await writer.stop();
   const size = (await Deno.stat(log)).size;
@@ -110,7 +75,7 @@ for (const mode of ["feed", "records"]) {
     const log = `${dir.path}/spysocket.log`;
     const db = freshDb("crash");
     await append(log, lines(2000));
-    const writer = startWriter(log);
+    const writer = startWriter(log, lines, true);
     try {
       for (let i = 0; i < 20; i++) {
         const capture = new Running(
@@ -352,7 +317,7 @@ Deno.test("CouchDB unreachable mid-run: nothing lost or doubled, the outage logg
   await using capture = new Running("capture", captureArgs(`${proxy.url}/${name}`, dir.path, log));
   await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
   proxy.down();
-  const writer = startWriter(log);
+  const writer = startWriter(log, lines, true);
   await capture.waitFor(/cannot reach CouchDB.*retrying/);
   await new Promise((r) => setTimeout(r, 1500));
   proxy.up();
@@ -466,31 +431,19 @@ Deno.test("runtime errors: an unreadable log, an unwritable cache file, refused 
   ]);
   assert.equal(badCache.code, 1);
   assert.match(badCache.stderr, /cache file|file\/cache\.json/);
-  const controller = new AbortController();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
-    () =>
-      Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
-        status: 401,
-      }),
+  await using refusing = refusingServer();
+  const refused = await run(
+    "capture",
+    captureArgs(`${refusing.url}/db`, dir.path, "--once", log),
+    {
+      COUCHDB_USER: "admin",
+      COUCHDB_PASSWORD: "wrong-password",
+    },
   );
-  try {
-    const refused = await run(
-      "capture",
-      captureArgs(`http://127.0.0.1:${server.addr.port}/db`, dir.path, "--once", log),
-      {
-        COUCHDB_USER: "admin",
-        COUCHDB_PASSWORD: "wrong-password",
-      },
-    );
-    assert.equal(refused.code, 1);
-    assert.match(
-      refused.stderr,
-      /refused the credentials \(401\): check COUCHDB_USER \/ COUCHDB_PASSWORD/,
-    );
-    assert.ok(!refused.stderr.includes("wrong-password"));
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /refused the credentials \(401\): check COUCHDB_USER \/ COUCHDB_PASSWORD/,
+  );
+  assert.ok(!refused.stderr.includes("wrong-password"));
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CouchClient, CouchError, FEED_DESIGN, parseCouchUrl } from "../lib/couchdb.ts";
 import { createLogger } from "../lib/log.ts";
 import { freePort } from "../tools/couch_server.ts";
-import { freshDb, getJson } from "./helpers.ts";
+import { freshDb, getJson, refusingServer } from "./helpers.ts";
 
 Deno.test("the database is created when missing, and creating it again is fine (412)", async () => {
   const url = freshDb("create");
@@ -115,31 +115,13 @@ Deno.test("credentials go in a header, never in messages", async () => {
 });
 
 Deno.test("refused credentials are a clear error that is not retried", async () => {
-  // A tiny server that answers every request as CouchDB does to wrong credentials.
-  const controller = new AbortController();
-  let requests = 0;
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    onListen() {},
-  }, () => {
-    requests++;
-    return Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
-      status: 401,
-    });
+  await using refusing = refusingServer();
+  const db = new CouchClient({ url: `${refusing.url.replace("//", "//u:p@")}/db` });
+  await assert.rejects(db.ensureDatabase(), {
+    message:
+      `CouchDB at ${refusing.url} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
   });
-  try {
-    const db = new CouchClient({ url: `http://u:p@127.0.0.1:${server.addr.port}/db` });
-    await assert.rejects(db.ensureDatabase(), {
-      message:
-        `CouchDB at http://127.0.0.1:${server.addr.port} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
-    });
-    assert.equal(requests, 1);
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+  assert.equal(refusing.requests(), 1);
 });
 
 Deno.test("5xx, 408 and 429 are retried; other 4xx are not", async () => {

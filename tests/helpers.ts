@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { csvRow } from "../lib/csv.ts";
+import { createSimulator, simulateText } from "../lib/simulator.ts";
 import { forEachLine } from "../lib/lines.ts";
 import { parseLine, yearResolver } from "../lib/spysocket.ts";
 
@@ -272,3 +273,100 @@ export function dbName(url: string): string {
 }
 
 export { freePort as freePortForTest } from "../tools/couch_server.ts";
+
+/** Simulated lines for a test file: `lines(n)` gives `n` more lines, `\n`-ended, dated 2012-02-15. */
+export function simulatedLines(seed: number): (n: number) => string {
+  const sim = createSimulator({ seed });
+  return (n) => simulateText(sim, n, new Date(2012, 1, 15, 7, 4, 42));
+}
+
+/**
+ * Appends lines until stopped, 40 at a time; `ragged` splits each write in two at a random byte,
+ * so that capture meets partial lines.
+ */
+export function startWriter(
+  path: string,
+  lines: (n: number) => string,
+  ragged = false,
+): { stop: () => Promise<void> } {
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const text = new TextEncoder().encode(lines(40));
+      const cut = ragged ? 1 + Math.floor(Math.random() * (text.length - 2)) : text.length;
+      await append(path, text.subarray(0, cut));
+      if (cut < text.length) {
+        await new Promise((r) => setTimeout(r, 5));
+        await append(path, text.subarray(cut));
+      }
+      await new Promise((r) => setTimeout(r, 15));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+/** How far the feed documents of `generation` reach, contiguously from 0. */
+export async function feedEnd(db: string, generation = 0): Promise<number> {
+  const docs = (await feedDocs(db).catch(() => [])).filter((d) =>
+    d.source.generation === generation
+  )
+    .sort((a, b) => a.source.start - b.source.start);
+  let at = 0;
+  for (const d of docs) if (d.source.start === at) at = d.source.end;
+  return at;
+}
+
+/** Feed documents of `generation` cover the file exactly once, with the rows it must give. */
+export async function assertFeedOnce(db: string, bytes: Uint8Array, generation = 0): Promise<void> {
+  const rows = await feedRowsOnce(db, bytes.length, generation);
+  if (JSON.stringify(rows) !== JSON.stringify(expectedRows(bytes))) {
+    throw new Error(
+      `generation ${generation}: CouchDB holds ${rows.length} rows, the log gives ${
+        expectedRows(bytes).length
+      }, or they differ`,
+    );
+  }
+}
+
+/** A stand-in for a CouchDB that refuses every request's credentials, as CouchDB does (401). */
+export function refusingServer(): { url: string; requests: () => number } & AsyncDisposable {
+  const controller = new AbortController();
+  let requests = 0;
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+    onListen() {},
+  }, () => {
+    requests++;
+    return Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
+      status: 401,
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests: () => requests,
+    [Symbol.asyncDispose]: async () => {
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
+/** Runs a tool script (`tools/…`, `bench/…`) with the tools permission set. */
+export function toolArgs(script: string, args: string[]): string[] {
+  return [
+    "run",
+    "--quiet",
+    "--config",
+    join(ROOT, "deno.json"),
+    "-P=tools",
+    join(ROOT, script),
+    ...args,
+  ];
+}

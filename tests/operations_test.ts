@@ -5,23 +5,23 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CAPTURE_OPTIONS, MONITOR_OPTIONS } from "../lib/options.ts";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
 import {
   append,
   FIXTURES,
   freePortForTest,
   freshDb,
   Proxy,
-  ROOT,
+  refusingServer,
   run,
   Running,
   serverUrl,
+  simulatedLines,
   tempDir,
+  toolArgs,
   until,
 } from "./helpers.ts";
 
-const sim = createSimulator({ seed: 5 });
-const lines = (n: number) => simulateText(sim, n, new Date(2012, 1, 15, 7, 4, 42));
+const lines = simulatedLines(5);
 
 async function configError(json: string, program: "capture" | "monitor" = "capture") {
   await using dir = await tempDir();
@@ -298,47 +298,26 @@ Deno.test("JSON log lines parse as JSON and carry no secret, errors included", a
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(check(ok.stderr).some((r) => r.msg.startsWith("rejected line") && r.offset > 0));
   // Credentials sent and refused: the error line is JSON too, and names no secret.
-  const controller = new AbortController();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
-    () =>
-      Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
-        status: 401,
-      }),
-  );
-  try {
-    const refused = await run("capture", [
-      "--couchdb",
-      `http://admin:urlpass@127.0.0.1:${server.addr.port}/db`,
-      "--cache",
-      `${dir.path}/d.json`,
-      "--log-format",
-      "json",
-      log,
-    ]);
-    assert.equal(refused.code, 1);
-    const [last] = check(refused.stderr).slice(-1);
-    assert.equal(last.level, "error");
-    assert.match(last.msg, /refused the credentials/);
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+  await using refusing = refusingServer();
+  const refused = await run("capture", [
+    "--couchdb",
+    `${refusing.url.replace("//", "//admin:urlpass@")}/db`,
+    "--cache",
+    `${dir.path}/d.json`,
+    "--log-format",
+    "json",
+    log,
+  ]);
+  assert.equal(refused.code, 1);
+  const [last] = check(refused.stderr).slice(-1);
+  assert.equal(last.level, "error");
+  assert.match(last.msg, /refused the credentials/);
 });
 
 Deno.test("the build: compiled binaries run --version, --help and a short capture (or a clear one-line error)", async () => {
   await using dir = await tempDir();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--config",
-      join(ROOT, "deno.json"),
-      "-P=tools",
-      join(ROOT, "tools/build.ts"),
-      "--out",
-      dir.path,
-    ],
+    args: toolArgs("tools/build.ts", ["--out", dir.path]),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -373,16 +352,7 @@ Deno.test("the build: compiled binaries run --version, --help and a short captur
 
 Deno.test("the demo runs, and stops cleanly on SIGINT with no process or file left behind", async () => {
   const demo = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--config",
-      join(ROOT, "deno.json"),
-      "-P=tools",
-      join(ROOT, "tools/demo.ts"),
-      "--rate",
-      "300",
-    ],
+    args: toolArgs("tools/demo.ts", ["--rate", "300"]),
     env: { COUCHDB_URL: "" },
     stdin: "null",
     stdout: "piped",

@@ -3,22 +3,21 @@
  * monitor → CouchDB, every line exactly once, through crashes on either side.
  */
 import assert from "node:assert/strict";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
 import {
   append,
-  expectedRows,
-  feedDocs,
-  feedRowsOnce,
+  assertFeedOnce,
+  feedEnd,
   freePortForTest,
   freshDb,
   run,
   Running,
+  simulatedLines,
+  startWriter,
   tempDir,
   until,
 } from "./helpers.ts";
 
-const sim = createSimulator({ seed: 11 });
-const lines = (n: number) => simulateText(sim, n, new Date(2012, 1, 15, 7, 4, 42));
+const lines = simulatedLines(11);
 
 function tailArgs(dir: string, ...extra: string[]): string[] {
   return [
@@ -40,39 +39,11 @@ function monitorArgs(db: string, drop: string, ...extra: string[]): string[] {
   return ["--couchdb", db, "--year", "2012", "--poll-ms", "100", ...extra, drop];
 }
 
-async function feedEnd(db: string): Promise<number> {
-  const docs = (await feedDocs(db).catch(() => [])).sort((a, b) => a.source.start - b.source.start);
-  let at = 0;
-  for (const d of docs) if (d.source.start === at) at = d.source.end;
-  return at;
-}
-
-async function assertFeedOnce(db: string, log: string): Promise<void> {
-  const bytes = await Deno.readFile(log);
-  assert.deepEqual(await feedRowsOnce(db, bytes.length), expectedRows(bytes));
-}
-
 async function setup() {
   const dir = await tempDir();
   const drop = `${dir.path}/drop`;
   await Deno.mkdir(drop);
   return { dir, drop, log: `${dir.path}/spysocket.log`, db: freshDb("two") };
-}
-
-function startWriter(path: string): { stop: () => Promise<void> } {
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      await append(path, lines(30));
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await done;
-    },
-  };
 }
 
 Deno.test("end to end through a drop directory: monitor started before capture, every line once", async () => {
@@ -82,11 +53,11 @@ Deno.test("end to end through a drop directory: monitor started before capture, 
   await using monitor = new Running("monitor", monitorArgs(db, drop));
   await monitor.waitFor(/monitoring/);
   await using _capture = new Running("capture", tailArgs(dir.path, "--extract-dir", drop, log));
-  const writer = startWriter(log);
+  const writer = startWriter(log, lines);
   await new Promise((r) => setTimeout(r, 1000));
   await writer.stop();
   await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
   const done = [...Deno.readDirSync(`${drop}/done`)].length;
   assert.ok(done > 1, `${done} extracts in done/`);
   assert.equal([...Deno.readDirSync(drop)].filter((e) => e.isFile).length, 0);
@@ -107,7 +78,7 @@ Deno.test("a backlog of extracts at monitor start, monitor started after capture
   assert.equal([...Deno.readDirSync(drop)].length, 5);
   const result = await run("monitor", monitorArgs(db, drop, "--once", "--done", "delete"));
   assert.equal(result.code, 0, result.stderr);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
   assert.equal([...Deno.readDirSync(drop)].length, 0);
 });
 
@@ -115,7 +86,7 @@ Deno.test("crash loop on both sides: 20 SIGKILLs of capture and of the monitor w
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(1000));
-  const writer = startWriter(log);
+  const writer = startWriter(log, lines);
   try {
     for (let i = 0; i < 20; i++) {
       const capture = new Running(
@@ -140,7 +111,7 @@ Deno.test("crash loop on both sides: 20 SIGKILLs of capture and of the monitor w
   );
   const result = await run("monitor", monitorArgs(db, drop, "--once"));
   assert.equal(result.code, 0, result.stderr);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
 });
 
 Deno.test("overlapping extracts (a range extracted again with other boundaries) are not doubled", async () => {
@@ -165,7 +136,7 @@ Deno.test("overlapping extracts (a range extracted again with other boundaries) 
   );
   const result = await run("monitor", monitorArgs(db, drop, "--once"));
   assert.equal(result.code, 0, result.stderr);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
 });
 
 Deno.test("back-pressure: the drop directory stays near --max-pending-bytes until the monitor catches up", async () => {
@@ -195,7 +166,7 @@ Deno.test("back-pressure: the drop directory stays near --max-pending-bytes unti
   await using monitor = new Running("monitor", monitorArgs(db, drop));
   await until(async () => await feedEnd(db) === (await Deno.stat(log)).size, 30_000);
   await capture.waitFor(/has room again/);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
   monitor.kill("SIGTERM");
   assert.equal((await monitor.done).code, 0);
 });
@@ -215,7 +186,7 @@ Deno.test("files that cannot be extracts go to rejected/ with a reason, and the 
   await Deno.writeTextFile(`${drop}/README`, "ignored\n");
   const result = await run("monitor", monitorArgs(db, drop, "--once"));
   assert.equal(result.code, 0, result.stderr);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
   const rejected = [...Deno.readDirSync(`${drop}/rejected`)].map((e) => e.name).sort();
   assert.deepEqual(rejected, [
     "notes.log",
@@ -259,11 +230,11 @@ Deno.test("shipping over HTTP end to end: capture --ship-to → receiver → mon
       log,
     ),
   );
-  const writer = startWriter(log);
+  const writer = startWriter(log, lines);
   await new Promise((r) => setTimeout(r, 800));
   await writer.stop();
   await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
   assert.ok(!capture.stderr.includes("s3cret-token"));
 });
 
@@ -436,7 +407,7 @@ Deno.test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", 
   );
   assert.equal(result.code, 0, result.stderr);
   await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
-  await assertFeedOnce(db, log);
+  await assertFeedOnce(db, await Deno.readFile(log));
 });
 
 Deno.test("tail-only usage errors exit 2 with the fix", async () => {
