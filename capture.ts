@@ -5,28 +5,16 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import {
-  type BatchSink,
-  defaultSourceName,
-  describeStatus,
-  newStats,
-  runCapture,
-} from "./lib/capture.ts";
-import {
-  helpText,
-  httpClientWithCa,
-  printableConfig,
-  readSecretFile,
-  resolveOptions,
-  UsageError,
-} from "./lib/config.ts";
+import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/capture.ts";
+import { httpClientWithCa, printableConfig, readSecretFile, UsageError } from "./lib/config.ts";
 import { SOURCE_NAME } from "./lib/batch.ts";
+import type { BatchSink } from "./lib/sink.ts";
 import { extractSink } from "./lib/handover.ts";
 import { runMain } from "./lib/main.ts";
-import { CAPTURE_OPTIONS, readProgramConfig, VERSION } from "./lib/options.ts";
-import { parseHostPort, startStatusServer } from "./lib/status.ts";
+import { CAPTURE_OPTIONS } from "./lib/options.ts";
+import { startStatusServer } from "./lib/status.ts";
 import { captureMetrics } from "./lib/metrics.ts";
-import { couchSink, programLogger } from "./lib/program.ts";
+import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
 
 const USAGE = "capture [options] LOGFILE";
 const EXAMPLES = `examples:
@@ -61,20 +49,12 @@ function legacyFlags(args: string[]): string[] {
 }
 
 await runMain("capture", async (signal) => {
-  const { options: o, positionals } = await resolveOptions(
-    "capture",
-    CAPTURE_OPTIONS,
+  const resolved = await programOptions(
+    { name: "capture", specs: CAPTURE_OPTIONS, usage: USAGE, examples: EXAMPLES },
     legacyFlags(Deno.args),
-    (path) => readProgramConfig(path, CAPTURE_OPTIONS, (note) => console.error(`capture: ${note}`)),
   );
-  if (o.help) {
-    console.log(helpText(USAGE, CAPTURE_OPTIONS, EXAMPLES));
-    return 0;
-  }
-  if (o.version) {
-    console.log(`capture ${VERSION}`);
-    return 0;
-  }
+  if (!resolved) return 0;
+  const { options: o, positionals } = resolved;
   if (positionals.length !== 1) {
     throw new UsageError(
       `capture: give exactly one LOGFILE, got ${positionals.length} (see capture --help)`,
@@ -97,12 +77,9 @@ await runMain("capture", async (signal) => {
     console.log(await describeStatus(path, cachePath));
     return 0;
   }
-  const statusAt = o.statusListen ? parseHostPort(o.statusListen as string) : null;
-  if (o.statusListen && !statusAt) {
-    throw new UsageError(
-      `capture: --status-listen must be HOST:PORT, e.g. 127.0.0.1:9100, got "${o.statusListen}"`,
-    );
-  }
+  const statusAt = o.statusListen
+    ? listenAddress("capture", "--status-listen", o.statusListen as string)
+    : null;
   const log = programLogger(o);
   let sink: BatchSink;
   let couchOutage = () => false;

@@ -5,22 +5,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  helpText,
-  printableConfig,
-  readSecretFile,
-  resolveOptions,
-  UsageError,
-} from "./lib/config.ts";
+import { printableConfig, readSecretFile, UsageError } from "./lib/config.ts";
 import { convertFiles } from "./lib/convert.ts";
 import { COLUMN_SETS, type ColumnSet } from "./lib/csv.ts";
 import { runMain } from "./lib/main.ts";
 import { monitorMetrics } from "./lib/metrics.ts";
 import { newMonitorStats, runMonitor } from "./lib/monitor.ts";
-import { MONITOR_OPTIONS, readProgramConfig, VERSION } from "./lib/options.ts";
-import { couchSink, programLogger } from "./lib/program.ts";
+import { MONITOR_OPTIONS } from "./lib/options.ts";
+import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
 import { startReceiver } from "./lib/receiver.ts";
-import { parseHostPort, startStatusServer } from "./lib/status.ts";
+import { startStatusServer } from "./lib/status.ts";
 
 const CONVERT_USAGE = "usage: monitor convert [--year YYYY] [--columns classic|full] FILE...";
 const encoder = new TextEncoder();
@@ -89,33 +83,14 @@ const EXAMPLES = `examples:
   monitor --couchdb http://couch:5984/hrtfeed --listen 0.0.0.0:8443 --token-file /etc/logcapture/token \\
     --tls-cert /etc/logcapture/cert.pem --tls-key /etc/logcapture/key.pem /srv/spysocket-drop`;
 
-/** HOST:PORT of an option, or a usage error naming it. */
-function hostPort(text: string, option: string): { hostname: string; port: number } {
-  const parsed = parseHostPort(text);
-  if (!parsed) {
-    throw new UsageError(
-      `monitor: ${option} must be HOST:PORT, e.g. 127.0.0.1:8443, got "${text}"`,
-    );
-  }
-  return parsed;
-}
-
 await runMain("monitor", async (signal) => {
   if (Deno.args[0] === "convert") return await convert(Deno.args.slice(1));
-  const { options: o, positionals } = await resolveOptions(
-    "monitor",
-    MONITOR_OPTIONS,
+  const resolved = await programOptions(
+    { name: "monitor", specs: MONITOR_OPTIONS, usage: USAGE, examples: EXAMPLES },
     Deno.args,
-    (path) => readProgramConfig(path, MONITOR_OPTIONS, (note) => console.error(`monitor: ${note}`)),
   );
-  if (o.help) {
-    console.log(helpText(USAGE, MONITOR_OPTIONS, EXAMPLES));
-    return 0;
-  }
-  if (o.version) {
-    console.log(`monitor ${VERSION}`);
-    return 0;
-  }
+  if (!resolved) return 0;
+  const { options: o, positionals } = resolved;
   if (positionals.length !== 1) {
     throw new UsageError(
       `monitor: give exactly one DIR, got ${positionals.length} (see monitor --help)`,
@@ -132,8 +107,10 @@ await runMain("monitor", async (signal) => {
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
     throw new UsageError("monitor: --tls-cert and --tls-key go together");
   }
-  const listen = o.listen ? hostPort(o.listen as string, "--listen") : null;
-  const statusAt = o.statusListen ? hostPort(o.statusListen as string, "--status-listen") : null;
+  const listen = o.listen ? listenAddress("monitor", "--listen", o.listen as string) : null;
+  const statusAt = o.statusListen
+    ? listenAddress("monitor", "--status-listen", o.statusListen as string)
+    : null;
   const log = programLogger(o);
   const { sink, url, db } = await couchSink("monitor", o, log);
   const stats = newMonitorStats();

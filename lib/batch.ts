@@ -57,6 +57,11 @@ export function recordDocId(source: string, generation: number, offset: number):
   return `rec:${source}:${generation}:${pad16(offset)}`;
 }
 
+/** The id of the document that says which file a generation of a source is (records mode). */
+export function generationDocId(source: string, generation: number): string {
+  return `gen:${source}:${generation}`;
+}
+
 /** The name of the extract file that holds `[start, end)` (SPEC §4). */
 export function extractName(
   source: string,

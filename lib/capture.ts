@@ -21,30 +21,10 @@ import {
   writeCheckpoint,
 } from "./checkpoint.ts";
 import type { RejectedLine } from "./format.ts";
+import { type BatchSink, countStored, newStoreCounters, type StoreCounters } from "./sink.ts";
 import { type FileIdentity, matchesIdentity, readIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 import { Tailer, type TailRead, type TailStart } from "./tail.ts";
-
-/** Where batches go. A sink resolves only once the batch is durably held. */
-export interface BatchSink {
-  /** Stores a batch: the generation it went under and where the next batch starts. */
-  store(batch: Batch): Promise<SinkResult>;
-  /** Where an earlier run got to in this file, when the cache file is gone and the sink can tell. */
-  findPosition?(
-    source: string,
-    file: FileIdentity,
-  ): Promise<{ generation: number; offset: number } | null>;
-}
-
-/** What a sink did with a batch. */
-export interface SinkResult {
-  generation: number;
-  end: number;
-  rows?: number;
-  rejected?: RejectedLine[];
-  skippedBytes?: number;
-  conflicts?: number;
-}
 
 /** Capture settings (the resolved command line). */
 export interface CaptureSettings {
@@ -64,15 +44,9 @@ export interface CaptureSettings {
 }
 
 /** Counters, for logs and metrics. */
-export interface CaptureStats {
+export interface CaptureStats extends StoreCounters {
   linesRead: number;
-  rowsPushed: number;
-  linesRejected: number;
-  batches: number;
-  conflictsResolved: number;
   pushErrors: number;
-  bytesSkipped: number;
-  lastAckAt: number;
   bytesBehind: number;
   tailing: boolean;
   /** The last attempt to store a batch failed (cleared by the next success). */
@@ -82,14 +56,9 @@ export interface CaptureStats {
 /** A fresh set of counters. */
 export function newStats(): CaptureStats {
   return {
+    ...newStoreCounters(),
     linesRead: 0,
-    rowsPushed: 0,
-    linesRejected: 0,
-    batches: 0,
-    conflictsResolved: 0,
     pushErrors: 0,
-    bytesSkipped: 0,
-    lastAckAt: 0,
     bytesBehind: 0,
     tailing: false,
     pushFailing: null,
@@ -238,12 +207,7 @@ export async function runCapture(
     for (let attempt = 0;; attempt++) {
       try {
         const result = await settings.sink.store(batch);
-        stats.batches++;
-        stats.rowsPushed += result.rows ?? 0;
-        stats.linesRejected += result.rejected?.length ?? 0;
-        stats.conflictsResolved += result.conflicts ?? 0;
-        stats.bytesSkipped += result.skippedBytes ?? 0;
-        stats.lastAckAt = Date.now();
+        countStored(stats, result);
         stats.pushFailing = null;
         if (result.rejected?.length) logRejected(result.rejected);
         if (result.skippedBytes) {

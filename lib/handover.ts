@@ -12,7 +12,7 @@
  * @module
  */
 import { type Batch, extractName } from "./batch.ts";
-import type { BatchSink, SinkResult } from "./capture.ts";
+import type { BatchSink, SinkResult } from "./sink.ts";
 import { pendingBytes, writeExtract } from "./extracts.ts";
 import type { Logger } from "./log.ts";
 

@@ -11,6 +11,7 @@
  */
 import type { CaptureStats } from "./capture.ts";
 import type { MonitorStats } from "./monitor.ts";
+import type { StoreCounters } from "./sink.ts";
 import type { Metric } from "./status.ts";
 
 const counter = (value: number, help: string): Metric => ({ value, help, type: "counter" });
@@ -23,10 +24,9 @@ function sinceLastAck(lastAckAt: number): Metric {
   );
 }
 
-/** The metrics of `capture`. */
-export function captureMetrics(stats: CaptureStats, retries: number): Record<string, Metric> {
+/** The metrics both programs have, from the counters every stored batch moves. */
+function storeMetrics(stats: StoreCounters, retries: number): Record<string, Metric> {
   return {
-    lines_read_total: counter(stats.linesRead, "lines read from the log"),
     rows_pushed_total: counter(stats.rowsPushed, "CSV rows or records stored"),
     lines_rejected_total: counter(
       stats.linesRejected,
@@ -37,11 +37,19 @@ export function captureMetrics(stats: CaptureStats, retries: number): Record<str
       stats.conflictsResolved,
       "conflicts resolved by reading what CouchDB holds",
     ),
-    push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
     retries_total: counter(retries, "CouchDB requests retried"),
     bytes_skipped_total: counter(stats.bytesSkipped, "bytes an earlier run had stored already"),
-    bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
     seconds_since_last_ack: sinceLastAck(stats.lastAckAt),
+  };
+}
+
+/** The metrics of `capture`. */
+export function captureMetrics(stats: CaptureStats, retries: number): Record<string, Metric> {
+  return {
+    lines_read_total: counter(stats.linesRead, "lines read from the log"),
+    ...storeMetrics(stats, retries),
+    push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
+    bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
   };
 }
 
@@ -51,18 +59,6 @@ export function monitorMetrics(stats: MonitorStats, retries: number): Record<str
     extracts_done_total: counter(stats.extractsDone, "extracts stored"),
     extracts_rejected_total: counter(stats.extractsRejected, "files moved to rejected/"),
     extracts_pending: gauge(stats.extractsPending, "extracts waiting in the drop directory"),
-    rows_pushed_total: counter(stats.rowsPushed, "CSV rows or records stored"),
-    lines_rejected_total: counter(
-      stats.linesRejected,
-      "lines that did not parse, kept with their batch",
-    ),
-    batches_total: counter(stats.batches, "batches acknowledged"),
-    conflicts_resolved_total: counter(
-      stats.conflictsResolved,
-      "conflicts resolved by reading what CouchDB holds",
-    ),
-    retries_total: counter(retries, "CouchDB requests retried"),
-    bytes_skipped_total: counter(stats.bytesSkipped, "bytes already stored"),
-    seconds_since_last_ack: sinceLastAck(stats.lastAckAt),
+    ...storeMetrics(stats, retries),
   };
 }

@@ -12,7 +12,7 @@
  */
 import { hostname } from "node:os";
 import type { Batch } from "./batch.ts";
-import type { SinkResult } from "./capture.ts";
+import { countStored, newStoreCounters, type SinkResult, type StoreCounters } from "./sink.ts";
 import {
   DONE_FOLDER,
   type ExtractFile,
@@ -39,31 +39,15 @@ export interface MonitorSettings {
 }
 
 /** Counters, for logs and metrics. */
-export interface MonitorStats {
+export interface MonitorStats extends StoreCounters {
   extractsDone: number;
   extractsRejected: number;
   extractsPending: number;
-  rowsPushed: number;
-  linesRejected: number;
-  batches: number;
-  conflictsResolved: number;
-  bytesSkipped: number;
-  lastAckAt: number;
 }
 
 /** A fresh set of counters. */
 export function newMonitorStats(): MonitorStats {
-  return {
-    extractsDone: 0,
-    extractsRejected: 0,
-    extractsPending: 0,
-    rowsPushed: 0,
-    linesRejected: 0,
-    batches: 0,
-    conflictsResolved: 0,
-    bytesSkipped: 0,
-    lastAckAt: 0,
-  };
+  return { ...newStoreCounters(), extractsDone: 0, extractsRejected: 0, extractsPending: 0 };
 }
 
 /**
@@ -143,12 +127,7 @@ export async function runMonitor(
           readAt,
         };
       const result = await settings.store(batch);
-      stats.batches++;
-      stats.rowsPushed += result.rows ?? 0;
-      stats.linesRejected += result.rejected?.length ?? 0;
-      stats.conflictsResolved += result.conflicts ?? 0;
-      stats.bytesSkipped += result.skippedBytes ?? 0;
-      stats.lastAckAt = Date.now();
+      countStored(stats, result);
       for (const line of (result.rejected ?? []).slice(0, 20)) {
         log.warn(`rejected line: ${line.reason}`, { source: extract.source, offset: line.offset });
       }

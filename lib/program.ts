@@ -10,8 +10,17 @@
  * ```
  * @module
  */
-import type { BatchSink } from "./capture.ts";
-import { httpClientWithCa, UsageError } from "./config.ts";
+import type { BatchSink } from "./sink.ts";
+import {
+  helpText,
+  httpClientWithCa,
+  type OptionSpec,
+  type Resolved,
+  resolveOptions,
+  UsageError,
+} from "./config.ts";
+import { readProgramConfig, VERSION } from "./options.ts";
+import { parseHostPort } from "./status.ts";
 import {
   clientFromSettings,
   type CouchClient,
@@ -21,6 +30,51 @@ import {
 import { createLogger, type Logger } from "./log.ts";
 import { setErrorFormat } from "./main.ts";
 import { findStoredPosition, storeBatch, type StoreOptions } from "./store.ts";
+
+/** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
+export interface ProgramInfo {
+  name: string;
+  specs: OptionSpec[];
+  usage: string;
+  examples: string;
+}
+
+/**
+ * Resolves a program's options (flags, `--config` file in JSON or the 2012 properties, the
+ * environment), and answers `--help` and `--version` itself: `null` then, and the program exits 0.
+ */
+export async function programOptions(info: ProgramInfo, args: string[]): Promise<Resolved | null> {
+  const resolved = await resolveOptions(
+    info.name,
+    info.specs,
+    args,
+    (path) => readProgramConfig(path, info.specs, (note) => console.error(`${info.name}: ${note}`)),
+  );
+  if (resolved.options.help) {
+    console.log(helpText(info.usage, info.specs, info.examples));
+    return null;
+  }
+  if (resolved.options.version) {
+    console.log(`${info.name} ${VERSION}`);
+    return null;
+  }
+  return resolved;
+}
+
+/** `HOST:PORT` given to an option, or a usage error naming the option. */
+export function listenAddress(
+  program: string,
+  option: string,
+  text: string,
+): { hostname: string; port: number } {
+  const address = parseHostPort(text);
+  if (!address) {
+    throw new UsageError(
+      `${program}: ${option} must be HOST:PORT, e.g. 127.0.0.1:9100, got "${text}"`,
+    );
+  }
+  return address;
+}
 
 /** The logger the options ask for (`verbose`, `logFormat`). */
 export function programLogger(options: Record<string, unknown>): Logger {

@@ -13,7 +13,14 @@
  * ```
  * @module
  */
-import { type Batch, batchFrom, feedDocId, recordDocId, type SourceInfo } from "./batch.ts";
+import {
+  type Batch,
+  batchFrom,
+  feedDocId,
+  generationDocId,
+  recordDocId,
+  type SourceInfo,
+} from "./batch.ts";
 import type { CouchClient } from "./couchdb.ts";
 import { type ColumnSet, csvHeader } from "./csv.ts";
 import { forEachRecord, formatCsv, oversizedRejection, type RejectedLine } from "./format.ts";
@@ -55,9 +62,12 @@ interface StoredFeed {
 
 /** A records-mode document as stored. */
 interface StoredRecord {
-  file?: FileIdentity;
-  line_end?: number;
   batch_start?: number;
+}
+
+/** The document that says which file a generation is (records mode). */
+interface StoredGeneration {
+  source?: { file?: FileIdentity };
 }
 
 function years(batch: Batch, options: StoreOptions): YearResolver {
@@ -142,11 +152,9 @@ export function recordDocuments(
 ): { json: string; entries: RecordEntry[] } {
   const docs: string[] = [];
   const entries: RecordEntry[] = [];
-  const common = JSON.stringify({
-    source: sourceFields(batch.source, batch.generation),
-    file: batch.source.file,
-    batch_start: batch.start,
-  }).slice(1, -1);
+  // Kept short, since it is in every document: which file a generation is, says its `gen:` document.
+  const common =
+    `"source":"${batch.source.id}","generation":${batch.generation},"batch_start":${batch.start}`;
   const add = (members: string, offset: number, end: number, rejected: RejectedLine | null) => {
     const id = recordDocId(batch.source.id, batch.generation, offset);
     entries.push({ id, offset, end, rejected });
@@ -237,52 +245,74 @@ async function storeFeed(
   }
 }
 
+// Generations this process has claimed, by client: their `gen:` document need not be read again.
+const claimed = new WeakMap<CouchClient, Map<string, FileIdentity>>();
+
+/**
+ * The generation a records batch goes under: its own, once the `gen:` document says it is this
+ * file (writing that document when it is the first batch of the generation), else the first
+ * generation CouchDB holds nothing of.
+ */
+async function claimGeneration(db: CouchClient, batch: Batch): Promise<number> {
+  const known = claimed.get(db) ?? new Map<string, FileIdentity>();
+  claimed.set(db, known);
+  let generation = batch.generation;
+  for (;;) {
+    const key = `${batch.source.id}:${generation}`;
+    const file = known.get(key);
+    if (file && sameIdentity(file, batch.source.file)) return generation;
+    const id = generationDocId(batch.source.id, generation);
+    const doc = {
+      _id: id,
+      doc_type: "Generation",
+      timestamp: timestamp(),
+      source: { ...sourceFields(batch.source, generation), file: batch.source.file },
+    };
+    let stored: FileIdentity | undefined = batch.source.file;
+    if (await db.putDocument(doc) === "conflict") {
+      stored = (await db.getDocument<StoredGeneration>(id))?.source?.file;
+      if (!stored) {
+        throw new Error(
+          `${id} in ${db.url} is not a generation of logcapture: remove it or use another --source`,
+        );
+      }
+    }
+    if (sameIdentity(stored, batch.source.file)) {
+      known.set(key, stored);
+      return generation;
+    }
+    generation = await freeGeneration(db, batch.source.id, generation + 1);
+  }
+}
+
 async function storeRecords(
   db: CouchClient,
   batch: Batch,
   options: StoreOptions,
 ): Promise<StoreResult> {
   const resolver = years(batch, options);
-  let current = batch;
-  let conflicts = 0;
-  for (;;) {
-    const { json, entries } = recordDocuments(current, resolver);
-    const results = new Map((await db.bulkDocs(json)).map((r) => [r.id, r]));
-    const failed = [...results.values()].find((r) => r.outcome === "error");
-    if (failed?.outcome === "error") {
-      throw new Error(
-        `CouchDB at ${db.server} did not store ${failed.id}: ${failed.error} ${failed.reason}`,
-      );
-    }
-    const conflicted = entries.filter((e) => results.get(e.id)?.outcome === "conflict");
-    const missing = entries.find((e) => !results.has(e.id));
-    if (missing) throw new Error(`CouchDB at ${db.server} said nothing of ${missing.id}`);
-    if (conflicted.length > 0) {
-      conflicts += conflicted.length;
-      const stored = await db.getDocument<StoredRecord>(conflicted[0].id);
-      if (!stored?.file) {
-        throw new Error(
-          `${
-            conflicted[0].id
-          } in ${db.url} is not a record of logcapture: remove it or use another --source`,
-        );
-      }
-      if (!sameIdentity(stored.file, current.source.file)) {
-        const generation = await freeGeneration(db, current.source.id, current.generation + 1);
-        current = { ...current, generation };
-        continue;
-      }
-    }
-    const created = entries.filter((e) => results.get(e.id)?.outcome === "created");
-    return {
-      generation: current.generation,
-      end: current.end,
-      rows: created.filter((e) => !e.rejected).length,
-      rejected: created.flatMap((e) => e.rejected ? [e.rejected] : []),
-      skippedBytes: conflicted.reduce((n, e) => n + e.end - e.offset, 0),
-      conflicts,
-    };
+  const current = { ...batch, generation: await claimGeneration(db, batch) };
+  const { json, entries } = recordDocuments(current, resolver);
+  const results = new Map((await db.bulkDocs(json)).map((r) => [r.id, r]));
+  const failed = [...results.values()].find((r) => r.outcome === "error");
+  if (failed?.outcome === "error") {
+    throw new Error(
+      `CouchDB at ${db.server} did not store ${failed.id}: ${failed.error} ${failed.reason}`,
+    );
   }
+  const missing = entries.find((e) => !results.has(e.id));
+  if (missing) throw new Error(`CouchDB at ${db.server} said nothing of ${missing.id}`);
+  // The generation is this file's (its gen: document says so): a conflict is a line already stored.
+  const conflicted = entries.filter((e) => results.get(e.id)?.outcome === "conflict");
+  const created = entries.filter((e) => results.get(e.id)?.outcome === "created");
+  return {
+    generation: current.generation,
+    end: current.end,
+    rows: created.filter((e) => !e.rejected).length,
+    rejected: created.flatMap((e) => e.rejected ? [e.rejected] : []),
+    skippedBytes: conflicted.reduce((n, e) => n + e.end - e.offset, 0),
+    conflicts: conflicted.length,
+  };
 }
 
 /** Whether the database holds any document of `generation` of `source`. */
@@ -291,6 +321,7 @@ export async function generationInUse(
   source: string,
   generation: number,
 ): Promise<boolean> {
+  if (await db.getDocument(generationDocId(source, generation))) return true;
   for (const kind of ["feed", "rec"]) {
     const prefix = `${kind}:${source}:${generation}:`;
     const rows = await db.allDocs({ startkey: prefix, endkey: prefix + "\ufff0", limit: 1 });
@@ -335,7 +366,10 @@ export async function findStoredPosition(
         includeDocs: true,
       });
       const doc = row?.doc;
-      const stored = doc?.source?.file ?? doc?.file;
+      const stored = kind === "feed"
+        ? doc?.source?.file
+        : (await db.getDocument<StoredGeneration>(generationDocId(source, generation)))?.source
+          ?.file;
       if (!doc || !stored || !sameIdentity(stored, file)) continue;
       const end = kind === "feed" ? doc.source?.end : doc.batch_start;
       if (typeof end === "number") offset = Math.max(offset, end);

@@ -49,7 +49,7 @@ async function assertRecordsOnce(db: string, bytes: Uint8Array): Promise<void> {
   const docs = await recordDocs(db);
   const offsets = docs.map((d) => d.line_offset as number).sort((a, b) => a - b);
   assert.deepEqual(offsets, lineOffsets(bytes));
-  assert.equal(new Set(docs.map((d) => (d.source as { generation: number }).generation)).size, 1);
+  assert.equal(new Set(docs.map((d) => d.generation)).size, 1);
 }
 
 Deno.test("a writer appends while capture runs: every line exactly once, in order", async () => {
@@ -394,6 +394,34 @@ Deno.test("a replaced cache file (generation reused by another file): the data m
   assert.match(result.stderr, /held by another file/);
   await assertFeedOnce(db, await Deno.readFile(a), 0);
   await assertFeedOnce(db, await Deno.readFile(b), 1);
+});
+
+Deno.test("records mode, generation reused by another file: the gen: document tells, the data moves on", async () => {
+  await using dir = await tempDir();
+  const a = `${dir.path}/a.log`, b = `${dir.path}/b.log`;
+  const db = freshDb("reuserec");
+  await append(a, lines(50));
+  await append(b, lines(60));
+  const first = await run("capture", [
+    ...captureArgs(db, dir.path, "--once", "--mode", "records", a),
+    "--cache",
+    `${dir.path}/a.json`,
+  ]);
+  assert.equal(first.code, 0, first.stderr);
+  const second = await run("capture", [
+    ...captureArgs(db, dir.path, "--once", "--mode", "records", b),
+    "--cache",
+    `${dir.path}/b.json`,
+  ]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /held by another file/);
+  const docs = await recordDocs(db);
+  const offsets = (g: number) =>
+    docs.filter((d) => d.generation === g).map((d) => d.line_offset as number).sort((x, y) =>
+      x - y
+    );
+  assert.deepEqual(offsets(0), lineOffsets(await Deno.readFile(a)));
+  assert.deepEqual(offsets(1), lineOffsets(await Deno.readFile(b)));
 });
 
 Deno.test("usage errors: one line naming the problem, exit code 2", async () => {

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Batch } from "../lib/batch.ts";
-import { type BatchSink, runCapture } from "../lib/capture.ts";
+import { runCapture } from "../lib/capture.ts";
+import type { BatchSink } from "../lib/sink.ts";
 import { LineScanner } from "../lib/lines.ts";
 import { createLogger } from "../lib/log.ts";
 

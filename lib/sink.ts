@@ -1,0 +1,69 @@
+/**
+ * Where batches go, as capture and the monitor see it: a sink stores a batch and says how far the
+ * data is now safely held. CouchDB (feed or records mode) and extracts for the second host are sinks.
+ *
+ * @example
+ * ```ts
+ * import { countStored, newStoreCounters, type BatchSink } from "./sink.ts";
+ * const counters = newStoreCounters();
+ * countStored(counters, await sink.store(batch));
+ * ```
+ * @module
+ */
+import type { Batch } from "./batch.ts";
+import type { RejectedLine } from "./format.ts";
+import type { FileIdentity } from "./identity.ts";
+
+/** Where batches go. A sink resolves only once the batch is durably held. */
+export interface BatchSink {
+  /** Stores a batch: the generation it went under and where the next batch starts. */
+  store(batch: Batch): Promise<SinkResult>;
+  /** Where an earlier run got to in this file, when the cache file is gone and the sink can tell. */
+  findPosition?(
+    source: string,
+    file: FileIdentity,
+  ): Promise<{ generation: number; offset: number } | null>;
+}
+
+/** What a sink did with a batch. */
+export interface SinkResult {
+  generation: number;
+  end: number;
+  rows?: number;
+  rejected?: RejectedLine[];
+  skippedBytes?: number;
+  conflicts?: number;
+}
+
+/** The counters every stored batch moves, in capture and in the monitor alike. */
+export interface StoreCounters {
+  rowsPushed: number;
+  linesRejected: number;
+  batches: number;
+  conflictsResolved: number;
+  bytesSkipped: number;
+  /** When the last batch was acknowledged (ms since the epoch; 0: none yet). */
+  lastAckAt: number;
+}
+
+/** Counters at zero. */
+export function newStoreCounters(): StoreCounters {
+  return {
+    rowsPushed: 0,
+    linesRejected: 0,
+    batches: 0,
+    conflictsResolved: 0,
+    bytesSkipped: 0,
+    lastAckAt: 0,
+  };
+}
+
+/** Counts one acknowledged batch. */
+export function countStored(counters: StoreCounters, result: SinkResult): void {
+  counters.batches++;
+  counters.rowsPushed += result.rows ?? 0;
+  counters.linesRejected += result.rejected?.length ?? 0;
+  counters.conflictsResolved += result.conflicts ?? 0;
+  counters.bytesSkipped += result.skippedBytes ?? 0;
+  counters.lastAckAt = Date.now();
+}
