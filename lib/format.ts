@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { type ColumnSet, csvRow } from "./csv.ts";
+import { type ColumnSet, csvRowOfParsed } from "./csv.ts";
 import { forEachLine, type OversizedLine } from "./lines.ts";
 import { parseLineAt, type Report, type YearResolver } from "./spysocket.ts";
 
@@ -53,7 +53,7 @@ export function formatCsv(bytes: Uint8Array, offset: number, options: FormatOpti
   forEachLine(bytes, (text, from, to, start, end) => {
     const report = parseLineAt(text, from, to, options.years);
     if (report.kind !== "rejected") {
-      csv += csvRow(report, options.columns);
+      csv += csvRowOfParsed(report, options.columns);
       rows++;
     } else if (report.reason !== "blank") {
       rejected.push({

@@ -147,12 +147,17 @@ function tokenLength(i: number): number {
   return i < count ? ends[i] - starts[i] : 0;
 }
 
-/** Whether token `i` is exactly `word`, or begins with it when `prefix` is set. */
-function tokenIs(i: number, word: string, prefix = false): boolean {
-  if (i >= count) return false;
-  const length = ends[i] - starts[i];
-  if (prefix ? length < word.length : length !== word.length) return false;
-  const at = starts[i];
+/** Whether token `i` is exactly `word`. */
+function tokenIs(i: number, word: string): boolean {
+  return i < count && ends[i] - starts[i] === word.length && matchesAt(starts[i], word);
+}
+
+/** Whether token `i` begins with `word`. */
+function tokenStarts(i: number, word: string): boolean {
+  return i < count && ends[i] - starts[i] >= word.length && matchesAt(starts[i], word);
+}
+
+function matchesAt(at: number, word: string): boolean {
   for (let k = 0; k < word.length; k++) {
     if (text.charCodeAt(at + k) !== word.charCodeAt(k)) return false;
   }
@@ -182,7 +187,7 @@ function integerAt(i: number, skip: number): number {
 
 /** `Label:<int>` at token `i`, or NaN. */
 function labelled(i: number, label: string): number {
-  return tokenIs(i, label, true) ? integerAt(i, label.length) : NaN;
+  return tokenStarts(i, label) ? integerAt(i, label.length) : NaN;
 }
 
 /** Two digits at position `at` of the line, as a number, or -1. */
@@ -214,8 +219,10 @@ function isDecimal(from: number, to: number): boolean {
 /** Positional scaling (SPEC §1.1): a point after the first `width` characters, unless one is there. */
 function coordinate(from: number, to: number, width: number): string | null {
   if (to - from <= width || !isDecimal(from, to)) return null;
-  const raw = text.slice(from, to);
-  return raw.includes(".") ? raw : raw.slice(0, width) + "." + raw.slice(width);
+  const point = text.indexOf(".", from);
+  return point >= 0 && point < to
+    ? text.slice(from, to)
+    : text.slice(from, from + width) + "." + text.slice(from + width, to);
 }
 
 function validity(i: number): Validity | null {
@@ -291,12 +298,12 @@ export function parseLineAt(
   let crossingTime: string | null = null, dwell: number | null = null;
   const isCrossing = tokenIs(4, "MT_TIMEPOINTCROSSING");
   if (isCrossing) {
-    if (tokenLength(5) !== 13 || !tokenIs(5, "Time:", true) || !isClockTime(starts[5] + 5)) {
+    if (tokenLength(5) !== 13 || !tokenStarts(5, "Time:") || !isClockTime(starts[5] + 5)) {
       return expected("Time:HH:MM:SS", 5);
     }
     crossingTime = text.slice(starts[5] + 5, ends[5]);
     if (tokenIs(6, "Arrival")) kind = "arrival";
-    else if (tokenIs(6, "Dwell:", true)) {
+    else if (tokenStarts(6, "Dwell:")) {
       kind = "dwell";
       dwell = integerAt(6, 6);
       if (Number.isNaN(dwell)) return expected("Dwell:<int>", 6);
@@ -310,7 +317,7 @@ export function parseLineAt(
   } else if (!tokenIs(4, "MT_LOCATION")) return reject(`unknown record type "${clip(token(4))}"`);
 
   // The location group: Lat/Lon, Adher and Odom with their flags, DGPS, an optional FOM.
-  if (!tokenIs(i, "Lat/Lon:", true)) return expected("Lat/Lon:<lat>/<lon>", i);
+  if (!tokenStarts(i, "Lat/Lon:")) return expected("Lat/Lon:<lat>/<lon>", i);
   const from = starts[i] + 8, to = ends[i];
   const slash = text.indexOf("/", from + 1);
   const lat = slash > 0 && slash < to ? coordinate(from, slash, 2) : null;
@@ -337,7 +344,7 @@ export function parseLineAt(
 
   return {
     kind,
-    date: `${year}-${text.slice(d, d + 2)}-${text.slice(d + 3, d + 5)}`,
+    date: isoDate(year, month, day),
     time: text.slice(starts[0], ends[0]),
     vehicle: token(2),
     lat,
@@ -358,6 +365,20 @@ export function parseLineAt(
     service: isCrossing ? crossing[4] : null,
     block: isCrossing ? crossing[5] : null,
   };
+}
+
+// The dates of one run of lines are few: each is made once, not once per line.
+const dates = new Map<number, string>();
+
+function isoDate(year: number, month: number, day: number): string {
+  const key = year * 10000 + month * 100 + day;
+  let date = dates.get(key);
+  if (date === undefined) {
+    if (dates.size > 1000) dates.clear();
+    date = `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+    dates.set(key, date);
+  }
+  return date;
 }
 
 /** Keeps reasons short and printable whatever the input held. */

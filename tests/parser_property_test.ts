@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { csvRowOfParsed, csvRowsReference } from "../lib/csv.ts";
 import { forEachLine } from "../lib/lines.ts";
 import { parseLine, type Report, yearResolver } from "../lib/spysocket.ts";
 
@@ -136,6 +137,16 @@ Deno.test("property: a valid line with one token corrupted is rejected, not thro
         }
       },
     ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("property: rows of parsed lines, joined without the quoting check, equal csv-stringify's", () => {
+  fc.assert(
+    fc.property(validLine, fc.constantFrom("classic", "full" as const), ({ line }, columns) => {
+      const report = parseLine(line, years) as Report;
+      assert.equal(csvRowOfParsed(report, columns), csvRowsReference([report], columns));
+    }),
     { numRuns: 3000 },
   );
 });
