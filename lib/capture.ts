@@ -172,7 +172,8 @@ export async function runCapture(
 
   let committed: Checkpoint | null = checkpoint;
   async function commit(generation: number, offset: number, file: FileIdentity): Promise<void> {
-    const seenSize = offset + await tailer.bytesBehind();
+    // How much of the file existed: what could be lost if it vanished before the next run.
+    const seenSize = Math.max(offset, await tailer.fileSize());
     committed = {
       version: 1,
       path: settings.path,

@@ -196,7 +196,7 @@ export function helpText(usage: string, specs: OptionSpec[], epilogue: string): 
       (s.type === "boolean" ? "" : s.type === "enum" ? ` ${s.values!.join("|")}` : " VALUE");
     const def = s.defaultText ??
       (s.default !== undefined && s.type !== "boolean" ? String(s.default) : "");
-    return `  ${name.padEnd(34)} ${s.help}${def ? ` (default: ${def})` : ""}`;
+    return `  ${name.padEnd(40)} ${s.help}${def ? ` (default: ${def})` : ""}`;
   });
   const keys = specs.filter((s) => !s.flagOnly).map((s) =>
     s.secret

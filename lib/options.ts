@@ -107,6 +107,14 @@ const COUCH_OPTIONS: OptionSpec[] = [
 
 const LOG_OPTIONS: OptionSpec[] = [
   {
+    key: "logLevel",
+    flag: "log-level",
+    type: "enum",
+    values: ["debug", "info", "warn", "error"],
+    default: "info",
+    help: "the least important lines logged",
+  },
+  {
     key: "statusListen",
     flag: "status-listen",
     type: "string",
@@ -118,7 +126,7 @@ const LOG_OPTIONS: OptionSpec[] = [
     short: "v",
     type: "boolean",
     default: false,
-    help: "log debug lines too",
+    help: "log debug lines too (same as --log-level debug)",
   },
   {
     key: "logFormat",

@@ -27,7 +27,7 @@ import {
   type CouchSettings,
   parseCouchUrl,
 } from "./couchdb.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { setErrorFormat } from "./main.ts";
 import { findStoredPosition, storeBatch, type StoreOptions } from "./store.ts";
 
@@ -80,7 +80,7 @@ export function listenAddress(
 export function programLogger(options: Record<string, unknown>): Logger {
   setErrorFormat(options.logFormat as "text" | "json");
   return createLogger({
-    level: options.verbose ? "debug" : "info",
+    level: options.verbose ? "debug" : options.logLevel as LogLevel,
     format: options.logFormat as "text" | "json",
   });
 }

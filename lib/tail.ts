@@ -116,9 +116,12 @@ export class Tailer {
   /** Bytes in the file beyond what has been returned, as of the last check. */
   async bytesBehind(): Promise<number> {
     const c = this.#current;
-    if (!c) return 0;
-    const size = (await c.file.stat()).size;
-    return Math.max(0, size - c.scanner.position);
+    return c ? Math.max(0, await this.fileSize() - c.scanner.position) : 0;
+  }
+
+  /** The size of the file being read now (0 when none is open). */
+  async fileSize(): Promise<number> {
+    return this.#current ? (await this.#current.file.stat()).size : 0;
   }
 
   /**

@@ -385,3 +385,22 @@ Deno.test("the demo runs, and stops cleanly on SIGINT with no process or file le
     `${folder} was left behind`,
   );
 });
+
+Deno.test("--log-level warn leaves only warnings and errors", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, lines(5) + "not a report\n");
+  const result = await run("capture", [
+    "--couchdb",
+    freshDb("levels"),
+    "--cache",
+    `${dir.path}/c.json`,
+    "--once",
+    "--log-level",
+    "warn",
+    log,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(!/ INFO /.test(result.stderr), result.stderr);
+  assert.match(result.stderr, / WARN +rejected line/);
+});
