@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CouchClient, CouchError, FEED_DESIGN, parseCouchUrl } from "../lib/couchdb.ts";
 import { createLogger } from "../lib/log.ts";
 import { freePort } from "../tools/couch_server.ts";
-import { freshDb, getJson, refusingServer } from "./helpers.ts";
+import { fakeServer, freshDb, getJson, refusingServer } from "./helpers.ts";
 
 Deno.test("the database is created when missing, and creating it again is fine (412)", async () => {
   const url = freshDb("create");
@@ -125,24 +125,19 @@ Deno.test("refused credentials are a clear error that is not retried", async () 
 });
 
 Deno.test("5xx, 408 and 429 are retried; other 4xx are not", async () => {
-  const controller = new AbortController();
   const statuses = [503, 429, 408, 500, 201];
   let i = 0;
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: controller.signal,
-    onListen() {},
-  }, () => {
+  await using busy = fakeServer(() => {
     const status = statuses[Math.min(i++, statuses.length - 1)];
     return Response.json(status === 201 ? { ok: true } : { error: "busy" }, { status });
   });
-  try {
-    const db = new CouchClient({ url: `http://127.0.0.1:${server.addr.port}/db`, backoffMs: 5 });
-    assert.equal(await db.putDocument({ _id: "a" }), "created");
-    assert.equal(i, 5);
-  } finally {
-    controller.abort();
-    await server.finished;
-  }
+  const db = new CouchClient({ url: `${busy.url}/db`, backoffMs: 5 });
+  assert.equal(await db.putDocument({ _id: "a" }), "created");
+  assert.equal(busy.requests(), 5);
+  await using teapot = fakeServer(() => Response.json({ error: "teapot" }, { status: 418 }));
+  await assert.rejects(
+    new CouchClient({ url: `${teapot.url}/db`, backoffMs: 5 }).putDocument({ _id: "a" }),
+    /418/,
+  );
+  assert.equal(teapot.requests(), 1);
 });

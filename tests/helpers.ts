@@ -333,8 +333,10 @@ export async function assertFeedOnce(db: string, bytes: Uint8Array, generation =
   }
 }
 
-/** A stand-in for a CouchDB that refuses every request's credentials, as CouchDB does (401). */
-export function refusingServer(): { url: string; requests: () => number } & AsyncDisposable {
+/** A stand-in server on loopback answering every request with `answer`, counting them. */
+export function fakeServer(
+  answer: (request: Request) => Response,
+): { url: string; requests: () => number } & AsyncDisposable {
   const controller = new AbortController();
   let requests = 0;
   const server = Deno.serve({
@@ -342,11 +344,9 @@ export function refusingServer(): { url: string; requests: () => number } & Asyn
     port: 0,
     signal: controller.signal,
     onListen() {},
-  }, () => {
+  }, (request) => {
     requests++;
-    return Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
-      status: 401,
-    });
+    return answer(request);
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
@@ -356,6 +356,15 @@ export function refusingServer(): { url: string; requests: () => number } & Asyn
       await server.finished;
     },
   };
+}
+
+/** A stand-in for a CouchDB that refuses every request's credentials, as CouchDB does (401). */
+export function refusingServer(): ReturnType<typeof fakeServer> {
+  return fakeServer(() =>
+    Response.json({ error: "unauthorized", reason: "Name or password is incorrect." }, {
+      status: 401,
+    })
+  );
 }
 
 /** Runs a tool script (`tools/…`, `bench/…`) with the tools permission set. */
