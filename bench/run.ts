@@ -272,11 +272,18 @@ async function rawLoader(path: string, lines: number) {
 }
 
 async function haveCommand(command: string, args = ["--version"]): Promise<boolean> {
-  return await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output().then(
-    (o) => o.success,
-    () => false,
-  );
+  try {
+    return (await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output())
+      .success;
+  } catch {
+    return false; // not installed: spawning fails at once
+  }
 }
+
+/** syslog-ng lives in /usr/sbin, which a user's PATH may not hold. */
+const SYSLOG_NG = Deno.env.get("PATH")?.split(":").includes("/usr/sbin")
+  ? "syslog-ng"
+  : "/usr/sbin/syslog-ng";
 
 /** Installs a Debian package when missing and possible (root, apt reachable). */
 async function ensureDebian(command: string, packages: string[]): Promise<boolean> {
@@ -326,7 +333,7 @@ async function runSyslogNg(
   await fetch(db, { method: "PUT" }).then((r) => r.body?.cancel());
   await Deno.writeTextFile(join(dir, "syslog-ng.conf"), syslogNgConfig(dir, path, db));
   const started = performance.now();
-  const child = new Deno.Command("syslog-ng", {
+  const child = new Deno.Command(SYSLOG_NG, {
     args: [
       "-F",
       "-f",
@@ -366,7 +373,7 @@ async function runSyslogNg(
 
 async function syslogNg(path: string, lines: number, rawRate: number): Promise<void> {
   const what = `(b) syslog-ng: file(no-parse) → http() _bulk_docs, 1000 per batch, 4 workers`;
-  if (!await ensureDebian("syslog-ng", ["syslog-ng-core", "syslog-ng-mod-http"])) {
+  if (!await ensureDebian(SYSLOG_NG, ["syslog-ng-core", "syslog-ng-mod-http"])) {
     add(
       "2. Catch-up into CouchDB",
       what,
@@ -738,7 +745,7 @@ async function correctness(): Promise<void> {
     }”`,
     "each line once",
   );
-  if (await haveCommand("syslog-ng")) {
+  if (await haveCommand(SYSLOG_NG)) {
     const sdb = freshDb();
     const a = await runSyslogNg(path, lines, sdb, "twice-a");
     const b = await runSyslogNg(path, 2 * lines, sdb, "twice-b");
