@@ -303,21 +303,13 @@ export async function runCapture(
         continue;
       }
       // Caught up with the log.
-      const position = tailer.position;
-      if (
-        builder.empty && position && committed &&
-        (position.generation !== committed.generation || position.offset !== committed.offset)
-      ) {
-        // A new generation began, or the sink skipped ahead: record where we stand.
-        await commit(position.generation, position.offset, position.file);
-      } else if (builder.empty && position && !committed) {
-        await commit(position.generation, position.offset, position.file);
-      }
-      stats.bytesBehind = 0;
       if (settings.once) {
         if (!await flush()) break;
+        await recordPosition();
         return 0;
       }
+      await recordPosition();
+      stats.bytesBehind = 0;
       if (!builder.empty) {
         const left = builder.firstAt + settings.flushMs - Date.now();
         if (left <= 0) {
@@ -330,11 +322,26 @@ export async function runCapture(
       }
     }
     // Stopping: what was read is pushed once more, if CouchDB takes it before the grace period ends.
-    await flush();
+    if (await flush()) await recordPosition();
     return 0;
   } finally {
     stats.tailing = false;
     tailer.close();
+  }
+
+  /**
+   * With nothing read and not stored, records where the tailer stands when that is not what the
+   * cache file says: a new generation began (whose file must be found again after a stop, even
+   * before any of its lines is stored), or the sink skipped ahead.
+   */
+  async function recordPosition(): Promise<void> {
+    const position = tailer.position;
+    if (!builder.empty || !position) return;
+    if (
+      committed && position.generation === committed.generation &&
+      position.offset === committed.offset && position.file === committed.file
+    ) return;
+    await commit(position.generation, position.offset, position.file);
   }
 
   /** Adds a chunk of whole lines, flushing each time a batch is full. */
