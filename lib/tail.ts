@@ -95,6 +95,8 @@ export class Tailer {
   readonly #options: TailerOptions;
   readonly #log: Logger;
   #current: Current | null = null;
+  /** Files rotated after the one being drained, while capture was stopped: read next, in order. */
+  #successors: { file: Deno.FsFile; name: string }[] = [];
   /** The generation the next file at the path gets. */
   #nextGeneration = 0;
   #waitingLogged = false;
@@ -169,6 +171,10 @@ export class Tailer {
           offset: start.offset,
         },
       );
+      this.#successors = await this.#rotatedAfter(rotated.file, opened?.file ?? null);
+      for (const next of this.#successors) {
+        this.#log.info(`${next.name} was rotated after it: it is read next, before ${this.path}`);
+      }
       opened?.file.close();
       await this.#adopt(rotated, start.generation, start.offset, true);
       return;
@@ -234,12 +240,22 @@ export class Tailer {
         this.#log.info(`${this.path} was removed; waiting for it to be created again`);
         this.#waitingLogged = true;
       }
+      const generation = Math.max(this.#nextGeneration, c.generation + 1);
+      const successor = c.rotatedAway ? this.#successors.shift() : undefined;
+      if (successor) {
+        c.file.close();
+        this.#log.info(
+          `reading ${successor.name} (rotated while capture was stopped): generation ${generation}`,
+        );
+        await this.#adopt(successor, generation, 0, true);
+        continue;
+      }
       const next = await this.#openPath();
       if (!next) return null;
       c.file.close();
       this.#current = null;
-      this.#log.info(`${this.path} is a new file: generation ${this.#nextGeneration}`);
-      await this.#adopt(next, Math.max(this.#nextGeneration, c.generation + 1), 0, false);
+      this.#log.info(`${this.path} is a new file: generation ${generation}`);
+      await this.#adopt(next, generation, 0, false);
     }
   }
 
@@ -252,6 +268,7 @@ export class Tailer {
   close(): void {
     this.#watch?.close();
     this.#watch = null;
+    for (const { file } of this.#successors.splice(0)) file.close();
     this.#current?.file.close();
     this.#current = null;
   }
@@ -292,7 +309,7 @@ export class Tailer {
         bufferBytes: this.#options.bufferBytes,
       }),
     };
-    if (!rotatedAway) this.#nextGeneration = Math.max(this.#nextGeneration, generation + 1);
+    this.#nextGeneration = Math.max(this.#nextGeneration, generation + 1);
     this.#lastHeadCheck = Date.now();
   }
 
@@ -307,6 +324,39 @@ export class Tailer {
       }
     }
     return null;
+  }
+
+  /**
+   * The rotated files written after `found` (a later modification time), other than the file now at
+   * the path: files rotated more than once while capture was stopped, oldest first. Compressed
+   * files are left out: their lines were in a file that was read before it was compressed.
+   */
+  async #rotatedAfter(
+    found: Deno.FsFile,
+    atPath: Deno.FsFile | null,
+  ): Promise<{ file: Deno.FsFile; name: string }[]> {
+    const foundInfo = await found.stat();
+    const skip = new Set([foundInfo.ino, atPath ? (await atPath.stat()).ino : -1]);
+    const since = foundInfo.mtime?.getTime() ?? 0;
+    const names = new Set<string>();
+    for (const pattern of this.#options.rotated ?? defaultRotatedGlobs(this.path)) {
+      for (const name of await globFiles(pattern)) names.add(name);
+    }
+    const later: { file: Deno.FsFile; name: string; mtime: number }[] = [];
+    for (const name of names) {
+      const file = await Deno.open(name, { read: true }).catch(() => null);
+      if (!file) continue;
+      const info = await file.stat();
+      const mtime = info.mtime?.getTime() ?? 0;
+      if (skip.has(info.ino) || mtime <= since || await isCompressed(file)) {
+        file.close();
+        continue;
+      }
+      skip.add(info.ino);
+      later.push({ file, name, mtime });
+    }
+    // Oldest first; logrotate's numbering (.2 before .1) breaks ties.
+    return later.sort((a, b) => a.mtime - b.mtime || b.name.localeCompare(a.name));
   }
 
   /** At the end of the file: is it still the file at the path, and still the same file? */
@@ -332,6 +382,18 @@ export class Tailer {
     }
     return "same";
   }
+}
+
+/** Whether a file starts like gzip, bzip2, xz or zstd data. */
+async function isCompressed(file: Deno.FsFile): Promise<boolean> {
+  const head = new Uint8Array(4);
+  await file.seek(0, Deno.SeekMode.Start);
+  const n = (await file.read(head)) ?? 0;
+  await file.seek(0, Deno.SeekMode.Start);
+  const magic = Array.from(head.subarray(0, n));
+  const starts = (bytes: number[]) => bytes.every((b, i) => magic[i] === b);
+  return starts([0x1f, 0x8b]) || starts([0x42, 0x5a, 0x68]) || starts([0xfd, 0x37, 0x7a, 0x58]) ||
+    starts([0x28, 0xb5, 0x2f, 0xfd]);
 }
 
 /** The offset after the last `\n` of a file: where "from the end" starts. */

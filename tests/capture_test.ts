@@ -191,6 +191,30 @@ Deno.test("rotation while stopped: the rotated file is found and drained first",
   await assertFeedOnce(db, await Deno.readFile(log), 1);
 });
 
+Deno.test("two rotations while stopped: both rotated files are drained in order, compressed ones left alone", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("rot2");
+  await append(log, lines(100));
+  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await append(log, lines(30));
+  // logrotate, twice: .1 becomes .2, the log becomes .1, a new log begins.
+  await new Promise((r) => setTimeout(r, 20));
+  await Deno.rename(log, `${log}.1`);
+  await append(log, lines(40));
+  await new Promise((r) => setTimeout(r, 20));
+  await Deno.rename(`${log}.1`, `${log}.2`);
+  await Deno.rename(log, `${log}.1`);
+  await append(log, lines(50));
+  await Deno.writeFile(`${log}.3.gz`, new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 10]));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, await Deno.readFile(`${log}.2`), 0);
+  await assertFeedOnce(db, await Deno.readFile(`${log}.1`), 1);
+  await assertFeedOnce(db, await Deno.readFile(log), 2);
+  assert.equal((await feedDocs(db)).filter((d) => d.source.generation > 2).length, 0);
+});
+
 Deno.test("truncated while stopped: a new generation from 0", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
