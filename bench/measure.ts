@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { denoRunArgs } from "../tools/deno_run.ts";
 
 export const ROOT = join(import.meta.dirname!, "..");
 
@@ -80,16 +81,7 @@ export async function measure(
 
 /** The command line of a program, as the tests and the build run it. */
 export function program(name: "capture" | "monitor", args: string[]): string[] {
-  return [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--config",
-    join(ROOT, "deno.json"),
-    `-P=${name}`,
-    join(ROOT, `${name}.ts`),
-    ...args,
-  ];
+  return [Deno.execPath(), ...denoRunArgs(name, `${name}.ts`, args)];
 }
 
 /** CPU seconds (user + system) a running process has used so far. */

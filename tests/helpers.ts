@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { csvRow } from "../lib/csv.ts";
+import { denoRunArgs } from "../tools/deno_run.ts";
 import { createSimulator, simulateText } from "../lib/simulator.ts";
 import { forEachLine } from "../lib/lines.ts";
 import { parseLine, yearResolver } from "../lib/spysocket.ts";
@@ -39,15 +40,7 @@ export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
 
 /** `deno run` arguments for a program, with its permission set from deno.json. */
 export function programArgs(program: "capture" | "monitor", args: string[]): string[] {
-  return [
-    "run",
-    "--quiet",
-    "--config",
-    join(ROOT, "deno.json"),
-    `-P=${program}`,
-    join(ROOT, `${program}.ts`),
-    ...args,
-  ];
+  return denoRunArgs(program, `${program}.ts`, args);
 }
 
 /** Runs a program to its end. */
@@ -369,13 +362,5 @@ export function refusingServer(): ReturnType<typeof fakeServer> {
 
 /** Runs a tool script (`tools/…`, `bench/…`) with the tools permission set. */
 export function toolArgs(script: string, args: string[]): string[] {
-  return [
-    "run",
-    "--quiet",
-    "--config",
-    join(ROOT, "deno.json"),
-    "-P=tools",
-    join(ROOT, script),
-    ...args,
-  ];
+  return denoRunArgs("tools", script, args);
 }

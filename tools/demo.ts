@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createSimulator, simulateText } from "../lib/simulator.ts";
 import { startCouchServer } from "./couch_server.ts";
+import { denoRunArgs } from "./deno_run.ts";
 
-const ROOT = join(import.meta.dirname!, "..");
 const { values } = parseArgs({
   args: Deno.args,
   options: { rate: { type: "string", default: "200" }, seconds: { type: "string", default: "0" } },
@@ -42,13 +42,7 @@ try {
   console.log(`log:     ${log} (${rate} lines/s)`);
   console.log(`couchdb: ${display}/${db.split("/").pop()}`);
   capture = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--config",
-      join(ROOT, "deno.json"),
-      "-P=capture",
-      join(ROOT, "capture.ts"),
+    args: denoRunArgs("capture", "capture.ts", [
       "--couchdb",
       db,
       "--cache",
@@ -56,7 +50,7 @@ try {
       "--source",
       "demo",
       log,
-    ],
+    ]),
     stdin: "null",
     stdout: "null",
     stderr: "piped",
