@@ -78,11 +78,6 @@ export class LineScanner {
     return this.#skip ? this.#skip.offset : this.#position;
   }
 
-  /** Bytes read past {@linkcode position}: a partial last line, or part of an oversized one. */
-  get pending(): number {
-    return this.#end - this.#start + (this.#skip ? this.#position - this.#skip.offset : 0);
-  }
-
   /** Goes to `offset`, forgetting all it buffered; it must be the start of a line. */
   seekTo(offset: number): void {
     this.#start = this.#end = 0;

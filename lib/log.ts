@@ -79,6 +79,3 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
   };
 }
-
-/** A logger that drops everything, for library callers that want no output. */
-export const silentLogger: Logger = createLogger({ write: () => {}, level: "error" });

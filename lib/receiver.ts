@@ -89,8 +89,8 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array<Arr
   return body;
 }
 
-/** Handles one request. Exported for tests of the rules; `startReceiver` serves it. */
-export async function handleExtractRequest(
+/** Handles one request (the table in the module doc); `startReceiver` serves it. */
+async function handleExtractRequest(
   request: Request,
   options: ReceiverOptions,
 ): Promise<Response> {
