@@ -15,6 +15,7 @@ import { csvHeader } from "../lib/csv.ts";
 import { freePort, startCouchServer } from "../tools/couch_server.ts";
 import { Proxy } from "../tools/proxy.ts";
 import {
+import { taskArgs } from "../tools/deno_run.ts";
   docCount,
   getJson,
   measure,
@@ -30,7 +31,7 @@ import {
 } from "./measure.ts";
 
 const { values: flags } = parseArgs({
-  args: Deno.args,
+  args: taskArgs(),
   options: { quick: { type: "boolean", default: false }, out: { type: "string" } },
 });
 const quick = flags.quick!;

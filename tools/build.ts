@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { taskArgs } from "./deno_run.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
@@ -90,7 +91,7 @@ export async function build(options: { target?: string; out: string }): Promise<
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: taskArgs(),
     options: { target: { type: "string" }, out: { type: "string", default: join(ROOT, "dist") } },
   });
   try {

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createSimulator, simulateText } from "../lib/simulator.ts";
 import { startCouchServer } from "./couch_server.ts";
-import { denoRunArgs } from "./deno_run.ts";
+import { denoRunArgs, taskArgs } from "./deno_run.ts";
 
 const { values } = parseArgs({
-  args: Deno.args,
+  args: taskArgs(),
   options: { rate: { type: "string", default: "200" }, seconds: { type: "string", default: "0" } },
 });
 const rate = Number(values.rate);

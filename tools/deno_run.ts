@@ -29,3 +29,8 @@ export function denoRunArgs(
     ...args,
   ];
 }
+
+/** The arguments given after `deno task NAME`: `deno task bench -- --quick` passes the `--` on too. */
+export function taskArgs(): string[] {
+  return Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+}

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { createSimulator, simulateText } from "../lib/simulator.ts";
+import { taskArgs } from "./deno_run.ts";
 
 const USAGE =
   `usage: simulate [--rate LINES_PER_S] [--count N] [--seed N] [--vehicles N] [--single-space] FILE
@@ -46,7 +47,7 @@ export async function simulate(
 
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
-    args: Deno.args,
+    args: taskArgs(),
     allowPositionals: true,
     options: {
       rate: { type: "string", default: "10" },

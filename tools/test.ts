@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { startCouchServer } from "./couch_server.ts";
+import { taskArgs } from "./deno_run.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 
@@ -22,7 +23,7 @@ async function main(): Promise<number> {
   }
   try {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "-A", "--config", join(ROOT, "deno.json"), ...Deno.args, join(ROOT, "tests")],
+      args: ["test", "-A", "--config", join(ROOT, "deno.json"), ...taskArgs(), join(ROOT, "tests")],
       cwd: ROOT,
       env: { COUCHDB_URL: url, LOGCAPTURE_TEST_SERVER: server ? "pouchdb" : "external" },
       stdout: "piped",
