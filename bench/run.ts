@@ -14,8 +14,8 @@ import { yearResolver } from "../lib/spysocket.ts";
 import { csvHeader } from "../lib/csv.ts";
 import { freePort, startCouchServer } from "../tools/couch_server.ts";
 import { Proxy } from "../tools/proxy.ts";
-import {
 import { taskArgs } from "../tools/deno_run.ts";
+import {
   docCount,
   getJson,
   measure,
