@@ -11,7 +11,7 @@ import { SOURCE_NAME } from "./lib/batch.ts";
 import type { BatchSink } from "./lib/sink.ts";
 import { extractSink } from "./lib/handover.ts";
 import { runMain } from "./lib/main.ts";
-import { CAPTURE_OPTIONS } from "./lib/options.ts";
+import { batchLinesFor, CAPTURE_OPTIONS } from "./lib/options.ts";
 import { startStatusServer } from "./lib/status.ts";
 import { captureMetrics } from "./lib/metrics.ts";
 import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
@@ -144,7 +144,7 @@ await runMain("capture", async (signal) => {
       from: o.from as "start" | "end",
       once: o.once as boolean,
       flushMs: o.flushMs as number,
-      batchLines: o.batchLines as number,
+      batchLines: batchLinesFor(o),
       batchBytes: o.batchBytes as number,
       maxLineBytes: o.maxLineBytes as number,
       rotated: o.rotated as string[] | undefined,

@@ -11,7 +11,7 @@ import { COLUMN_SETS, type ColumnSet } from "./lib/csv.ts";
 import { runMain } from "./lib/main.ts";
 import { monitorMetrics } from "./lib/metrics.ts";
 import { newMonitorStats, runMonitor } from "./lib/monitor.ts";
-import { MONITOR_OPTIONS } from "./lib/options.ts";
+import { batchLinesFor, MONITOR_OPTIONS } from "./lib/options.ts";
 import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
 import { startReceiver } from "./lib/receiver.ts";
 import { startStatusServer } from "./lib/status.ts";
@@ -145,9 +145,11 @@ await runMain("monitor", async (signal) => {
       done: o.done as "keep" | "delete",
       store: sink.store,
       maxLineBytes: o.maxLineBytes as number,
+      batchLines: batchLinesFor(o),
       pollMs: o.pollMs as number,
     },
     log,
     signal,
+    stats,
   );
 });

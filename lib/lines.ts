@@ -202,6 +202,26 @@ export class LineScanner {
   }
 }
 
+/**
+ * Cuts whole lines into runs of at most `maxLines` lines: the `[from, to)` index pairs, in order.
+ *
+ * @example
+ * ```ts
+ * [...lineRuns(new TextEncoder().encode("a\nb\nc\n"), 2)]; // [[0, 4], [4, 6]]
+ * ```
+ */
+export function* lineRuns(bytes: Uint8Array, maxLines: number): Generator<[number, number]> {
+  let from = 0, lines = 0;
+  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) {
+    if (++lines === maxLines) {
+      yield [from, at + 1];
+      from = at + 1;
+      lines = 0;
+    }
+  }
+  if (from < bytes.length) yield [from, bytes.length];
+}
+
 const utf8 = new TextDecoder();
 
 /**

@@ -22,7 +22,7 @@ import {
   rejectFile,
 } from "./extracts.ts";
 import type { FileIdentity } from "./identity.ts";
-import { LineScanner } from "./lines.ts";
+import { lineRuns, LineScanner } from "./lines.ts";
 import type { Logger } from "./log.ts";
 import { FolderWatch } from "./watch.ts";
 
@@ -34,6 +34,8 @@ export interface MonitorSettings {
   /** Stores one batch (CouchDB, feed or records mode). */
   store: (batch: Batch) => Promise<SinkResult>;
   maxLineBytes: number;
+  /** Most lines in one stored batch. */
+  batchLines: number;
   /** How often the folder is scanned without a filesystem event; default 1000 ms. */
   pollMs?: number;
 }
@@ -105,34 +107,44 @@ export async function runMonitor(
     const readAt = (await file.stat()).mtime ?? new Date();
     const scanner = new LineScanner(file, 0, { maxLineBytes: settings.maxLineBytes });
     const source = { id: extract.source, host, path: extract.path, file: EXTRACT_IDENTITY };
-    for (let item = await scanner.next(); item; item = await scanner.next()) {
-      const start = extract.start + item.offset;
-      const batch: Batch = item.kind === "lines"
-        ? {
-          source,
-          generation: extract.generation,
-          start,
-          end: start + item.bytes.length,
-          data: item.bytes,
-          oversized: null,
-          readAt,
+    chunks: for (let item = await scanner.next(); item; item = await scanner.next()) {
+      const runs = item.kind === "lines" ? lineRuns(item.bytes, settings.batchLines) : [[0, 0]];
+      for (const [from, to] of runs) {
+        const start = extract.start + item.offset + from;
+        const batch: Batch = item.kind === "lines"
+          ? {
+            source,
+            generation: extract.generation,
+            start,
+            end: start + to - from,
+            data: item.bytes.subarray(from, to),
+            oversized: null,
+            readAt,
+          }
+          : {
+            source,
+            generation: extract.generation,
+            start,
+            end: start + item.length,
+            data: new Uint8Array(0),
+            oversized: { ...item, offset: start },
+            readAt,
+          };
+        const result = await settings.store(batch);
+        countStored(stats, result);
+        for (const line of (result.rejected ?? []).slice(0, 20)) {
+          log.warn(`rejected line: ${line.reason}`, {
+            source: extract.source,
+            offset: line.offset,
+          });
         }
-        : {
-          source,
-          generation: extract.generation,
-          start,
-          end: start + item.length,
-          data: new Uint8Array(0),
-          oversized: { ...item, offset: start },
-          readAt,
-        };
-      const result = await settings.store(batch);
-      countStored(stats, result);
-      for (const line of (result.rejected ?? []).slice(0, 20)) {
-        log.warn(`rejected line: ${line.reason}`, { source: extract.source, offset: line.offset });
+        if (result.end >= extract.end) break chunks;
+        if (result.end > batch.end) {
+          // An earlier run stored more: go on from there (the buffer is read anew).
+          scanner.seekTo(result.end - extract.start);
+          continue chunks;
+        }
       }
-      if (result.end >= extract.end) break;
-      if (result.end > batch.end) scanner.seekTo(result.end - extract.start);
     }
     if (settings.done === "delete") await Deno.remove(extract.path);
     else await moveInto(dir, DONE_FOLDER, extract.name);

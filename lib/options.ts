@@ -105,6 +105,21 @@ const COUCH_OPTIONS: OptionSpec[] = [
   },
 ];
 
+/** Feed documents hold many lines; records-mode `_bulk_docs` requests go best at about 1000. */
+const BATCH_LINES: OptionSpec = {
+  key: "batchLines",
+  flag: "batch-lines",
+  type: "integer",
+  min: 1,
+  defaultText: "5000 in feed mode, 1000 in records mode",
+  help: "most lines in a batch",
+};
+
+/** The batch-lines setting, or its default for the mode. */
+export function batchLinesFor(options: Record<string, unknown>): number {
+  return (options.batchLines as number | undefined) ?? (options.mode === "records" ? 1000 : 5000);
+}
+
 const LOG_OPTIONS: OptionSpec[] = [
   {
     key: "logLevel",
@@ -186,14 +201,7 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     default: 500,
     help: "longest a read line waits before it is pushed",
   },
-  {
-    key: "batchLines",
-    flag: "batch-lines",
-    type: "integer",
-    min: 1,
-    default: 5000,
-    help: "most lines in a batch",
-  },
+  BATCH_LINES,
   {
     key: "batchBytes",
     flag: "batch-bytes",
@@ -287,6 +295,7 @@ export const MONITOR_OPTIONS: OptionSpec[] = [
     default: "keep",
     help: "keep processed extracts in DIR/done, or delete them",
   },
+  BATCH_LINES,
   {
     key: "maxLineBytes",
     flag: "max-line-bytes",

@@ -6,9 +6,12 @@ import assert from "node:assert/strict";
 import {
   append,
   assertFeedOnce,
+  expectedRows,
   feedEnd,
   freePortForTest,
   freshDb,
+  lineOffsets,
+  recordDocs,
   run,
   Running,
   simulatedLines,
@@ -50,7 +53,11 @@ Deno.test("end to end through a drop directory: monitor started before capture, 
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(300));
-  await using monitor = new Running("monitor", monitorArgs(db, drop));
+  const port = freePortForTest();
+  await using monitor = new Running(
+    "monitor",
+    monitorArgs(db, drop, "--status-listen", `127.0.0.1:${port}`),
+  );
   await monitor.waitFor(/monitoring/);
   await using _capture = new Running("capture", tailArgs(dir.path, "--extract-dir", drop, log));
   const writer = startWriter(log, lines);
@@ -61,6 +68,13 @@ Deno.test("end to end through a drop directory: monitor started before capture, 
   const done = [...Deno.readDirSync(`${drop}/done`)].length;
   assert.ok(done > 1, `${done} extracts in done/`);
   assert.equal([...Deno.readDirSync(drop)].filter((e) => e.isFile).length, 0);
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const metric = (name: string) =>
+    Number(new RegExp(`^logcapture_monitor_${name} (\\S+)$`, "m").exec(metrics)?.[1]);
+  assert.equal(metric("extracts_done_total"), done);
+  assert.equal(metric("rows_pushed_total"), expectedRows(await Deno.readFile(log)).length);
+  assert.equal(metric("extracts_pending"), 0);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
   monitor.kill("SIGTERM");
   assert.equal((await monitor.done).code, 0);
 });
@@ -430,4 +444,38 @@ Deno.test("tail-only usage errors exit 2 with the fix", async () => {
     "/tmp",
   ]);
   assert.equal(monitor.code, 2);
+});
+
+Deno.test("records mode through the monitor: one document per line, batches cut at --batch-lines, replays trimmed", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(700));
+  assert.equal(
+    (await run("capture", tailArgs(dir.path, "--extract-dir", drop, "--once", log))).code,
+    0,
+  );
+  const first = await run(
+    "monitor",
+    monitorArgs(db, drop, "--once", "--mode", "records", "--batch-lines", "64"),
+  );
+  assert.equal(first.code, 0, first.stderr);
+  // The same extract again (a replayed hand-over): nothing is doubled.
+  for (const entry of Deno.readDirSync(`${drop}/done`)) {
+    await Deno.copyFile(`${drop}/done/${entry.name}`, `${drop}/${entry.name}`);
+  }
+  await Deno.remove(`${drop}/done`, { recursive: true });
+  const again = await run(
+    "monitor",
+    monitorArgs(db, drop, "--once", "--mode", "records", "--batch-lines", "100"),
+  );
+  assert.equal(again.code, 0, again.stderr);
+  const docs = await recordDocs(db);
+  assert.deepEqual(
+    docs.map((d) => d.line_offset as number).sort((a, b) => a - b),
+    lineOffsets(await Deno.readFile(log)),
+  );
+  assert.ok(
+    new Set(docs.map((d) => d.batch_start)).size >= 700 / 64,
+    "batches of at most 64 lines",
+  );
 });
