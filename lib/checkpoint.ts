@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import { basename, dirname } from "node:path";
+import { basename } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
 import type { FileIdentity } from "./identity.ts";
 
 /** Where capture stands in one log. */
@@ -76,31 +77,6 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | null> {
 }
 
 const encoder = new TextEncoder();
-
-/** Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync of the folder. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const folder = dirname(path);
-  const temp = `${folder}/.${basename(path)}.${Deno.pid}.tmp`;
-  try {
-    const file = await Deno.open(temp, { write: true, create: true, truncate: true, mode: 0o600 });
-    try {
-      for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
-  try {
-    using dir = await Deno.open(folder);
-    await dir.sync();
-  } catch {
-    // Some filesystems cannot fsync a folder; the rename itself is still atomic.
-  }
-}
 
 /** Writes the cache file atomically. */
 export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {

@@ -12,6 +12,7 @@
  * @module
  */
 import { join } from "node:path";
+import { fsyncFolder, tempNameFor, writeSynced } from "./atomic.ts";
 import { type ExtractRange, parseExtractName } from "./batch.ts";
 
 /** An extract in a drop directory. */
@@ -25,15 +26,6 @@ export interface ExtractFile extends ExtractRange {
 export const DONE_FOLDER = "done";
 export const REJECTED_FOLDER = "rejected";
 
-async function fsyncFolder(folder: string): Promise<void> {
-  try {
-    using dir = await Deno.open(folder);
-    await dir.sync();
-  } catch {
-    // Some filesystems cannot fsync a folder; the rename itself is still atomic.
-  }
-}
-
 /**
  * Writes an extract atomically: `.NAME.PID.tmp`, fsync, then a hard link to `NAME` (which fails if
  * `NAME` exists, so two writers never overwrite each other), fsync of the folder. Resolves with
@@ -44,17 +36,9 @@ export async function writeExtract(
   name: string,
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
 ): Promise<boolean> {
-  const temp = join(folder, `.${name}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  const temp = tempNameFor(join(folder, name));
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-    try {
-      for await (const chunk of chunks) {
-        for (let at = 0; at < chunk.length;) at += await file.write(chunk.subarray(at));
-      }
-      await file.sync();
-    } finally {
-      file.close();
-    }
+    await writeSynced(temp, chunks, 0o644);
     try {
       await Deno.link(temp, join(folder, name));
     } catch (error) {
