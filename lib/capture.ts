@@ -20,8 +20,13 @@ import {
   readLegacyHistory,
   writeCheckpoint,
 } from "./checkpoint.ts";
-import type { RejectedLine } from "./format.ts";
-import { type BatchSink, countStored, newStoreCounters, type StoreCounters } from "./sink.ts";
+import {
+  type BatchSink,
+  countStored,
+  newStoreCounters,
+  rejectionLogger,
+  type StoreCounters,
+} from "./sink.ts";
 import { type FileIdentity, matchesIdentity, readIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 import { Tailer, type TailRead, type TailStart } from "./tail.ts";
@@ -134,7 +139,6 @@ class BatchBuilder {
   }
 }
 
-const REJECTED_LOG_PER_MINUTE = 20;
 const PROGRESS_EVERY_MS = 10_000;
 
 /**
@@ -159,7 +163,7 @@ export async function runCapture(
   const builder = new BatchBuilder(
     Math.min(settings.batchBytes + settings.maxLineBytes + 1, 64 << 20),
   );
-  let rejectedWindow = { start: 0, logged: 0, suppressed: 0 };
+  const logRejected = rejectionLogger(log);
 
   const checkpoint = await readCheckpoint(settings.cachePath);
   if (checkpoint && checkpoint.path !== settings.path) {
@@ -186,23 +190,6 @@ export async function runCapture(
     await writeCheckpoint(settings.cachePath, committed);
   }
 
-  function logRejected(lines: RejectedLine[]): void {
-    const now = Date.now();
-    if (now - rejectedWindow.start > 60_000) {
-      if (rejectedWindow.suppressed > 0) {
-        log.warn(
-          `${rejectedWindow.suppressed} more rejected lines in the last minute were not logged`,
-        );
-      }
-      rejectedWindow = { start: now, logged: 0, suppressed: 0 };
-    }
-    for (const line of lines) {
-      if (rejectedWindow.logged++ < REJECTED_LOG_PER_MINUTE) {
-        log.warn(`rejected line: ${line.reason}`, { source: settings.source, offset: line.offset });
-      } else rejectedWindow.suppressed++;
-    }
-  }
-
   /** Stores one batch, retrying until it is stored or the capture is stopped. */
   async function push(batch: Batch): Promise<boolean> {
     for (let attempt = 0;; attempt++) {
@@ -210,7 +197,7 @@ export async function runCapture(
         const result = await settings.sink.store(batch);
         countStored(stats, result);
         stats.pushFailing = null;
-        if (result.rejected?.length) logRejected(result.rejected);
+        if (result.rejected?.length) logRejected(settings.source, result.rejected);
         if (result.skippedBytes) {
           log.info(`skipped ${result.skippedBytes} bytes that CouchDB already held`, {
             generation: result.generation,

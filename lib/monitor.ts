@@ -12,7 +12,13 @@
  */
 import { hostname } from "node:os";
 import type { Batch } from "./batch.ts";
-import { countStored, newStoreCounters, type SinkResult, type StoreCounters } from "./sink.ts";
+import {
+  countStored,
+  newStoreCounters,
+  rejectionLogger,
+  type SinkResult,
+  type StoreCounters,
+} from "./sink.ts";
 import {
   DONE_FOLDER,
   type ExtractFile,
@@ -89,6 +95,7 @@ export async function runMonitor(
 ): Promise<number> {
   const { dir } = settings;
   const host = hostname();
+  const logRejected = rejectionLogger(log);
   const watch = new FolderWatch(dir, (p) => !p.includes("/.") || p.endsWith(".log"));
   if (!watch.watching) {
     log.warn(`cannot watch ${dir}; scanning it every ${settings.pollMs ?? 1000} ms`);
@@ -132,12 +139,7 @@ export async function runMonitor(
           };
         const result = await settings.store(batch);
         countStored(stats, result);
-        for (const line of (result.rejected ?? []).slice(0, 20)) {
-          log.warn(`rejected line: ${line.reason}`, {
-            source: extract.source,
-            offset: line.offset,
-          });
-        }
+        if (result.rejected?.length) logRejected(extract.source, result.rejected);
         if (result.end >= extract.end) break chunks;
         if (result.end > batch.end) {
           // An earlier run stored more: go on from there (the buffer is read anew).

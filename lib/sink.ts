@@ -13,6 +13,7 @@
 import type { Batch } from "./batch.ts";
 import type { RejectedLine } from "./format.ts";
 import type { FileIdentity } from "./identity.ts";
+import type { Logger } from "./log.ts";
 
 /** Where batches go. A sink resolves only once the batch is durably held. */
 export interface BatchSink {
@@ -66,4 +67,29 @@ export function countStored(counters: StoreCounters, result: SinkResult): void {
   counters.conflictsResolved += result.conflicts ?? 0;
   counters.bytesSkipped += result.skippedBytes ?? 0;
   counters.lastAckAt = Date.now();
+}
+
+/**
+ * Logs rejected lines with their source and offset, at most `perMinute` a minute, then one line
+ * saying how many more there were: a flood of bad input never floods the log.
+ */
+export function rejectionLogger(
+  log: Logger,
+  perMinute = 20,
+): (source: string, lines: RejectedLine[]) => void {
+  let window = { start: 0, logged: 0, suppressed: 0 };
+  return (source, lines) => {
+    const now = Date.now();
+    if (now - window.start > 60_000) {
+      if (window.suppressed > 0) {
+        log.warn(`${window.suppressed} more rejected lines in the last minute were not logged`);
+      }
+      window = { start: now, logged: 0, suppressed: 0 };
+    }
+    for (const line of lines) {
+      if (window.logged++ < perMinute) {
+        log.warn(`rejected line: ${line.reason}`, { source, offset: line.offset });
+      } else window.suppressed++;
+    }
+  };
 }
