@@ -13,6 +13,7 @@
  * @module
  */
 import { hostname } from "node:os";
+import { backoffDelay, sleep } from "./backoff.ts";
 import { type Batch, SOURCE_NAME } from "./batch.ts";
 import {
   type Checkpoint,
@@ -219,9 +220,8 @@ export async function runCapture(
         if (signal.aborted) return false;
         stats.pushErrors++;
         stats.pushFailing = (error as Error).message;
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
         if (attempt === 0) log.error(`${(error as Error).message}; retrying`);
-        await sleep(delay, signal);
+        await sleep(backoffDelay(attempt, 500, 30_000), signal);
       }
     }
   }
@@ -407,18 +407,6 @@ function isFatal(error: unknown): boolean {
   return /is not a (feed document|record) of logcapture|cache file/.test(
     String((error as Error).message),
   );
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { backoffDelay, sleep } from "./backoff.ts";
 import { readSecretFile } from "./config.ts";
 import type { Logger } from "./log.ts";
 
@@ -177,8 +178,6 @@ function networkReason(error: unknown, timeoutMs: number): string {
   return text.replace(/https?:\/\/\S+/g, "").replace(/\s+/g, " ").trim();
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** One database on one CouchDB server. */
 export class CouchClient {
   /** The server, without credentials: `http://host:5984`. */
@@ -271,8 +270,7 @@ export class CouchClient {
           0,
         );
       }
-      const delay = Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** Math.min(attempt, 20)) *
-        (0.5 + Math.random() / 2);
+      const delay = backoffDelay(attempt, this.#backoffMs, this.#maxBackoffMs);
       if (Date.now() >= deadline) throw failure;
       this.retries++;
       if (this.#outageSince === null) {

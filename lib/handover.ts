@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { backoffDelay, sleep } from "./backoff.ts";
 import { type Batch, extractName } from "./batch.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
 import { pendingBytes, writeExtract } from "./extracts.ts";
@@ -66,8 +67,6 @@ async function collect(
   }
   return out;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The sink of tail-only capture. See the module example. */
 export function extractSink(options: HandoverOptions): BatchSink {
@@ -132,7 +131,7 @@ export function extractSink(options: HandoverOptions): BatchSink {
           `cannot hand ${name} to the receiver at ${options.shipTo}: ${reason}; retrying with backoff`,
         );
       }
-      await sleep(Math.min(30_000, 250 * 2 ** Math.min(attempt, 7)) * (0.5 + Math.random() / 2));
+      await sleep(backoffDelay(attempt, 250, 30_000));
     }
   }
 
