@@ -70,14 +70,26 @@ const json = (v: number | null) => (v === null ? "null" : String(v));
 const quoted = (v: string | null) => (v === null ? "null" : `"${v}"`);
 
 /**
+ * A coordinate's text as a JSON number. The parser's decimals (`-?digits(.digits)?`) are JSON
+ * numbers already unless they start with a redundant zero, so the text is used as it is: no
+ * conversion to a double and back for each line.
+ */
+function jsonNumber(decimal: string): string {
+  const first = decimal.charCodeAt(0) === 45 ? 1 : 0;
+  const redundantZero = decimal.charCodeAt(first) === 48 && first + 1 < decimal.length &&
+    decimal.charCodeAt(first + 1) !== 46;
+  return redundantZero ? String(Number(decimal)) : decimal;
+}
+
+/**
  * A report as the members of a records-mode JSON document (no braces): every field typed, lat/lon
  * as numbers plus their exact text. Built by hand because it runs once per line: every string the
  * parser accepts is plain ASCII without quotes or backslashes, so nothing needs escaping.
  */
 export function reportMembers(r: Report): string {
   return `"doc_type":"Report","kind":"${r.kind}","date":"${r.date}","time":"${r.time}","vehicle":"${r.vehicle}",` +
-    `"lat":${Number(r.lat)},"lon":${
-      Number(r.lon)
+    `"lat":${jsonNumber(r.lat)},"lon":${
+      jsonNumber(r.lon)
     },"locationValid":"${r.locationValid}","adherence":${r.adherence},` +
     `"adherenceValid":"${r.adherenceValid}","odometer":${r.odometer},"odometerValid":"${r.odometerValid}",` +
     `"dgps":"${r.dgps}","fom":${json(r.fom)},"crossingTime":${quoted(r.crossingTime)},"dwell":${

@@ -114,6 +114,11 @@ const ends = new Int32Array(MAX_TOKENS);
 let text = "";
 let count = 0;
 
+// Where the next tab of `text` is (Infinity: none further on). Found once per chunk, not per line:
+// tabs are rare, and without one a token ends at the next space, which indexOf finds fastest.
+let tabText = "";
+let nextTab = Infinity;
+
 /**
  * Splits `line[from, to)` on runs of spaces or tabs; false when it has far more tokens than any
  * report. Working on a range of the decoded chunk, not on a slice, keeps the string flat and fast.
@@ -121,20 +126,32 @@ let count = 0;
 function tokenize(line: string, from: number, to: number): boolean {
   text = line;
   count = 0;
-  let i = from;
   let end = to;
   if (end > from && line.charCodeAt(end - 1) === 10) end--;
   if (end > from && line.charCodeAt(end - 1) === 13) end--;
+  if (line !== tabText || nextTab < from) {
+    tabText = line;
+    nextTab = line.indexOf("\t", from);
+    if (nextTab < 0) nextTab = Infinity;
+  }
+  let i = from;
   while (i < end) {
-    let c = line.charCodeAt(i);
-    while (c === 32 || c === 9) {
-      if (++i >= end) return true;
-      c = line.charCodeAt(i);
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9) {
+      i++;
+      continue;
     }
     if (count >= MAX_TOKENS) return false;
     starts[count] = i;
-    while (i < end && (c = line.charCodeAt(i)) !== 32 && c !== 9) i++;
-    ends[count++] = i;
+    let stop = line.indexOf(" ", i);
+    if (stop < 0 || stop > end) stop = end;
+    if (nextTab < i) {
+      nextTab = line.indexOf("\t", i);
+      if (nextTab < 0) nextTab = Infinity;
+    }
+    if (nextTab < stop) stop = nextTab;
+    ends[count++] = stop;
+    i = stop + 1;
   }
   return true;
 }
@@ -158,10 +175,7 @@ function tokenStarts(i: number, word: string): boolean {
 }
 
 function matchesAt(at: number, word: string): boolean {
-  for (let k = 0; k < word.length; k++) {
-    if (text.charCodeAt(at + k) !== word.charCodeAt(k)) return false;
-  }
-  return true;
+  return text.startsWith(word, at);
 }
 
 function isDigit(c: number): boolean {
@@ -370,14 +384,20 @@ export function parseLineAt(
 // The dates of one run of lines are few: each is made once, not once per line.
 const dates = new Map<number, string>();
 
+let lastDateKey = 0;
+let lastDate = "";
+
 function isoDate(year: number, month: number, day: number): string {
   const key = year * 10000 + month * 100 + day;
+  if (key === lastDateKey) return lastDate;
+  lastDateKey = key;
   let date = dates.get(key);
   if (date === undefined) {
     if (dates.size > 1000) dates.clear();
     date = `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
     dates.set(key, date);
   }
+  lastDate = date;
   return date;
 }
 

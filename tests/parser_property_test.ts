@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { csvRowOfParsed, csvRowsReference } from "../lib/csv.ts";
 import { forEachLine } from "../lib/lines.ts";
-import { parseLine, type Report, yearResolver } from "../lib/spysocket.ts";
+import { parseLine, parseLineAt, type Report, yearResolver } from "../lib/spysocket.ts";
 
 const years = yearResolver({ year: 2024 });
 const decoder = new TextDecoder();
@@ -148,5 +148,24 @@ Deno.test("property: rows of parsed lines, joined without the quoting check, equ
       assert.equal(csvRowOfParsed(report, columns), csvRowsReference([report], columns));
     }),
     { numRuns: 3000 },
+  );
+});
+
+Deno.test("property: lines parsed inside one chunk give what each line gives alone", () => {
+  const line = fc.oneof(
+    validLine.map((v) => v.line),
+    fc.string({ unit: fc.constantFrom(" ", "\t", "x", ":", "/", "1"), maxLength: 60 }),
+  );
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
+      const chunk = lines.map((l) => l + "\n").join("");
+      const alone = lines.map((l) => parseLine(l, years));
+      const inChunk: (Report | { kind: "rejected"; reason: string })[] = [];
+      forEachLine(new TextEncoder().encode(chunk), (text, from, to) => {
+        inChunk.push(parseLineAt(text, from, to, years));
+      });
+      assert.deepEqual(inChunk, alone);
+    }),
+    { numRuns: 2000 },
   );
 });
