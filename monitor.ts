@@ -17,7 +17,6 @@ import { startReceiver } from "./lib/receiver.ts";
 import { startStatusServer } from "./lib/status.ts";
 
 const CONVERT_USAGE = "usage: monitor convert [--year YYYY] [--columns classic|full] FILE...";
-const encoder = new TextEncoder();
 
 /** `monitor convert`: CSV of old files on stdout, the rejected count on stderr. */
 async function convert(args: string[]): Promise<number> {
@@ -59,8 +58,7 @@ async function convert(args: string[]): Promise<number> {
   const result = await convertFiles(
     positionals,
     { columns: values.columns as ColumnSet, year },
-    async (text) => {
-      const bytes = encoder.encode(text);
+    async (bytes) => {
       for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
     },
   );

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createSimulator, simulateText } from "../lib/simulator.ts";
+import { ByteWriter } from "../lib/bytes.ts";
 import { formatCsv } from "../lib/format.ts";
 import { LineScanner } from "../lib/lines.ts";
 import { yearResolver } from "../lib/spysocket.ts";
@@ -117,9 +118,11 @@ async function readingAndFormatting(): Promise<void> {
     const scanner = new LineScanner(file, 0, { maxLineBytes: 1 << 20 });
     const started = performance.now();
     let rows = 0;
+    const out = new ByteWriter();
     for (let item = await scanner.next(); item; item = await scanner.next()) {
       if (item.kind === "lines") {
-        rows += formatCsv(item.bytes, item.offset, { columns: "classic", years }).rows;
+        rows += formatCsv(item.bytes, item.offset, { columns: "classic", years }, out).rows;
+        out.clear();
       }
     }
     if (rows !== SIZES.parse) throw new Error(`parsed ${rows} rows of ${SIZES.parse}`);
@@ -419,11 +422,10 @@ async function couchimport(path: string, lines: number, rawRate: number): Promis
   }
   const csvPath = join(work, "couchimport.csv");
   const bytes = await Deno.readFile(path);
-  await Deno.writeTextFile(
-    csvPath,
-    csvHeader("classic") +
-      formatCsv(bytes, 0, { columns: "classic", years: yearResolver({ year: 2012 }) }).csv,
-  );
+  const csv = new ByteWriter();
+  csv.ascii(csvHeader("classic"));
+  formatCsv(bytes, 0, { columns: "classic", years: yearResolver({ year: 2012 }) }, csv);
+  await Deno.writeFile(csvPath, csv.bytes());
   for (
     const [label, extra] of [["defaults", []], ["--buffer 1000 --parallelism 4", [
       "--buffer",

@@ -4,11 +4,12 @@
  * @example
  * ```ts
  * import { convertFiles } from "./convert.ts";
- * const result = await convertFiles(["old.log"], { columns: "classic", year: 2012 }, (text) => console.log(text));
+ * const result = await convertFiles(["old.log"], { columns: "classic", year: 2012 }, (bytes) => Deno.stdout.write(bytes));
  * // result.rows, result.rejected, result.unreadable
  * ```
  * @module
  */
+import { ByteWriter } from "./bytes.ts";
 import { type ColumnSet, csvHeader } from "./csv.ts";
 import { formatCsv, oversizedRejection, type RejectedLine } from "./format.ts";
 import { LineScanner } from "./lines.ts";
@@ -30,14 +31,16 @@ export interface ConvertResult {
   unreadable: { file: string; reason: string }[];
 }
 
-/** Converts `files` in order, writing CSV text through `write`. */
+/** Converts `files` in order, writing the CSV through `write` (each chunk valid until it returns). */
 export async function convertFiles(
   files: string[],
   options: ConvertOptions,
-  write: (text: string) => Promise<void> | void,
+  write: (bytes: Uint8Array) => Promise<void> | void,
 ): Promise<ConvertResult> {
   const result: ConvertResult = { rows: 0, rejected: [], unreadable: [] };
-  await write(csvHeader(options.columns));
+  const csv = new ByteWriter();
+  csv.ascii(csvHeader(options.columns));
+  await write(csv.bytes());
   for (const path of files) {
     let file: Deno.FsFile;
     try {
@@ -63,10 +66,11 @@ export async function convertFiles(
         result.rejected.push({ file: path, line: oversizedRejection(item) });
         continue;
       }
-      const out = formatCsv(item.bytes, item.offset, { columns: options.columns, years });
+      csv.clear();
+      const out = formatCsv(item.bytes, item.offset, { columns: options.columns, years }, csv);
       result.rows += out.rows;
       for (const line of out.rejected) result.rejected.push({ file: path, line });
-      if (out.csv) await write(out.csv);
+      if (csv.length > 0) await write(csv.bytes());
     }
   }
   return result;

@@ -231,9 +231,11 @@ export class CouchClient {
     const url = options.server ? `${this.server}/${path}` : `${this.url}${path ? "/" + path : ""}`;
     const headers: Record<string, string> = { "Accept": "application/json" };
     if (this.#authorization) headers["Authorization"] = this.#authorization;
-    let payload: string | undefined;
+    let payload: string | Uint8Array<ArrayBuffer> | undefined;
     if (body !== undefined) {
-      payload = typeof body === "string" ? body : JSON.stringify(body);
+      payload = typeof body === "string" || body instanceof Uint8Array
+        ? body as string | Uint8Array<ArrayBuffer>
+        : JSON.stringify(body);
       headers["Content-Type"] = "application/json";
     }
     const deadline = Date.now() + (options.retry === false ? 0 : this.#retryForMs);
@@ -391,8 +393,10 @@ export class CouchClient {
    * Writes many documents in one request. Each result says created, conflict (already stored) or
    * error; the caller decides, so no error is ever counted as stored.
    */
-  async bulkDocs(docs: Doc[] | string): Promise<BulkResult[]> {
-    const payload = typeof docs === "string" ? docs : JSON.stringify({ docs });
+  async bulkDocs(docs: Doc[] | string | Uint8Array): Promise<BulkResult[]> {
+    const payload = typeof docs === "string" || docs instanceof Uint8Array
+      ? docs
+      : JSON.stringify({ docs });
     const { status, body } = await this.request("POST", "_bulk_docs", payload);
     if (status !== 201 && status !== 200) {
       throw new CouchError(`CouchDB at ${this.server} refused _bulk_docs (${status})`, status);

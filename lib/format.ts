@@ -1,19 +1,29 @@
 /**
  * Whole lines to output: CSV rows plus the rejected lines (feed mode, extracts, conversion), or one
- * typed document per line (records mode). Rejected lines are kept, with their offsets and reasons.
+ * typed JSON document per line (records mode). Output is written as bytes into a reused
+ * {@linkcode ByteWriter}. Rejected lines are kept, with their offsets and reasons.
  *
  * @example
  * ```ts
+ * import { ByteWriter } from "./bytes.ts";
  * import { formatCsv } from "./format.ts";
  * import { yearResolver } from "./spysocket.ts";
- * const out = formatCsv(new TextEncoder().encode("garbage\n"), 0, { columns: "classic", years: yearResolver({ year: 2012 }) });
- * // out.rows === 0, out.rejected[0].offset === 0
+ * const out = new ByteWriter();
+ * const result = formatCsv(new TextEncoder().encode("garbage\n"), 0, { columns: "classic", years: yearResolver({ year: 2012 }) }, out);
+ * // result.rows === 0, result.rejected[0].offset === 0, out.length === 0
  * ```
  * @module
  */
-import { type ColumnSet, csvRowOfParsed } from "./csv.ts";
-import { forEachLine, type OversizedLine } from "./lines.ts";
-import { parseLineAt, type Report, type YearResolver } from "./spysocket.ts";
+import { asciiBytes, type ByteWriter } from "./bytes.ts";
+import { type ColumnSet, writeCoordinate, writeCsvRow, writeDate } from "./csv.ts";
+import type { OversizedLine } from "./lines.ts";
+import {
+  coordinateText,
+  newScannedReport,
+  type ScannedReport,
+  scanReport,
+  type YearResolver,
+} from "./spysocket.ts";
 
 /** A line that did not parse, kept byte for byte (only the head of an oversized line). */
 export interface RejectedLine {
@@ -28,9 +38,8 @@ export interface FormatOptions {
   years: YearResolver;
 }
 
-/** CSV rows (no header) and the rejected lines of a run of whole lines. */
+/** How many CSV rows were written, and the lines that were rejected. */
 export interface FormattedCsv {
-  csv: string;
   rows: number;
   rejected: RejectedLine[];
 }
@@ -45,82 +54,208 @@ export function oversizedRejection(line: OversizedLine): RejectedLine {
   };
 }
 
-/** Formats `bytes` (whole lines read at file offset `offset`) as CSV rows. Blank lines are skipped. */
-export function formatCsv(bytes: Uint8Array, offset: number, options: FormatOptions): FormattedCsv {
-  let csv = "";
+const scanned = newScannedReport();
+
+/**
+ * Calls `fn` for each line of `bytes` (whole lines, the last one with or without its `\n`):
+ * `[start, next)` is the line with its line end, and `reason` is null when the line was scanned
+ * into `scanned`, else why it was rejected. Blank lines are skipped.
+ */
+function forEachScanned(
+  bytes: Uint8Array,
+  years: YearResolver,
+  fn: (start: number, next: number, reason: string | null) => void,
+): void {
+  let start = 0;
+  while (start < bytes.length) {
+    const newline = bytes.indexOf(10, start);
+    const next = newline < 0 ? bytes.length : newline + 1;
+    const reason = scanReport(bytes, start, next, years, scanned);
+    if (reason !== "blank") fn(start, next, reason);
+    start = next;
+  }
+}
+
+/** The rejected line `bytes[start, next)`, without its line end. */
+function rejectedLine(
+  bytes: Uint8Array,
+  offset: number,
+  start: number,
+  next: number,
+  reason: string,
+): RejectedLine {
+  let end = next;
+  if (end > start && bytes[end - 1] === 10) end--;
+  if (end > start && bytes[end - 1] === 13) end--;
+  return { offset: offset + start, reason, raw: bytes.slice(start, end) };
+}
+
+/**
+ * Writes `bytes` (whole lines read at file offset `offset`) to `out` as CSV rows, without a header.
+ * Blank lines are skipped; rejected lines are returned.
+ */
+export function formatCsv(
+  bytes: Uint8Array,
+  offset: number,
+  options: FormatOptions,
+  out: ByteWriter,
+): FormattedCsv {
   let rows = 0;
   const rejected: RejectedLine[] = [];
-  forEachLine(bytes, (text, from, to, start, end) => {
-    const report = parseLineAt(text, from, to, options.years);
-    if (report.kind !== "rejected") {
-      csv += csvRowOfParsed(report, options.columns);
+  forEachScanned(bytes, options.years, (start, next, reason) => {
+    if (reason === null) {
+      writeCsvRow(out, scanned, options.columns);
       rows++;
-    } else if (report.reason !== "blank") {
-      rejected.push({
-        offset: offset + start,
-        reason: report.reason,
-        raw: bytes.slice(start, end),
-      });
-    }
+    } else rejected.push(rejectedLine(bytes, offset, start, next, reason));
   });
-  return { csv, rows, rejected };
-}
-
-const json = (v: number | null) => (v === null ? "null" : String(v));
-const quoted = (v: string | null) => (v === null ? "null" : `"${v}"`);
-
-/**
- * A coordinate's text as a JSON number. The parser's decimals (`-?digits(.digits)?`) are JSON
- * numbers already unless they start with a redundant zero, so the text is used as it is: no
- * conversion to a double and back for each line.
- */
-function jsonNumber(decimal: string): string {
-  const first = decimal.charCodeAt(0) === 45 ? 1 : 0;
-  const redundantZero = decimal.charCodeAt(first) === 48 && first + 1 < decimal.length &&
-    decimal.charCodeAt(first + 1) !== 46;
-  return redundantZero ? String(Number(decimal)) : decimal;
+  return { rows, rejected };
 }
 
 /**
- * A report as the members of a records-mode JSON document (no braces): every field typed, lat/lon
- * as numbers plus their exact text. Built by hand because it runs once per line: every string the
- * parser accepts is plain ASCII without quotes or backslashes, so nothing needs escaping.
+ * A coordinate as a JSON number. The scanner's decimals (`-?digits(.digits)?`) are JSON numbers
+ * already unless they start with a redundant zero, so the text is written as it is: no conversion
+ * to a double and back for each line.
  */
-export function reportMembers(r: Report): string {
-  return `"doc_type":"Report","kind":"${r.kind}","date":"${r.date}","time":"${r.time}","vehicle":"${r.vehicle}",` +
-    `"lat":${jsonNumber(r.lat)},"lon":${
-      jsonNumber(r.lon)
-    },"locationValid":"${r.locationValid}","adherence":${r.adherence},` +
-    `"adherenceValid":"${r.adherenceValid}","odometer":${r.odometer},"odometerValid":"${r.odometerValid}",` +
-    `"dgps":"${r.dgps}","fom":${json(r.fom)},"crossingTime":${quoted(r.crossingTime)},"dwell":${
-      json(r.dwell)
-    },` +
-    `"route":${json(r.route)},"direction":${json(r.direction)},"timepoint":${json(r.timepoint)},` +
-    `"stop":${json(r.stop)},"service":${json(r.service)},"block":${json(r.block)},` +
-    `"lat_text":"${r.lat}","lon_text":"${r.lon}"`;
+function writeJsonNumber(
+  out: ByteWriter,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  point: number,
+): void {
+  const first = bytes[from] === 45 ? from + 1 : from;
+  const redundantZero = bytes[first] === 48 && first + 1 < to && first + 1 !== point &&
+    bytes[first + 1] !== 46;
+  if (redundantZero) out.ascii(String(Number(coordinateText(bytes, from, to, point))));
+  else writeCoordinate(out, bytes, from, to, point);
+}
+
+// The constant parts of a report document, as bytes. A location report has no crossing fields:
+// all of them, null, are one constant.
+const HEAD = {
+  location: asciiBytes('"doc_type":"Report","kind":"location","date":"'),
+  arrival: asciiBytes('"doc_type":"Report","kind":"arrival","date":"'),
+  dwell: asciiBytes('"doc_type":"Report","kind":"dwell","date":"'),
+};
+const TIME = asciiBytes('","time":"');
+const VEHICLE = asciiBytes('","vehicle":"');
+const LAT = asciiBytes('","lat":');
+const LON = asciiBytes(',"lon":');
+const LOCATION_VALID = asciiBytes(',"locationValid":"');
+const ADHERENCE = asciiBytes('","adherence":');
+const ADHERENCE_VALID = asciiBytes(',"adherenceValid":"');
+const ODOMETER = asciiBytes('","odometer":');
+const ODOMETER_VALID = asciiBytes(',"odometerValid":"');
+const DGPS = { On: asciiBytes('","dgps":"On","fom":'), Off: asciiBytes('","dgps":"Off","fom":') };
+const NULL = asciiBytes("null");
+const NO_CROSSING = asciiBytes(
+  ',"crossingTime":null,"dwell":null,"route":null,"direction":null,"timepoint":null,"stop":null,"service":null,"block":null',
+);
+const CROSSING_TIME = asciiBytes(',"crossingTime":"');
+const DWELL = asciiBytes('","dwell":');
+const ROUTE = asciiBytes(',"route":');
+const DIRECTION = asciiBytes(',"direction":');
+const TIMEPOINT = asciiBytes(',"timepoint":');
+const STOP = asciiBytes(',"stop":');
+const SERVICE = asciiBytes(',"service":');
+const BLOCK = asciiBytes(',"block":');
+const LAT_TEXT = asciiBytes(',"lat_text":"');
+const LON_TEXT = asciiBytes('","lon_text":"');
+
+function jsonInt(out: ByteWriter, n: number): void {
+  if (Number.isNaN(n)) out.constant(NULL);
+  else out.int(n);
 }
 
 /**
- * Calls `fn` with each line's records-mode document members (JSON without braces) and its offset
- * and end: a `Report`, or a `Rejected` with the raw line and the reason (also given as `reason`).
+ * A scanned report as the members of a records-mode JSON document (no braces): every field typed,
+ * lat/lon as numbers plus their exact text. Written by hand because it runs once per line: every
+ * byte the scanner accepts in a field is plain ASCII without quotes or backslashes.
  */
-export function forEachRecord(
+export function writeReportMembers(out: ByteWriter, s: ScannedReport): void {
+  const b = s.bytes;
+  out.constant(HEAD[s.kind]);
+  writeDate(out, s);
+  out.constant(TIME);
+  out.copy(b, s.time, s.time + 8);
+  out.constant(VEHICLE);
+  out.copy(b, s.vehicleFrom, s.vehicleTo);
+  out.constant(LAT);
+  writeJsonNumber(out, b, s.latFrom, s.latTo, s.latPoint);
+  out.constant(LON);
+  writeJsonNumber(out, b, s.lonFrom, s.lonTo, s.lonPoint);
+  out.constant(LOCATION_VALID);
+  out.byte(s.locationValid === "V" ? 86 : 73);
+  out.constant(ADHERENCE);
+  out.int(s.adherence);
+  out.constant(ADHERENCE_VALID);
+  out.byte(s.adherenceValid === "V" ? 86 : 73);
+  out.constant(ODOMETER);
+  out.int(s.odometer);
+  out.constant(ODOMETER_VALID);
+  out.byte(s.odometerValid === "V" ? 86 : 73);
+  out.constant(DGPS[s.dgps]);
+  jsonInt(out, s.fom);
+  if (s.kind === "location") out.constant(NO_CROSSING);
+  else {
+    out.constant(CROSSING_TIME);
+    out.copy(b, s.crossingTime, s.crossingTime + 8);
+    out.constant(DWELL);
+    jsonInt(out, s.dwell);
+    out.constant(ROUTE);
+    out.int(s.route);
+    out.constant(DIRECTION);
+    out.int(s.direction);
+    out.constant(TIMEPOINT);
+    out.int(s.timepoint);
+    out.constant(STOP);
+    out.int(s.stop);
+    out.constant(SERVICE);
+    out.int(s.service);
+    out.constant(BLOCK);
+    out.int(s.block);
+  }
+  out.constant(LAT_TEXT);
+  writeCoordinate(out, b, s.latFrom, s.latTo, s.latPoint);
+  out.constant(LON_TEXT);
+  writeCoordinate(out, b, s.lonFrom, s.lonTo, s.lonPoint);
+  out.byte(34);
+}
+
+const utf8 = new TextDecoder();
+
+/** The members of a `Rejected` document: the reason and the raw line (invalid UTF-8 replaced). */
+export function writeRejectedMembers(out: ByteWriter, line: RejectedLine): void {
+  const json = JSON.stringify({
+    doc_type: "Rejected",
+    reason: line.reason,
+    raw: utf8.decode(line.raw),
+  });
+  out.utf8(json.slice(1, -1));
+}
+
+/**
+ * Writes one records-mode document per line of `bytes` (whole lines read at file offset `offset`)
+ * to `out`. For each line `begin` writes the document's opening (`{` and its own members, ending
+ * in a comma) and is told the line's offset, where the next line starts, and the rejected line
+ * when it did not parse; then the line's members and the closing `}` follow.
+ */
+export function writeRecords(
   bytes: Uint8Array,
   offset: number,
   years: YearResolver,
-  fn: (members: string, lineOffset: number, lineEnd: number, reason: string | null) => void,
+  out: ByteWriter,
+  begin: (lineOffset: number, lineEnd: number, rejected: RejectedLine | null) => void,
 ): void {
-  forEachLine(bytes, (text, from, to, start, _end, next) => {
-    const report = parseLineAt(text, from, to, years);
-    if (report.kind !== "rejected") {
-      fn(reportMembers(report), offset + start, offset + next, null);
-    } else if (report.reason !== "blank") {
-      const members = JSON.stringify({
-        doc_type: "Rejected",
-        reason: report.reason,
-        raw: text.slice(from, to),
-      });
-      fn(members.slice(1, -1), offset + start, offset + next, report.reason);
+  forEachScanned(bytes, years, (start, next, reason) => {
+    if (reason === null) {
+      begin(offset + start, offset + next, null);
+      writeReportMembers(out, scanned);
+    } else {
+      const line = rejectedLine(bytes, offset, start, next, reason);
+      begin(line.offset, offset + next, line);
+      writeRejectedMembers(out, line);
     }
+    out.byte(125);
   });
 }

@@ -106,58 +106,120 @@ export function yearResolver(options: YearOptions): YearResolver {
   };
 }
 
-// The hot loop avoids regexes and substrings: tokens are kept as positions in the line, in two
-// arrays reused across calls, and only the fields a report keeps become strings.
+/**
+ * One scanned report, as numbers and as positions in the line's bytes: what the output writers
+ * read, with no string made per field. {@linkcode scanReport} fills it; {@linkcode reportOf}
+ * turns it into a {@linkcode Report}. Crossing fields hold only for arrival and dwell reports.
+ */
+export interface ScannedReport {
+  /** The bytes the positions refer to. */
+  bytes: Uint8Array;
+  kind: ReportKind;
+  year: number;
+  month: number;
+  day: number;
+  /** Where `HH:MM:SS` begins. */
+  time: number;
+  vehicleFrom: number;
+  vehicleTo: number;
+  /** A coordinate is `[from, to)`, with a point inserted before `point` (-1: it has its own). */
+  latFrom: number;
+  latTo: number;
+  latPoint: number;
+  lonFrom: number;
+  lonTo: number;
+  lonPoint: number;
+  locationValid: Validity;
+  adherence: number;
+  adherenceValid: Validity;
+  odometer: number;
+  odometerValid: Validity;
+  dgps: "On" | "Off";
+  /** NaN when the optional `FOM:` field is absent. */
+  fom: number;
+  /** Where the crossing's `HH:MM:SS` begins. */
+  crossingTime: number;
+  /** NaN unless a dwell report. */
+  dwell: number;
+  route: number;
+  direction: number;
+  timepoint: number;
+  stop: number;
+  service: number;
+  block: number;
+}
+
+/** A scanned report to fill, reused line after line. */
+export function newScannedReport(): ScannedReport {
+  return {
+    bytes: new Uint8Array(0),
+    kind: "location",
+    year: 0,
+    month: 0,
+    day: 0,
+    time: 0,
+    vehicleFrom: 0,
+    vehicleTo: 0,
+    latFrom: 0,
+    latTo: 0,
+    latPoint: -1,
+    lonFrom: 0,
+    lonTo: 0,
+    lonPoint: -1,
+    locationValid: "V",
+    adherence: 0,
+    adherenceValid: "V",
+    odometer: 0,
+    odometerValid: "V",
+    dgps: "On",
+    fom: NaN,
+    crossingTime: 0,
+    dwell: NaN,
+    route: 0,
+    direction: 0,
+    timepoint: 0,
+    stop: 0,
+    service: 0,
+    block: 0,
+  };
+}
+
+// The hot loop works on the line's bytes: no decoding, no regexes, no substrings. Tokens are kept
+// as positions, in two arrays reused across calls.
 const MAX_TOKENS = 40;
 const starts = new Int32Array(MAX_TOKENS);
 const ends = new Int32Array(MAX_TOKENS);
-let text = "";
+let line: Uint8Array = new Uint8Array(0);
 let count = 0;
 
-// Where the next tab of `text` is (Infinity: none further on). Found once per chunk, not per line:
-// tabs are rare, and without one a token ends at the next space, which indexOf finds fastest.
-let tabText = "";
-let nextTab = Infinity;
-
-/**
- * Splits `line[from, to)` on runs of spaces or tabs; false when it has far more tokens than any
- * report. Working on a range of the decoded chunk, not on a slice, keeps the string flat and fast.
- */
-function tokenize(line: string, from: number, to: number): boolean {
-  text = line;
+/** Splits `bytes[from, to)` on runs of spaces or tabs; false when it has far more tokens than any report. */
+function tokenize(bytes: Uint8Array, from: number, to: number): boolean {
+  line = bytes;
   count = 0;
   let end = to;
-  if (end > from && line.charCodeAt(end - 1) === 10) end--;
-  if (end > from && line.charCodeAt(end - 1) === 13) end--;
-  if (line !== tabText || nextTab < from) {
-    tabText = line;
-    nextTab = line.indexOf("\t", from);
-    if (nextTab < 0) nextTab = Infinity;
-  }
+  if (end > from && bytes[end - 1] === 10) end--;
+  if (end > from && bytes[end - 1] === 13) end--;
   let i = from;
   while (i < end) {
-    const c = line.charCodeAt(i);
+    let c = bytes[i];
     if (c === 32 || c === 9) {
       i++;
       continue;
     }
     if (count >= MAX_TOKENS) return false;
     starts[count] = i;
-    let stop = line.indexOf(" ", i);
-    if (stop < 0 || stop > end) stop = end;
-    if (nextTab < i) {
-      nextTab = line.indexOf("\t", i);
-      if (nextTab < 0) nextTab = Infinity;
-    }
-    if (nextTab < stop) stop = nextTab;
-    ends[count++] = stop;
-    i = stop + 1;
+    // A plain loop: TypedArray indexOf costs more per call than a token's few bytes.
+    while (++i < end && (c = bytes[i]) !== 32 && c !== 9);
+    ends[count++] = i++;
   }
   return true;
 }
 
+const utf8 = new TextDecoder();
+
+/** Token `i` as text, for a rejection's reason. */
 function token(i: number): string {
-  return i < count ? text.slice(starts[i], ends[i]) : "";
+  return i < count ? utf8.decode(line.subarray(starts[i], ends[i])) : "";
 }
 
 function tokenLength(i: number): number {
@@ -175,7 +237,10 @@ function tokenStarts(i: number, word: string): boolean {
 }
 
 function matchesAt(at: number, word: string): boolean {
-  return text.startsWith(word, at);
+  for (let k = 0; k < word.length; k++) {
+    if (line[at + k] !== word.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 function isDigit(c: number): boolean {
@@ -187,12 +252,12 @@ function integerAt(i: number, skip: number): number {
   if (i >= count) return NaN;
   let p = starts[i] + skip;
   const end = ends[i];
-  const negative = p < end && text.charCodeAt(p) === 45;
+  const negative = p < end && line[p] === 45;
   if (negative) p++;
   if (p >= end || end - p > 15) return NaN;
   let value = 0;
   for (; p < end; p++) {
-    const d = text.charCodeAt(p) - 48;
+    const d = line[p] - 48;
     if (d < 0 || d > 9) return NaN;
     value = value * 10 + d;
   }
@@ -206,116 +271,109 @@ function labelled(i: number, label: string): number {
 
 /** Two digits at position `at` of the line, as a number, or -1. */
 function twoDigits(at: number): number {
-  const a = text.charCodeAt(at) - 48, b = text.charCodeAt(at + 1) - 48;
+  const a = line[at] - 48, b = line[at + 1] - 48;
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
 /** `HH:MM:SS` at position `at`. */
 function isClockTime(at: number): boolean {
-  if (text.charCodeAt(at + 2) !== 58 || text.charCodeAt(at + 5) !== 58) return false;
+  if (line[at + 2] !== 58 || line[at + 5] !== 58) return false;
   const h = twoDigits(at), m = twoDigits(at + 3), s = twoDigits(at + 6);
   return h >= 0 && h <= 23 && m >= 0 && m <= 59 && s >= 0 && s <= 59;
 }
 
-/** `-?digits(.digits)?` between two positions: the shape of a latitude or longitude. */
-function isDecimal(from: number, to: number): boolean {
-  let i = text.charCodeAt(from) === 45 ? from + 1 : from;
+/**
+ * `-?digits(.digits)?` between two positions, the shape of a latitude or longitude: where its
+ * point is (-1: none), or -2 when it has not that shape.
+ */
+function decimalPoint(from: number, to: number): number {
+  let i = line[from] === 45 ? from + 1 : from;
   let digits = 0, dot = -1;
   for (; i < to; i++) {
-    const c = text.charCodeAt(i);
+    const c = line[i];
     if (isDigit(c)) digits++;
     else if (c === 46 && dot < 0 && digits > 0) dot = i;
-    else return false;
+    else return -2;
   }
-  return digits > 0 && dot !== to - 1;
+  return digits > 0 && dot !== to - 1 ? dot : -2;
 }
 
-/** Positional scaling (SPEC §1.1): a point after the first `width` characters, unless one is there. */
-function coordinate(from: number, to: number, width: number): string | null {
-  if (to - from <= width || !isDecimal(from, to)) return null;
-  const point = text.indexOf(".", from);
-  return point >= 0 && point < to
-    ? text.slice(from, to)
-    : text.slice(from, from + width) + "." + text.slice(from + width, to);
+/**
+ * Positional scaling (SPEC §1.1): a point after the first `width` characters, unless one is there.
+ * Where that point goes (-1: the text has its own), or -2 when it is no coordinate.
+ */
+function coordinate(from: number, to: number, width: number): number {
+  if (to - from <= width) return -2;
+  const dot = decimalPoint(from, to);
+  return dot === -2 ? -2 : dot >= 0 ? -1 : from + width;
 }
 
 function validity(i: number): Validity | null {
   if (i >= count) return null;
   if (tokenIs(i, "[Valid]")) return "V";
-  return tokenLength(i) >= 2 && text.charCodeAt(starts[i]) === 91 &&
-      text.charCodeAt(ends[i] - 1) === 93
-    ? "I"
-    : null;
+  return tokenLength(i) >= 2 && line[starts[i]] === 91 && line[ends[i] - 1] === 93 ? "I" : null;
 }
 
 /** `V.<n>.<id>`, digits both. */
 function isVehicle(i: number): boolean {
   const from = starts[i], to = ends[i];
-  if (to - from < 5 || text.charCodeAt(from) !== 86 || text.charCodeAt(from + 1) !== 46) {
-    return false;
-  }
+  if (to - from < 5 || line[from] !== 86 || line[from + 1] !== 46) return false;
   let dot = -1;
   for (let p = from + 2; p < to; p++) {
-    const c = text.charCodeAt(p);
+    const c = line[p];
     if (c === 46 && dot < 0 && p > from + 2 && p < to - 1) dot = p;
     else if (!isDigit(c)) return false;
   }
   return dot > 0;
 }
 
-function reject(reason: string): Rejected {
-  return { kind: "rejected", reason };
-}
-
-function expected(what: string, i: number): Rejected {
-  return reject(`expected ${what}, got "${clip(token(i))}"`);
+function expected(what: string, i: number): string {
+  return `expected ${what}, got "${clip(token(i))}"`;
 }
 
 const CROSSING_LABELS = ["Rte:", "Dir:", "TP:", "Stop:", "Svc:", "Blk:"];
 const crossing = [0, 0, 0, 0, 0, 0];
 
 /**
- * Parses one line (without or with its `\n` / `\r\n`) into a report, or a rejection with a reason.
- * Never throws. A blank line is rejected with the reason `blank`; callers skip those uncounted.
+ * Scans the line `bytes[start, end)` (without or with its `\n` / `\r\n`) into `into`: `null` when
+ * it is a report, else the reason it is rejected (`blank` for a blank line, which callers skip
+ * uncounted). Never throws. The hot path of formatting: nothing is allocated for a valid line.
  *
  * @example
  * ```ts
- * const r = parseLine("garbage", yearResolver({ year: 2012 }));
- * // r.kind === "rejected"
+ * const scanned = newScannedReport();
+ * const bytes = new TextEncoder().encode("garbage\n");
+ * scanReport(bytes, 0, bytes.length, yearResolver({ year: 2012 }), scanned); // 'only 1 fields'
  * ```
  */
-export function parseLine(line: string, years: YearResolver): Report | Rejected {
-  return parseLineAt(line, 0, line.length, years);
-}
-
-/** {@linkcode parseLine} of `text[start, end)`: one line inside a larger decoded chunk. */
-export function parseLineAt(
-  text: string,
+export function scanReport(
+  bytes: Uint8Array,
   start: number,
   end: number,
   years: YearResolver,
-): Report | Rejected {
-  if (!tokenize(text, start, end)) return reject("too many fields");
-  if (count === 0) return reject("blank");
-  if (count < 5) return reject(`only ${count} fields`);
+  into: ScannedReport,
+): string | null {
+  if (!tokenize(bytes, start, end)) return "too many fields";
+  if (count === 0) return "blank";
+  if (count < 5) return `only ${count} fields`;
   if (tokenLength(0) !== 8 || !isClockTime(starts[0])) return expected("HH:MM:SS", 0);
   const d = starts[1];
-  const month = tokenLength(1) === 5 && text.charCodeAt(d + 2) === 47 ? twoDigits(d) : -1;
+  const month = tokenLength(1) === 5 && line[d + 2] === 47 ? twoDigits(d) : -1;
   const day = month >= 0 ? twoDigits(d + 3) : -1;
   if (day < 0) return expected("MM/DD", 1);
   const year = years(month, day);
-  if (year === null) return reject(`no such date "${token(1)}"`);
+  if (year === null) return `no such date "${clip(token(1))}"`;
   if (!isVehicle(2)) return expected("V.<n>.<id>", 2);
 
   let i = 5;
   let kind: ReportKind = "location";
-  let crossingTime: string | null = null, dwell: number | null = null;
+  let crossingTime = -1, dwell = NaN;
   const isCrossing = tokenIs(4, "MT_TIMEPOINTCROSSING");
   if (isCrossing) {
     if (tokenLength(5) !== 13 || !tokenStarts(5, "Time:") || !isClockTime(starts[5] + 5)) {
       return expected("Time:HH:MM:SS", 5);
     }
-    crossingTime = text.slice(starts[5] + 5, ends[5]);
+    crossingTime = starts[5] + 5;
     if (tokenIs(6, "Arrival")) kind = "arrival";
     else if (tokenStarts(6, "Dwell:")) {
       kind = "dwell";
@@ -328,15 +386,15 @@ export function parseLineAt(
       if (Number.isNaN(v)) return expected(CROSSING_LABELS[k] + "<int>", i);
       crossing[k] = v;
     }
-  } else if (!tokenIs(4, "MT_LOCATION")) return reject(`unknown record type "${clip(token(4))}"`);
+  } else if (!tokenIs(4, "MT_LOCATION")) return `unknown record type "${clip(token(4))}"`;
 
   // The location group: Lat/Lon, Adher and Odom with their flags, DGPS, an optional FOM.
   if (!tokenStarts(i, "Lat/Lon:")) return expected("Lat/Lon:<lat>/<lon>", i);
   const from = starts[i] + 8, to = ends[i];
-  const slash = text.indexOf("/", from + 1);
-  const lat = slash > 0 && slash < to ? coordinate(from, slash, 2) : null;
-  const lon = lat !== null ? coordinate(slash + 1, to, 3) : null;
-  if (lat === null || lon === null) return expected("Lat/Lon:<lat>/<lon>", i);
+  const slash = bytes.indexOf(47, from + 1);
+  const latPoint = slash > 0 && slash < to ? coordinate(from, slash, 2) : -2;
+  const lonPoint = latPoint !== -2 ? coordinate(slash + 1, to, 3) : -2;
+  if (lonPoint === -2) return expected("Lat/Lon:<lat>/<lon>", i);
   const locationValid = validity(i + 1);
   if (locationValid === null) return expected("a [Valid] flag after Lat/Lon", i + 1);
   const adherence = labelled(i + 2, "Adher:");
@@ -349,55 +407,127 @@ export function parseLineAt(
   if (odometerValid === null) return expected("a [Valid] flag after Odom", i + 5);
   const dgps = tokenIs(i + 6, "DGPS:On") ? "On" : tokenIs(i + 6, "DGPS:Off") ? "Off" : null;
   if (dgps === null) return expected("DGPS:On or DGPS:Off", i + 6);
-  let fom: number | null = null;
+  let fom = NaN;
   if (count > i + 7) {
     fom = labelled(i + 7, "FOM:");
     if (Number.isNaN(fom)) return expected("FOM:<int>", i + 7);
-    if (count > i + 8) return reject(`unexpected "${clip(token(i + 8))}" after FOM`);
+    if (count > i + 8) return `unexpected "${clip(token(i + 8))}" after FOM`;
   }
 
+  into.bytes = bytes;
+  into.kind = kind;
+  into.year = year;
+  into.month = month;
+  into.day = day;
+  into.time = starts[0];
+  into.vehicleFrom = starts[2];
+  into.vehicleTo = ends[2];
+  into.latFrom = from;
+  into.latTo = slash;
+  into.latPoint = latPoint;
+  into.lonFrom = slash + 1;
+  into.lonTo = to;
+  into.lonPoint = lonPoint;
+  into.locationValid = locationValid;
+  into.adherence = adherence;
+  into.adherenceValid = adherenceValid;
+  into.odometer = odometer;
+  into.odometerValid = odometerValid;
+  into.dgps = dgps;
+  into.fom = fom;
+  into.crossingTime = crossingTime;
+  into.dwell = dwell;
+  into.route = crossing[0];
+  into.direction = crossing[1];
+  into.timepoint = crossing[2];
+  into.stop = crossing[3];
+  into.service = crossing[4];
+  into.block = crossing[5];
+  return null;
+}
+
+/** `bytes[from, to)`, ASCII, as a string. */
+function ascii(bytes: Uint8Array, from: number, to: number): string {
+  return String.fromCharCode(...bytes.subarray(from, to));
+}
+
+/** A scanned coordinate's text, its point in place. */
+export function coordinateText(bytes: Uint8Array, from: number, to: number, point: number): string {
+  return point < 0
+    ? ascii(bytes, from, to)
+    : ascii(bytes, from, point) + "." + ascii(bytes, point, to);
+}
+
+const orNull = (n: number) => (Number.isNaN(n) ? null : n);
+
+/** The {@linkcode Report} of a scanned line. */
+export function reportOf(s: ScannedReport): Report {
+  const crossing = s.kind !== "location";
+  const b = s.bytes;
   return {
-    kind,
-    date: isoDate(year, month, day),
-    time: text.slice(starts[0], ends[0]),
-    vehicle: token(2),
-    lat,
-    lon,
-    locationValid,
-    adherence,
-    adherenceValid,
-    odometer,
-    odometerValid,
-    dgps,
-    fom,
-    crossingTime,
-    dwell,
-    route: isCrossing ? crossing[0] : null,
-    direction: isCrossing ? crossing[1] : null,
-    timepoint: isCrossing ? crossing[2] : null,
-    stop: isCrossing ? crossing[3] : null,
-    service: isCrossing ? crossing[4] : null,
-    block: isCrossing ? crossing[5] : null,
+    kind: s.kind,
+    date: isoDate(s.year, s.month, s.day),
+    time: ascii(b, s.time, s.time + 8),
+    vehicle: ascii(b, s.vehicleFrom, s.vehicleTo),
+    lat: coordinateText(b, s.latFrom, s.latTo, s.latPoint),
+    lon: coordinateText(b, s.lonFrom, s.lonTo, s.lonPoint),
+    locationValid: s.locationValid,
+    adherence: s.adherence,
+    adherenceValid: s.adherenceValid,
+    odometer: s.odometer,
+    odometerValid: s.odometerValid,
+    dgps: s.dgps,
+    fom: orNull(s.fom),
+    crossingTime: crossing ? ascii(b, s.crossingTime, s.crossingTime + 8) : null,
+    dwell: orNull(s.dwell),
+    route: crossing ? s.route : null,
+    direction: crossing ? s.direction : null,
+    timepoint: crossing ? s.timepoint : null,
+    stop: crossing ? s.stop : null,
+    service: crossing ? s.service : null,
+    block: crossing ? s.block : null,
   };
 }
 
-// The dates of one run of lines are few: each is made once, not once per line.
-const dates = new Map<number, string>();
+const scratch = newScannedReport();
 
-let lastDateKey = 0;
-let lastDate = "";
+/**
+ * Parses one line (without or with its `\n` / `\r\n`) into a report, or a rejection with a reason.
+ * Never throws. A blank line is rejected with the reason `blank`; callers skip those uncounted.
+ *
+ * @example
+ * ```ts
+ * const r = parseLine("garbage", yearResolver({ year: 2012 }));
+ * // r.kind === "rejected"
+ * ```
+ */
+export function parseLine(line: string, years: YearResolver): Report | Rejected {
+  const bytes = new TextEncoder().encode(line);
+  return parseBytes(bytes, 0, bytes.length, years);
+}
+
+/** {@linkcode parseLine} of the line `bytes[start, end)`. */
+export function parseBytes(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  years: YearResolver,
+): Report | Rejected {
+  const reason = scanReport(bytes, start, end, years, scratch);
+  return reason === null ? reportOf(scratch) : { kind: "rejected", reason };
+}
+
+/** `YYYY-MM-DD`. The dates of one run of lines are few: each is made once, not once per line. */
+const dates = new Map<number, string>();
 
 function isoDate(year: number, month: number, day: number): string {
   const key = year * 10000 + month * 100 + day;
-  if (key === lastDateKey) return lastDate;
-  lastDateKey = key;
   let date = dates.get(key);
   if (date === undefined) {
     if (dates.size > 1000) dates.clear();
     date = `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
     dates.set(key, date);
   }
-  lastDate = date;
   return date;
 }
 

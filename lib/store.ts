@@ -24,7 +24,14 @@ import {
 } from "./batch.ts";
 import type { CouchClient } from "./couchdb.ts";
 import { type ColumnSet, csvHeader } from "./csv.ts";
-import { forEachRecord, formatCsv, oversizedRejection, type RejectedLine } from "./format.ts";
+import { asciiBytes, ByteWriter } from "./bytes.ts";
+import {
+  formatCsv,
+  oversizedRejection,
+  type RejectedLine,
+  writeRecords,
+  writeRejectedMembers,
+} from "./format.ts";
 import { type FileIdentity, sameIdentity } from "./identity.ts";
 import { type YearResolver, yearResolver } from "./spysocket.ts";
 
@@ -99,18 +106,22 @@ function sourceFields(source: SourceInfo, generation: number): Record<string, un
   return { id: source.id, host: source.host, path: source.path, generation };
 }
 
+// Feed documents are made one at a time, each consumed before the next: one buffer serves them all.
+const csvOut = new ByteWriter(1 << 20);
+
 /** The feed document of a batch, as JSON: CSV attachment, and the rejected lines when any. */
 export function feedDocument(
   batch: Batch,
   columns: ColumnSet,
   resolver: YearResolver,
 ): { json: string; rows: number; rejected: RejectedLine[] } {
+  csvOut.clear();
+  csvOut.ascii(csvHeader(columns));
   const formatted = batch.oversized
-    ? { csv: "", rows: 0, rejected: [oversizedRejection(batch.oversized)] }
-    : formatCsv(batch.data, batch.start, { columns, years: resolver });
-  const csv = csvHeader(columns) + formatted.csv;
+    ? { rows: 0, rejected: [oversizedRejection(batch.oversized)] }
+    : formatCsv(batch.data, batch.start, { columns, years: resolver }, csvOut);
   const attachments: Record<string, unknown> = {
-    feed: { content_type: "text/csv", data: btoa(csv) },
+    feed: { content_type: "text/csv", data: base64(csvOut.bytes()) },
   };
   if (formatted.rejected.length > 0) {
     attachments.rejected = {
@@ -139,11 +150,12 @@ export function feedDocument(
 
 /**
  * The records-mode documents of a batch: the JSON body of one `_bulk_docs` request, and for the
- * i-th document its id, its line's offset and end, and the line itself when it did not parse.
+ * i-th document its line's offset and end, and the line itself when it did not parse.
  */
 export interface RecordDocuments {
-  json: string;
-  ids: string[];
+  body: Uint8Array;
+  /** What the ids have before the line offset's 16 digits. */
+  idPrefix: string;
   offsets: number[];
   ends: number[];
   rejected: Map<number, RejectedLine>;
@@ -151,41 +163,60 @@ export interface RecordDocuments {
 
 /** The records-mode documents of a batch, as the JSON body of one `_bulk_docs` request. */
 export function recordDocuments(batch: Batch, resolver: YearResolver): RecordDocuments {
-  const out: RecordDocuments = { json: "", ids: [], offsets: [], ends: [], rejected: new Map() };
-  // Kept short, since it is in every document: which file a generation is, says its `gen:` document.
-  const common =
-    `,"source":"${batch.source.id}","generation":${batch.generation},"batch_start":${batch.start}}`;
   const idPrefix = recordDocId(batch.source.id, batch.generation, 0).slice(0, -16);
-  // One string grown by appending: V8 joins the pieces once, when the body is sent.
-  let json = '{"docs":[';
-  const add = (members: string, offset: number, end: number, rejected: RejectedLine | null) => {
-    const id = idPrefix + pad16(offset);
-    if (rejected) out.rejected.set(out.ids.length, rejected);
-    out.ids.push(id);
-    out.offsets.push(offset);
-    out.ends.push(end);
-    json += `${
-      out.ids.length > 1 ? "," : ""
-    }{"_id":"${id}",${members},"line_offset":${offset},"line_end":${end}${common}`;
+  const docs: RecordDocuments = {
+    body: new Uint8Array(0),
+    idPrefix,
+    offsets: [],
+    ends: [],
+    rejected: new Map(),
   };
-
+  // A buffer of its own, since batches may be in flight together; documents are about 3.5 times
+  // the size of their lines.
+  const out = new ByteWriter(batch.data.length * 4 + 4096);
+  // Kept short, since it is in every document: which file a generation is, says its `gen:` document.
+  const common = asciiBytes(
+    `,"source":"${batch.source.id}","generation":${batch.generation},"batch_start":${batch.start},`,
+  );
+  const id = asciiBytes(`{"_id":"${idPrefix}`);
+  out.ascii('{"docs":[');
+  const begin = (offset: number, end: number, rejected: RejectedLine | null) => {
+    if (rejected) docs.rejected.set(docs.offsets.length, rejected);
+    if (docs.offsets.length > 0) out.byte(44);
+    docs.offsets.push(offset);
+    docs.ends.push(end);
+    out.constant(id);
+    out.padded(offset, 16);
+    out.constant(LINE_OFFSET);
+    out.int(offset);
+    out.constant(LINE_END);
+    out.int(end);
+    out.constant(common);
+  };
   if (batch.oversized) {
     const line = oversizedRejection(batch.oversized);
-    const raw = new TextDecoder().decode(line.raw);
-    const members = JSON.stringify({ doc_type: "Rejected", reason: line.reason, raw }).slice(1, -1);
-    add(members, line.offset, batch.end, line);
-  } else {
-    forEachRecord(batch.data, batch.start, resolver, (members, offset, end, reason) => {
-      const rejected = reason === null ? null : {
-        offset,
-        reason,
-        raw: batch.data.slice(offset - batch.start, end - batch.start),
-      };
-      add(members, offset, end, rejected);
-    });
+    begin(line.offset, batch.end, line);
+    writeRejectedMembers(out, line);
+    out.byte(125);
+  } else writeRecords(batch.data, batch.start, resolver, out, begin);
+  out.ascii("]}");
+  docs.body = out.bytes();
+  return docs;
+}
+
+const LINE_OFFSET = asciiBytes('","line_offset":');
+const LINE_END = asciiBytes(',"line_end":');
+
+/** Whether `id` is `prefix` and then `offset` in 16 digits: checked without making a string. */
+function isRecordId(id: string, prefix: string, offset: number): boolean {
+  if (id.length !== prefix.length + 16 || !id.startsWith(prefix)) return false;
+  let value = 0;
+  for (let i = prefix.length; i < id.length; i++) {
+    const d = id.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    value = value * 10 + d;
   }
-  out.json = json + "]}";
-  return out;
+  return value === offset;
 }
 
 /**
@@ -302,7 +333,7 @@ async function storeRecords(
   const resolver = years(batch, options);
   const current = { ...batch, generation: await claimGeneration(db, batch) };
   const docs = recordDocuments(current, resolver);
-  const results = await db.bulkDocs(docs.json);
+  const results = await db.bulkDocs(docs.body);
   const stored: StoreResult = {
     generation: current.generation,
     end: current.end,
@@ -311,14 +342,18 @@ async function storeRecords(
     skippedBytes: 0,
     conflicts: 0,
   };
+  const count = docs.offsets.length;
   // CouchDB answers in the order of the request; the ids are checked all the same.
-  const byId = results.length === docs.ids.length &&
-      results.every((r, i) => r.id === docs.ids[i])
-    ? null
-    : new Map(results.map((r) => [r.id, r]));
-  for (let i = 0; i < docs.ids.length; i++) {
-    const result = byId ? byId.get(docs.ids[i]) : results[i];
-    if (!result) throw new Error(`CouchDB at ${db.server} said nothing of ${docs.ids[i]}`);
+  const inOrder = results.length === count &&
+    results.every((r, i) => isRecordId(r.id, docs.idPrefix, docs.offsets[i]));
+  const byId = inOrder ? null : new Map(results.map((r) => [r.id, r]));
+  for (let i = 0; i < count; i++) {
+    const result = byId ? byId.get(docs.idPrefix + pad16(docs.offsets[i])) : results[i];
+    if (!result) {
+      throw new Error(
+        `CouchDB at ${db.server} said nothing of ${docs.idPrefix}${pad16(docs.offsets[i])}`,
+      );
+    }
     if (result.outcome === "error") {
       throw new Error(
         `CouchDB at ${db.server} did not store ${result.id}: ${result.error} ${result.reason}`,

@@ -4,10 +4,9 @@
  * @module
  */
 import { join } from "node:path";
-import { csvRow } from "../lib/csv.ts";
+import { csvRowsReference } from "../lib/csv.ts";
 import { denoRunArgs } from "../tools/deno_run.ts";
 import { createSimulator, simulateText } from "../lib/simulator.ts";
-import { forEachLine } from "../lib/lines.ts";
 import { parseLine, yearResolver } from "../lib/spysocket.ts";
 
 export const ROOT = join(import.meta.dirname!, "..");
@@ -204,24 +203,31 @@ export async function recordDocs(db: string): Promise<Record<string, unknown>[]>
   return ((body.rows as { doc: Record<string, unknown> }[]) ?? []).map((r) => r.doc);
 }
 
-/** The CSV rows a file must give (classic columns, year fixed), in order. */
+/** The lines of `bytes`: where each starts, and its text without the `\n` (a `\r` is kept). */
+export function linesOf(bytes: Uint8Array): { start: number; text: string }[] {
+  const decoder = new TextDecoder();
+  const lines: { start: number; text: string }[] = [];
+  for (let start = 0; start < bytes.length;) {
+    const newline = bytes.indexOf(10, start);
+    const end = newline < 0 ? bytes.length : newline;
+    lines.push({ start, text: decoder.decode(bytes.subarray(start, end)) });
+    start = newline < 0 ? bytes.length : newline + 1;
+  }
+  return lines;
+}
+
+/** The CSV rows a file must give (classic columns, year fixed), in order, made by csv-stringify. */
 export function expectedRows(bytes: Uint8Array, year = 2012): string[] {
   const years = yearResolver({ year });
-  const rows: string[] = [];
-  forEachLine(bytes, (text, from, to) => {
-    const report = parseLine(text.slice(from, to), years);
-    if (report.kind !== "rejected") rows.push(csvRow(report, "classic").slice(0, -1));
+  return linesOf(bytes).flatMap(({ text }) => {
+    const report = parseLine(text, years);
+    return report.kind === "rejected" ? [] : [csvRowsReference([report], "classic").slice(0, -1)];
   });
-  return rows;
 }
 
 /** The offsets of the non-blank lines of a file. */
 export function lineOffsets(bytes: Uint8Array): number[] {
-  const out: number[] = [];
-  forEachLine(bytes, (text, from, to, start) => {
-    if (text.slice(from, to).trim() !== "") out.push(start);
-  });
-  return out;
+  return linesOf(bytes).filter(({ text }) => text.trim() !== "").map(({ start }) => start);
 }
 
 /**

@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { csvRowOfParsed, csvRowsReference } from "../lib/csv.ts";
-import { forEachLine } from "../lib/lines.ts";
-import { parseLine, parseLineAt, type Report, yearResolver } from "../lib/spysocket.ts";
+import { ByteWriter } from "../lib/bytes.ts";
+import { csvRowsReference, writeCsvRow } from "../lib/csv.ts";
+import { formatCsv } from "../lib/format.ts";
+import { recordDocuments } from "../lib/store.ts";
+import {
+  newScannedReport,
+  parseBytes,
+  parseLine,
+  type Report,
+  scanReport,
+  yearResolver,
+} from "../lib/spysocket.ts";
+import { linesOf } from "./helpers.ts";
 
 const years = yearResolver({ year: 2024 });
 const decoder = new TextDecoder();
@@ -19,10 +29,10 @@ Deno.test("property: the parser never throws, on random strings", () => {
 
 Deno.test("property: the parser never throws, on random bytes with NULs and invalid UTF-8", () => {
   fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
-      forEachLine(bytes, (text, from, to) => {
-        parseLine(text.slice(from, to), years);
-      });
+    fc.property(fc.uint8Array({ maxLength: 400 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+      formatCsv(bytes, 0, { columns: "full", years }, new ByteWriter(16));
+      const from = a % (bytes.length + 1), to = from + b % (bytes.length - from + 1);
+      parseBytes(bytes, from, to, years);
       parseLine(decoder.decode(bytes), years);
     }),
     { numRuns: 5000 },
@@ -141,30 +151,100 @@ Deno.test("property: a valid line with one token corrupted is rejected, not thro
   );
 });
 
-Deno.test("property: rows of parsed lines, joined without the quoting check, equal csv-stringify's", () => {
+Deno.test("property: rows written from scanned lines equal csv-stringify's", () => {
+  const scanned = newScannedReport();
   fc.assert(
     fc.property(validLine, fc.constantFrom("classic", "full" as const), ({ line }, columns) => {
+      const bytes = new TextEncoder().encode(line);
+      assert.equal(scanReport(bytes, 0, bytes.length, years, scanned), null);
+      const out = new ByteWriter(8);
+      writeCsvRow(out, scanned, columns);
       const report = parseLine(line, years) as Report;
-      assert.equal(csvRowOfParsed(report, columns), csvRowsReference([report], columns));
+      assert.equal(decoder.decode(out.bytes()), csvRowsReference([report], columns));
     }),
     { numRuns: 3000 },
   );
 });
 
-Deno.test("property: lines parsed inside one chunk give what each line gives alone", () => {
-  const line = fc.oneof(
+/** Valid lines and junk, with the separators and line ends that logs hold. */
+const someLines = fc.array(
+  fc.oneof(
     validLine.map((v) => v.line),
-    fc.string({ unit: fc.constantFrom(" ", "\t", "x", ":", "/", "1"), maxLength: 60 }),
-  );
+    fc.string({ unit: fc.constantFrom(" ", "\t", "x", ":", "/", "1", "\r", "é"), maxLength: 60 }),
+  ),
+  { maxLength: 12 },
+);
+
+Deno.test("property: a chunk of lines gives the CSV rows and the rejections of each line alone", () => {
   fc.assert(
-    fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
-      const chunk = lines.map((l) => l + "\n").join("");
-      const alone = lines.map((l) => parseLine(l, years));
-      const inChunk: (Report | { kind: "rejected"; reason: string })[] = [];
-      forEachLine(new TextEncoder().encode(chunk), (text, from, to) => {
-        inChunk.push(parseLineAt(text, from, to, years));
-      });
-      assert.deepEqual(inChunk, alone);
+    fc.property(someLines, fc.constantFrom("classic", "full" as const), (lines, columns) => {
+      const bytes = new TextEncoder().encode(lines.map((l) => l + "\n").join(""));
+      const out = new ByteWriter(8);
+      const formatted = formatCsv(bytes, 1000, { columns, years }, out);
+      const alone = linesOf(bytes).map((l) => ({ ...l, report: parseLine(l.text, years) }));
+      const reports = alone.flatMap((l) => l.report.kind === "rejected" ? [] : [l.report]);
+      assert.equal(decoder.decode(out.bytes()), csvRowsReference(reports, columns));
+      assert.equal(formatted.rows, reports.length);
+      const rejected = alone.filter((l) =>
+        l.report.kind === "rejected" && l.report.reason !== "blank"
+      );
+      assert.deepEqual(
+        formatted.rejected.map((r) => ({ offset: r.offset, raw: decoder.decode(r.raw) })),
+        rejected.map((l) => ({ offset: 1000 + l.start, raw: l.text.replace(/\r$/, "") })),
+      );
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+/** The records-mode document of a line as SPEC §3 describes it (null for a blank line). */
+function expectedDocument(line: string, offset: number, end: number): unknown {
+  const envelope = {
+    _id: `rec:s:3:${String(offset).padStart(16, "0")}`,
+    line_offset: offset,
+    line_end: end,
+    source: "s",
+    generation: 3,
+    batch_start: 1000,
+  };
+  const report = parseLine(line, years);
+  if (report.kind === "rejected") {
+    return report.reason === "blank"
+      ? null
+      : { ...envelope, doc_type: "Rejected", reason: report.reason, raw: line.replace(/\r$/, "") };
+  }
+  return {
+    ...envelope,
+    doc_type: "Report",
+    ...report,
+    lat: Number(report.lat),
+    lon: Number(report.lon),
+    lat_text: report.lat,
+    lon_text: report.lon,
+  };
+}
+
+Deno.test("property: records-mode documents, written as bytes, are the JSON of each report", () => {
+  fc.assert(
+    fc.property(someLines, (lines) => {
+      const bytes = new TextEncoder().encode(lines.map((l) => l + "\n").join(""));
+      const file = { dev: 1, ino: 2, head: "x", headLength: 1 };
+      const docs = recordDocuments({
+        source: { id: "s", host: "h", path: "/p", file },
+        generation: 3,
+        start: 1000,
+        end: 1000 + bytes.length,
+        data: bytes,
+        oversized: null,
+        readAt: new Date(),
+      }, years);
+      const written = JSON.parse(decoder.decode(docs.body)).docs;
+      const expected = linesOf(bytes)
+        .map(({ start, text }, i, all) =>
+          expectedDocument(text, 1000 + start, 1000 + (all[i + 1]?.start ?? bytes.length))
+        )
+        .filter((doc) => doc !== null);
+      assert.deepEqual(written, expected);
     }),
     { numRuns: 2000 },
   );
