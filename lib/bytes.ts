@@ -15,6 +15,7 @@
  */
 
 const utf8 = new TextEncoder();
+const BASE64 = asciiBytes("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 
 /** Bytes written one piece at a time into one buffer, grown by doubling. */
 export class ByteWriter {
@@ -75,6 +76,30 @@ export class ByteWriter {
     }
   }
 
+  /** `bytes` in base64 (RFC 4648, padded), as CouchDB takes inline attachments. */
+  base64(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.reserve(Math.ceil(n / 3) * 4);
+    const buffer = this.#buffer;
+    let at = this.length;
+    let i = 0;
+    for (; i + 2 < n; i += 3) {
+      const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+      buffer[at++] = BASE64[v >> 18];
+      buffer[at++] = BASE64[(v >> 12) & 63];
+      buffer[at++] = BASE64[(v >> 6) & 63];
+      buffer[at++] = BASE64[v & 63];
+    }
+    if (i < n) {
+      const v = (bytes[i] << 16) | (i + 1 < n ? bytes[i + 1] << 8 : 0);
+      buffer[at++] = BASE64[v >> 18];
+      buffer[at++] = BASE64[(v >> 12) & 63];
+      buffer[at++] = i + 1 < n ? BASE64[(v >> 6) & 63] : 61;
+      buffer[at++] = 61;
+    }
+    this.length = at;
+  }
+
   /** `bytes[from, to)`, copied. */
   copy(bytes: Uint8Array, from: number, to: number): void {
     this.reserve(to - from);
@@ -104,14 +129,14 @@ export class ByteWriter {
     if (n < 0x80000000) {
       do {
         const next = (n / 10) | 0;
-        buffer[--at] = 48 + n - next * 10;
+        buffer[--at] = 48 + (n - next * 10);
         n = next;
       } while (n > 0);
       return;
     }
     do {
       const next = Math.floor(n / 10);
-      buffer[--at] = 48 + n - next * 10;
+      buffer[--at] = 48 + (n - next * 10);
       n = next;
     } while (n > 0);
   }

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { csvHeader, csvRow } from "./csv.ts";
+ * import { csvHeader } from "./csv.ts";
  * let text = csvHeader("classic");
  * // text === "Date,Time,Vehicle,Lat,Lon,Location Valid/Invalid,Adherence,Adherence Valid/Invalid,Route,Direction,Stop\n"
  * ```

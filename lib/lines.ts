@@ -5,11 +5,11 @@
  *
  * @example
  * ```ts
- * import { LineScanner, forEachLine } from "./lines.ts";
+ * import { LineScanner } from "./lines.ts";
  * using file = await Deno.open("app.log");
  * const scanner = new LineScanner(file, 0, { maxLineBytes: 1 << 20 });
  * for (let item = await scanner.next(); item; item = await scanner.next()) {
- *   if (item.kind === "lines") forEachLine(item.bytes, (text, from, to, start) => console.log(item.offset + start, text.slice(from, to)));
+ *   if (item.kind === "lines") console.log(`${item.bytes.length} bytes of whole lines at ${item.offset}`);
  * }
  * ```
  * @module

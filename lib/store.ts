@@ -87,10 +87,6 @@ export function timestamp(now = new Date()): string {
   return now.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-function base64(bytes: Uint8Array): string {
-  return (bytes as Uint8Array & { toBase64(): string }).toBase64();
-}
-
 function joinLines(lines: RejectedLine[]): Uint8Array {
   const out = new Uint8Array(lines.reduce((n, l) => n + l.raw.length + 1, 0));
   let at = 0;
@@ -106,29 +102,26 @@ function sourceFields(source: SourceInfo, generation: number): Record<string, un
   return { id: source.id, host: source.host, path: source.path, generation };
 }
 
-// Feed documents are made one at a time, each consumed before the next: one buffer serves them all.
+// Feed documents are made and stored one at a time (one batch in flight in feed mode): two
+// buffers, reused, serve them all, so no batch makes large strings for the garbage collector.
 const csvOut = new ByteWriter(1 << 20);
+const feedOut = new ByteWriter(1 << 20);
 
-/** The feed document of a batch, as JSON: CSV attachment, and the rejected lines when any. */
+/**
+ * The feed document of a batch, as JSON bytes (valid until the next call): the CSV attachment,
+ * and the rejected lines when any. The CSV is written as bytes and base64-encoded straight into
+ * the document.
+ */
 export function feedDocument(
   batch: Batch,
   columns: ColumnSet,
   resolver: YearResolver,
-): { json: string; rows: number; rejected: RejectedLine[] } {
+): { json: Uint8Array; rows: number; rejected: RejectedLine[] } {
   csvOut.clear();
   csvOut.ascii(csvHeader(columns));
   const formatted = batch.oversized
     ? { rows: 0, rejected: [oversizedRejection(batch.oversized)] }
     : formatCsv(batch.data, batch.start, { columns, years: resolver }, csvOut);
-  const attachments: Record<string, unknown> = {
-    feed: { content_type: "text/csv", data: base64(csvOut.bytes()) },
-  };
-  if (formatted.rejected.length > 0) {
-    attachments.rejected = {
-      content_type: "text/plain",
-      data: base64(joinLines(formatted.rejected)),
-    };
-  }
   const doc = {
     _id: feedDocId(batch.source.id, batch.generation, batch.start),
     doc_type: "Feed",
@@ -143,9 +136,19 @@ export function feedDocument(
     rows: formatted.rows,
     rejected: formatted.rejected.length,
     rejected_lines: formatted.rejected.map(({ offset, reason }) => ({ offset, reason })),
-    _attachments: attachments,
   };
-  return { json: JSON.stringify(doc), rows: formatted.rows, rejected: formatted.rejected };
+  feedOut.clear();
+  feedOut.utf8(JSON.stringify(doc).slice(0, -1));
+  feedOut.ascii(',"_attachments":{"feed":{"content_type":"text/csv","data":"');
+  feedOut.base64(csvOut.bytes());
+  feedOut.ascii('"}');
+  if (formatted.rejected.length > 0) {
+    feedOut.ascii(',"rejected":{"content_type":"text/plain","data":"');
+    feedOut.base64(joinLines(formatted.rejected));
+    feedOut.ascii('"}');
+  }
+  feedOut.ascii("}}");
+  return { json: feedOut.bytes(), rows: formatted.rows, rejected: formatted.rejected };
 }
 
 /**

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CAPTURE_OPTIONS, MONITOR_OPTIONS } from "../lib/options.ts";
+import { RUNTIME_FLAGS } from "../tools/deno_run.ts";
 import {
   append,
   FIXTURES,
@@ -312,6 +313,16 @@ Deno.test("JSON log lines parse as JSON and carry no secret, errors included", a
   const [last] = check(refused.stderr).slice(-1);
   assert.equal(last.level, "error");
   assert.match(last.msg, /refused the credentials/);
+});
+
+Deno.test("the run tasks start the programs as the build compiles them and the tests run them", async () => {
+  const config = JSON.parse(await Deno.readTextFile(join(import.meta.dirname!, "..", "deno.json")));
+  for (const program of ["capture", "monitor"]) {
+    assert.equal(
+      config.tasks[program],
+      ["deno run", `-P=${program}`, ...RUNTIME_FLAGS, `${program}.ts`].join(" "),
+    );
+  }
 });
 
 Deno.test("the build: compiled binaries run --version, --help and a short capture (or a clear one-line error)", async () => {

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { taskArgs } from "./deno_run.ts";
+import { RUNTIME_FLAGS, taskArgs } from "./deno_run.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
@@ -41,6 +41,7 @@ export async function build(options: { target?: string; out: string }): Promise<
       "--config",
       join(ROOT, "deno.json"),
       `-P=${program}`,
+      ...RUNTIME_FLAGS,
       "--output",
       output,
     ];

@@ -13,6 +13,14 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname!, "..");
 
+/**
+ * Runtime flags of the two programs, compiled in by the build and given to `deno run` by the tasks
+ * (deno.json, checked by a test) and the tests. A young generation of 1 MB, not V8's default of up
+ * to 32: capture makes little garbage, so a large young generation is rarely collected, and fetch's
+ * buffers waited in it. Measured catching up a 1 GB log: peak RSS 84 → 75 MB, CPU the same.
+ */
+export const RUNTIME_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
+
 /** `deno run` arguments for `script` (relative to the project) under a deno.json permission set. */
 export function denoRunArgs(
   permissionSet: "capture" | "monitor" | "tools",
@@ -25,6 +33,7 @@ export function denoRunArgs(
     "--config",
     join(ROOT, "deno.json"),
     `-P=${permissionSet}`,
+    ...(permissionSet === "tools" ? [] : RUNTIME_FLAGS),
     join(ROOT, script),
     ...args,
   ];
