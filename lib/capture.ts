@@ -26,6 +26,7 @@ import {
   countStored,
   newStoreCounters,
   rejectionLogger,
+  type SinkResult,
   type StoreCounters,
 } from "./sink.ts";
 import { type FileIdentity, matchesIdentity, readIdentity } from "./identity.ts";
@@ -84,6 +85,7 @@ export function defaultSourceName(path: string): string {
 /** Lines gathered for the next batch, in a buffer that is reused from batch to batch. */
 class BatchBuilder {
   #buffer: Uint8Array;
+  #spare: Uint8Array[] = [];
   #length = 0;
   lines = 0;
   start = 0;
@@ -121,9 +123,13 @@ class BatchBuilder {
     this.lines += lines;
   }
 
-  /** The batch, as a view of the buffer: valid until the next `add` after `clear`. */
-  batch(source: Omit<Batch["source"], "file">): Batch {
-    return {
+  /**
+   * Hands the gathered lines over as a batch, whose data keeps its buffer until the batch is given
+   * back with `recycle`; the builder goes on with a spare buffer, so batches can be in flight
+   * while the next one is gathered.
+   */
+  take(source: Omit<Batch["source"], "file">): Batch {
+    const batch: Batch = {
       source: { ...source, file: this.file! },
       generation: this.generation,
       start: this.start,
@@ -132,11 +138,16 @@ class BatchBuilder {
       oversized: null,
       readAt: new Date(this.firstAt),
     };
-  }
-
-  clear(): void {
+    this.#buffer = this.#spare.pop() ?? new Uint8Array(this.#buffer.length);
     this.#length = 0;
     this.lines = 0;
+    return batch;
+  }
+
+  /** Takes back the buffer of a batch that is stored. */
+  recycle(batch: Batch): void {
+    const buffer = new Uint8Array(batch.data.buffer);
+    if (buffer.length === this.#buffer.length) this.#spare.push(buffer);
   }
 }
 
@@ -191,33 +202,16 @@ export async function runCapture(
     await writeCheckpoint(settings.cachePath, committed);
   }
 
-  /** Stores one batch, retrying until it is stored or the capture is stopped. */
-  async function push(batch: Batch): Promise<boolean> {
+  /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
+  async function store(batch: Batch): Promise<SinkResult | null> {
     for (let attempt = 0;; attempt++) {
       try {
         const result = await settings.sink.store(batch);
-        countStored(stats, result);
         stats.pushFailing = null;
-        if (result.rejected?.length) logRejected(settings.source, result.rejected);
-        if (result.skippedBytes) {
-          log.info(`skipped ${result.skippedBytes} bytes that CouchDB already held`, {
-            generation: result.generation,
-            from: batch.start,
-            to: result.end,
-          });
-        }
-        if (result.generation !== batch.generation) {
-          log.warn(
-            `generation ${batch.generation} of source ${settings.source} is held by another file in CouchDB (a lost or replaced cache file); this file is now generation ${result.generation}`,
-          );
-          tailer.renumber(result.generation);
-        }
-        if (result.end > batch.end) tailer.skipTo(result.end);
-        await commit(result.generation, result.end, batch.source.file);
-        return true;
+        return result;
       } catch (error) {
         if (isFatal(error)) throw error;
-        if (signal.aborted) return false;
+        if (signal.aborted) return null;
         stats.pushErrors++;
         stats.pushFailing = (error as Error).message;
         if (attempt === 0) log.error(`${(error as Error).message}; retrying`);
@@ -226,15 +220,82 @@ export async function runCapture(
     }
   }
 
+  /** What follows a stored batch, in log order: counters, logs, and the cache file moved past it. */
+  async function acknowledge(batch: Batch, result: SinkResult): Promise<void> {
+    countStored(stats, result);
+    if (result.rejected?.length) logRejected(settings.source, result.rejected);
+    if (result.skippedBytes) {
+      log.info(`skipped ${result.skippedBytes} bytes that CouchDB already held`, {
+        generation: result.generation,
+        from: batch.start,
+        to: result.end,
+      });
+    }
+    if (
+      result.generation !== batch.generation && tailer.position?.generation !== result.generation
+    ) {
+      log.warn(
+        `generation ${batch.generation} of source ${settings.source} is held by another file in CouchDB (a lost or replaced cache file); this file is now generation ${result.generation}`,
+      );
+      tailer.renumber(result.generation);
+    }
+    if (result.end > batch.end) tailer.skipTo(result.end);
+    await commit(result.generation, result.end, batch.source.file);
+  }
+
+  // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
+  // once; the cache file still moves only over the contiguous acknowledged prefix.
+  const inFlight: { batch: Batch; stored: Promise<SinkResult | null> }[] = [];
+  const maxInFlight = Math.max(1, settings.sink.inFlight ?? 1);
+
+  /** Waits for the oldest batch in flight and acknowledges it; false when the capture stopped. */
+  async function settleOldest(): Promise<boolean> {
+    const { batch, stored } = inFlight.shift()!;
+    const result = await stored;
+    if (batch.oversized === null) builder.recycle(batch);
+    if (!result) return false;
+    await acknowledge(batch, result);
+    return true;
+  }
+
+  /** Waits for every batch in flight, in order; false when the capture stopped. */
+  async function settleAll(): Promise<boolean> {
+    let ok = true;
+    // Even after a failure, every batch is waited for: none is left running behind the capture.
+    while (inFlight.length > 0) ok = (ok ? await settleOldest() : await discardOldest()) && ok;
+    return ok;
+  }
+
+  async function discardOldest(): Promise<boolean> {
+    await inFlight.shift()!.stored;
+    return false;
+  }
+
+  /** Sends a batch, then waits while as many as may be are in flight. */
+  async function push(batch: Batch): Promise<boolean> {
+    inFlight.push({ batch, stored: store(batch) });
+    while (inFlight.length >= maxInFlight) {
+      if (!await settleOldest()) {
+        await settleAll();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sends what is gathered (waiting only while the window is full). */
   async function flush(): Promise<boolean> {
     if (builder.empty) return true;
-    const batch = builder.batch(sourceBase);
     stats.linesRead += builder.lines;
     if (builder.lines > 0) bytesPerLine = builder.bytes / builder.lines;
-    const ok = await push(batch);
-    builder.clear();
+    const ok = await push(builder.take(sourceBase));
     if (ok) await reportProgress();
     return ok;
+  }
+
+  /** Sends what is gathered and waits until every batch is stored. */
+  async function drain(): Promise<boolean> {
+    return await flush() && await settleAll();
   }
 
   /** While catching up on a backlog: a line at most every 10 s with how far behind and how fast. */
@@ -263,10 +324,10 @@ export async function runCapture(
         if (
           !builder.empty && (read.generation !== builder.generation || read.file !== builder.file)
         ) {
-          if (!await flush()) break;
+          if (!await drain()) break;
         }
         if (read.item.kind === "oversized") {
-          if (!await flush()) break;
+          if (!await drain()) break;
           const item = read.item;
           stats.linesRead++;
           if (
@@ -289,12 +350,13 @@ export async function runCapture(
         }
         continue;
       }
-      // Caught up with the log.
+      // Caught up with the log: what is in flight is waited for, so that the cache file is current.
       if (settings.once) {
-        if (!await flush()) break;
+        if (!await drain()) break;
         await recordPosition();
         return 0;
       }
+      if (!await settleAll()) break;
       await recordPosition();
       stats.bytesBehind = 0;
       if (!builder.empty) {
@@ -309,7 +371,7 @@ export async function runCapture(
       }
     }
     // Stopping: what was read is pushed once more, if CouchDB takes it before the grace period ends.
-    if (await flush()) await recordPosition();
+    if (await drain()) await recordPosition();
     return 0;
   } finally {
     stats.tailing = false;
@@ -323,7 +385,7 @@ export async function runCapture(
    */
   async function recordPosition(): Promise<void> {
     const position = tailer.position;
-    if (!builder.empty || !position) return;
+    if (!builder.empty || inFlight.length > 0 || !position) return;
     if (
       committed && position.generation === committed.generation &&
       position.offset === committed.offset && position.file === committed.file

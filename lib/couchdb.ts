@@ -337,8 +337,13 @@ export class CouchClient {
     return String(body.version ?? "unknown");
   }
 
-  /** Creates the database when missing (412: it exists) and installs `_design/feed`. */
-  async ensureDatabase(): Promise<void> {
+  /**
+   * Creates the database when missing (412: it exists) and, unless told not to, installs
+   * `_design/feed`. Records-mode databases go without it: its views select feed documents only,
+   * and a design document costs on every write (pouchdb-server) or on a view's first read of
+   * every document (CouchDB).
+   */
+  async ensureDatabase(options: { feedViews?: boolean } = {}): Promise<void> {
     const { status } = await this.request("PUT", "");
     if (status === 404) {
       throw new CouchError(
@@ -346,6 +351,7 @@ export class CouchClient {
         404,
       );
     }
+    if (options.feedViews === false) return;
     const current = await this.getDocument<Doc & { _rev: string }>(FEED_DESIGN._id);
     if (current && JSON.stringify(current.views) === JSON.stringify(FEED_DESIGN.views)) return;
     const doc = current ? { ...FEED_DESIGN, _rev: current._rev } : FEED_DESIGN;

@@ -18,7 +18,6 @@ import { asciiBytes, type ByteWriter } from "./bytes.ts";
 import { type ColumnSet, writeCoordinate, writeCsvRow, writeDate } from "./csv.ts";
 import type { OversizedLine } from "./lines.ts";
 import {
-  coordinateText,
   newScannedReport,
   type ScannedReport,
   scanReport,
@@ -113,8 +112,8 @@ export function formatCsv(
 
 /**
  * A coordinate as a JSON number. The scanner's decimals (`-?digits(.digits)?`) are JSON numbers
- * already unless they start with a redundant zero, so the text is written as it is: no conversion
- * to a double and back for each line.
+ * already, but for redundant leading zeros, which are left out: the text is written as it is, with
+ * no conversion to a double and back for each line.
  */
 function writeJsonNumber(
   out: ByteWriter,
@@ -124,10 +123,12 @@ function writeJsonNumber(
   point: number,
 ): void {
   const first = bytes[from] === 45 ? from + 1 : from;
-  const redundantZero = bytes[first] === 48 && first + 1 < to && first + 1 !== point &&
-    bytes[first + 1] !== 46;
-  if (redundantZero) out.ascii(String(Number(coordinateText(bytes, from, to, point))));
-  else writeCoordinate(out, bytes, from, to, point);
+  let digit = first;
+  while (
+    digit + 1 < to && bytes[digit] === 48 && digit + 1 !== point && bytes[digit + 1] !== 46
+  ) digit++;
+  if (first > from) out.byte(45);
+  writeCoordinate(out, bytes, digit, to, point);
 }
 
 // The constant parts of a report document, as bytes. A location report has no crossing fields:

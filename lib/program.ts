@@ -29,7 +29,7 @@ import {
 } from "./couchdb.ts";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { setErrorFormat } from "./main.ts";
-import { findStoredPosition, storeBatch, type StoreOptions } from "./store.ts";
+import { batchesInFlight, findStoredPosition, storeBatch, type StoreOptions } from "./store.ts";
 
 /** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
 export interface ProgramInfo {
@@ -109,17 +109,18 @@ export async function couchSink(
     httpClient: await httpClientWithCa(options.caFile as string | undefined),
   };
   const db = await clientFromSettings(settings, log);
-  await db.ensureDatabase();
   const storeOptions: StoreOptions = {
     mode: options.mode as StoreOptions["mode"],
     columns: options.columns as StoreOptions["columns"],
     year: options.year as number | undefined,
   };
+  await db.ensureDatabase({ feedViews: storeOptions.mode === "feed" });
   return {
     db,
     url: db.url,
     sink: {
       store: (batch) => storeBatch(db, batch, storeOptions),
+      inFlight: batchesInFlight(storeOptions.mode),
       findPosition: (source, file) => findStoredPosition(db, source, file),
     },
   };

@@ -19,6 +19,12 @@ import type { Logger } from "./log.ts";
 export interface BatchSink {
   /** Stores a batch: the generation it went under and where the next batch starts. */
   store(batch: Batch): Promise<SinkResult>;
+  /**
+   * How many batches may be stored at once (1 when absent). More than one only where a later batch
+   * stored before an earlier one can never hide a gap: each line has its own id, and `findPosition`
+   * looks back that many batches.
+   */
+  inFlight?: number;
   /** Where an earlier run got to in this file, when the cache file is gone and the sink can tell. */
   findPosition?(
     source: string,

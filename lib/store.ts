@@ -41,6 +41,19 @@ export type StoreMode = "feed" | "records";
 /** Every accepted `--mode` value. */
 export const STORE_MODES: readonly StoreMode[] = ["feed", "records"];
 
+/**
+ * Batches stored at once in records mode. Each line has an id of its own, so batches may overlap
+ * in time: a later batch stored before an earlier one leaves a gap only within the last this many
+ * batches, which {@linkcode findStoredPosition} looks back over. A feed document covers a range,
+ * so feed batches go one at a time.
+ */
+export const RECORDS_IN_FLIGHT = 2;
+
+/** How many batches may be stored at once in a mode. */
+export function batchesInFlight(mode: StoreMode): number {
+  return mode === "records" ? RECORDS_IN_FLIGHT : 1;
+}
+
 /** How batches are stored. */
 export interface StoreOptions {
   mode: StoreMode;
@@ -403,9 +416,11 @@ export async function freeGeneration(
 
 /**
  * Where an earlier run left this file, read from CouchDB, for a capture whose cache file is gone:
- * the newest generation stored from the same file, and the offset from which to go on (the end of
- * its last feed document, or the start of its last records batch, whose lines may be partly
- * stored). `null` when CouchDB holds nothing of this file.
+ * the newest generation stored from the same file, and the offset from which to go on. In feed
+ * mode that is the end of the last document. In records mode the last batches may be partly
+ * stored (up to {@linkcode RECORDS_IN_FLIGHT} were in flight), so it is the start of the batch
+ * that many batches back; lines stored already meet a conflict and are skipped. `null` when
+ * CouchDB holds nothing of this file.
  */
 export async function findStoredPosition(
   db: CouchClient,
@@ -415,26 +430,51 @@ export async function findStoredPosition(
   let last = -1;
   while (await generationInUse(db, source, last + 1)) last++;
   for (let generation = last; generation >= 0; generation--) {
-    let offset = -1;
-    for (const kind of ["feed", "rec"]) {
-      const prefix = `${kind}:${source}:${generation}:`;
-      const [row] = await db.allDocs<StoredFeed & StoredRecord>({
-        startkey: prefix + "\ufff0",
-        endkey: prefix,
-        descending: true,
-        limit: 1,
-        includeDocs: true,
-      });
-      const doc = row?.doc;
-      const stored = kind === "feed"
-        ? doc?.source?.file
-        : (await db.getDocument<StoredGeneration>(generationDocId(source, generation)))?.source
-          ?.file;
-      if (!doc || !stored || !sameIdentity(stored, file)) continue;
-      const end = kind === "feed" ? doc.source?.end : doc.batch_start;
-      if (typeof end === "number") offset = Math.max(offset, end);
-    }
+    const feedPrefix = `feed:${source}:${generation}:`;
+    const [feed] = await db.allDocs<StoredFeed>({
+      startkey: feedPrefix + "\ufff0",
+      endkey: feedPrefix,
+      descending: true,
+      limit: 1,
+      includeDocs: true,
+    });
+    const feedEnd = feed?.doc?.source?.file && sameIdentity(feed.doc.source.file, file)
+      ? feed.doc.source.end
+      : undefined;
+    const stored = (await db.getDocument<StoredGeneration>(generationDocId(source, generation)))
+      ?.source?.file;
+    const recordsStart = stored && sameIdentity(stored, file)
+      ? await recordsResumePoint(db, source, generation)
+      : undefined;
+    const offset = Math.max(feedEnd ?? -1, recordsStart ?? -1);
     if (offset >= 0) return { generation, offset };
   }
   return null;
+}
+
+/** The start of the records batch {@linkcode RECORDS_IN_FLIGHT} batches back from the last. */
+async function recordsResumePoint(
+  db: CouchClient,
+  source: string,
+  generation: number,
+): Promise<number | undefined> {
+  const prefix = `rec:${source}:${generation}:`;
+  let below = prefix + "\ufff0";
+  let start: number | undefined;
+  for (let back = 0; back < RECORDS_IN_FLIGHT; back++) {
+    const [row] = await db.allDocs<StoredRecord>({
+      startkey: below,
+      endkey: prefix,
+      descending: true,
+      limit: 1,
+      includeDocs: true,
+    });
+    const batchStart = row?.doc?.batch_start;
+    // Nothing stored below: what came before may be unstored too, so from the file's start.
+    if (typeof batchStart !== "number") return start === undefined ? undefined : 0;
+    start = batchStart;
+    if (start === 0) break;
+    below = prefix + pad16(start - 1);
+  }
+  return start;
 }

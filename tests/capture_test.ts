@@ -395,6 +395,32 @@ Deno.test("a lost cache file: CouchDB says where this file was left, nothing is 
   await assertFeedOnce(db, await Deno.readFile(log));
 });
 
+Deno.test("records mode, a lost cache file after a crash with two batches in flight (the later one stored, the earlier one partly): every line once", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("lostinflight");
+  await append(log, lines(100));
+  const args = (...extra: string[]) =>
+    captureArgs(db, dir.path, "--once", "--mode", "records", "--batch-lines", "10", ...extra, log);
+  assert.equal((await run("capture", args())).code, 0);
+  // The ninth batch of ten lines lost its last five lines, as if it was in flight at the crash.
+  const docs = (await recordDocs(db)).sort((a, b) => Number(a.line_offset) - Number(b.line_offset));
+  const lost = docs.slice(85, 90).map((d) => ({ _id: d._id, _rev: d._rev, _deleted: true }));
+  const response = await fetch(`${db}/_bulk_docs`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ docs: lost }),
+  });
+  await response.body?.cancel();
+  assert.equal((await recordDocs(db)).length, 95);
+  await Deno.remove(`${dir.path}/cache.json`);
+  await append(log, lines(20));
+  const result = await run("capture", args());
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /no cache file.*continuing there/);
+  await assertRecordsOnce(db, await Deno.readFile(log));
+});
+
 Deno.test("a replaced cache file (generation reused by another file): the data moves to a new generation", async () => {
   await using dir = await tempDir();
   const a = `${dir.path}/a.log`, b = `${dir.path}/b.log`;

@@ -15,6 +15,14 @@ Deno.test("the database is created when missing, and creating it again is fine (
   assert.deepEqual(design.views, FEED_DESIGN.views);
 });
 
+Deno.test("a records-mode database gets no _design/feed: its views select feed documents only", async () => {
+  const url = freshDb("records");
+  const db = new CouchClient({ url });
+  await db.ensureDatabase({ feedViews: false });
+  assert.equal((await getJson(url)).db_name, db.database);
+  assert.equal((await getJson(`${url}/_design/feed`)).error, "not_found");
+});
+
 Deno.test("a feed document with both attachments is read back byte for byte", async () => {
   const url = freshDb("attach");
   const db = new CouchClient({ url });

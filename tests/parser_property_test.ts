@@ -249,3 +249,36 @@ Deno.test("property: records-mode documents, written as bytes, are the JSON of e
     { numRuns: 2000 },
   );
 });
+
+Deno.test("coordinates with redundant zeros are written as JSON numbers of the same value", () => {
+  const line = (latLon: string) =>
+    `07:04:42 02/15 V.1.2233 H.0.0 MT_LOCATION Lat/Lon:${latLon} [Valid] Adher:-1 [Valid] Odom:2668 [Valid] DGPS:On`;
+  for (
+    const [latLon, lat, lon] of [
+      ["000/-0000", 0, -0],
+      ["0512345678/-0763413842", 5.12345678, -7.63413842],
+      ["00.5/-000.25", 0.5, -0.25],
+    ] as const
+  ) {
+    const bytes = new TextEncoder().encode(line(latLon) + "\n");
+    const docs = recordDocuments({
+      source: {
+        id: "s",
+        host: "h",
+        path: "/p",
+        file: { dev: 1, ino: 2, head: "x", headLength: 1 },
+      },
+      generation: 0,
+      start: 0,
+      end: bytes.length,
+      data: bytes,
+      oversized: null,
+      readAt: new Date(),
+    }, years);
+    const [doc] = JSON.parse(decoder.decode(docs.body)).docs;
+    assert.ok(
+      Object.is(doc.lat, lat) && Object.is(doc.lon, lon),
+      `${latLon}: ${doc.lat} ${doc.lon}`,
+    );
+  }
+});
