@@ -444,7 +444,7 @@ async function startPoint(
     const found = file ? await settings.sink.findPosition(settings.source, file) : null;
     if (found && file) {
       log.warn(
-        `no cache file at ${settings.cachePath}; CouchDB holds this file up to offset ${found.offset} (generation ${found.generation}): continuing there`,
+        `no cache file at ${settings.cachePath}; CouchDB holds this file (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
       );
       return { ...found, file };
     }

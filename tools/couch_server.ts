@@ -68,10 +68,17 @@ export async function installCouchServer(log = (m: string) => console.error(m)):
 
 /** A free TCP port on loopback. */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  // Below Linux's ephemeral range (32768–60999): a port the kernel handed out could be taken again
+  // as the local port of an outgoing connection before the server that is to use it listens.
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    }
+  }
 }
 
 /** Installs (if needed) and starts pouchdb-server in memory on a free loopback port. */
