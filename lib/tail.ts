@@ -241,16 +241,21 @@ export class Tailer {
         this.#waitingLogged = true;
       }
       const generation = Math.max(this.#nextGeneration, c.generation + 1);
-      const successor = c.rotatedAway ? this.#successors.shift() : undefined;
+      const next = await this.#openPath();
+      if (!c.rotatedAway) {
+        // It may have been rotated more than once since the last look (a poll, or a stop): the
+        // files rotated after it are read before the one now at the path.
+        this.#successors = await this.#rotatedAfter(c.file, next?.file ?? null);
+        c.rotatedAway = true;
+      }
+      const successor = this.#successors.shift();
       if (successor) {
+        next?.file.close();
         c.file.close();
-        this.#log.info(
-          `reading ${successor.name} (rotated while capture was stopped): generation ${generation}`,
-        );
+        this.#log.info(`reading ${successor.name} (rotated after it): generation ${generation}`);
         await this.#adopt(successor, generation, 0, true);
         continue;
       }
-      const next = await this.#openPath();
       if (!next) return null;
       c.file.close();
       this.#current = null;

@@ -142,6 +142,36 @@ Deno.test("rotation by rename while running: the old file is drained, the new on
   assert.equal((await capture.done).code, 0);
 });
 
+Deno.test("two rotations before capture looks again (while running): both rotated files are drained, in order", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("rotate2");
+  await append(log, lines(300));
+  await using capture = new Running("capture", captureArgs(db, dir.path, log));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  // Frozen, capture sees nothing of the two rotations until both are done.
+  capture.kill("SIGSTOP");
+  const tick = () => new Promise((r) => setTimeout(r, 20)); // distinct modification times
+  await append(log, lines(50));
+  await tick();
+  await Deno.rename(log, `${log}.1`);
+  await append(log, lines(60));
+  await tick();
+  await Deno.rename(`${log}.1`, `${log}.2`);
+  await Deno.rename(log, `${log}.1`);
+  await append(log, lines(70));
+  capture.kill("SIGCONT");
+  const [first, second, third] = await Promise.all(
+    [`${log}.2`, `${log}.1`, log].map((path) => Deno.readFile(path)),
+  );
+  await until(async () => await feedEnd(db, 2) === third.length, 20_000, "the third file");
+  await assertFeedOnce(db, first, 0);
+  await assertFeedOnce(db, second, 1);
+  await assertFeedOnce(db, third, 2);
+  capture.kill("SIGTERM");
+  assert.equal((await capture.done).code, 0);
+});
+
 Deno.test("copytruncate while running: a new generation from offset 0", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
