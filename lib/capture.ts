@@ -244,36 +244,39 @@ export async function runCapture(
   }
 
   // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
-  // once; the cache file still moves only over the contiguous acknowledged prefix.
-  const inFlight: { batch: Batch; stored: Promise<SinkResult | null> }[] = [];
+  // once; the cache file still moves only over the contiguous acknowledged prefix. A fatal error
+  // is kept in the outcome until its batch's turn, so that no rejection goes unhandled meanwhile.
+  type Outcome = { result: SinkResult | null } | { error: unknown };
+  const inFlight: { batch: Batch; outcome: Promise<Outcome> }[] = [];
   const maxInFlight = Math.max(1, settings.sink.inFlight ?? 1);
 
   /** Waits for the oldest batch in flight and acknowledges it; false when the capture stopped. */
   async function settleOldest(): Promise<boolean> {
-    const { batch, stored } = inFlight.shift()!;
-    const result = await stored;
+    const { batch, outcome } = inFlight.shift()!;
+    const settled = await outcome;
     if (batch.oversized === null) builder.recycle(batch);
-    if (!result) return false;
-    await acknowledge(batch, result);
+    if ("error" in settled) throw settled.error;
+    if (!settled.result) return false;
+    await acknowledge(batch, settled.result);
     return true;
   }
 
   /** Waits for every batch in flight, in order; false when the capture stopped. */
   async function settleAll(): Promise<boolean> {
     let ok = true;
-    // Even after a failure, every batch is waited for: none is left running behind the capture.
-    while (inFlight.length > 0) ok = (ok ? await settleOldest() : await discardOldest()) && ok;
+    while (inFlight.length > 0) {
+      if (ok) ok = await settleOldest();
+      // After a stop, the later batches are still waited for, none left running behind capture;
+      // stored or not, they are not acknowledged: the cache file never skips a gap.
+      else await inFlight.shift()!.outcome;
+    }
     return ok;
-  }
-
-  async function discardOldest(): Promise<boolean> {
-    await inFlight.shift()!.stored;
-    return false;
   }
 
   /** Sends a batch, then waits while as many as may be are in flight. */
   async function push(batch: Batch): Promise<boolean> {
-    inFlight.push({ batch, stored: store(batch) });
+    const outcome = store(batch).then((result) => ({ result }), (error) => ({ error }));
+    inFlight.push({ batch, outcome });
     while (inFlight.length >= maxInFlight) {
       if (!await settleOldest()) {
         await settleAll();
