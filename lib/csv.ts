@@ -11,7 +11,16 @@
  */
 import { stringify } from "csv-stringify/sync";
 import type { ByteWriter } from "./bytes.ts";
-import type { Report, ScannedReport } from "./spysocket.ts";
+import {
+  type Report,
+  type ScannedReport,
+  writeCrossingTime,
+  writeDate,
+  writeLat,
+  writeLon,
+  writeTime,
+  writeVehicle,
+} from "./spysocket.ts";
 
 /** The two column sets. */
 export type ColumnSet = "classic" | "full";
@@ -89,31 +98,6 @@ export function csvValues(report: Report, columns: ColumnSet): (string | number 
   return values;
 }
 
-/** A scanned coordinate, its point in place. */
-export function writeCoordinate(
-  out: ByteWriter,
-  bytes: Uint8Array,
-  from: number,
-  to: number,
-  point: number,
-): void {
-  if (point < 0) out.copy(bytes, from, to);
-  else {
-    out.copy(bytes, from, point);
-    out.byte(46);
-    out.copy(bytes, point, to);
-  }
-}
-
-/** `YYYY-MM-DD`. */
-export function writeDate(out: ByteWriter, s: ScannedReport): void {
-  out.int(s.year);
-  out.byte(45);
-  out.twoDigits(s.month);
-  out.byte(45);
-  out.twoDigits(s.day);
-}
-
 const COMMA = 44;
 
 /** A number, or an empty field for NaN. */
@@ -133,17 +117,16 @@ function optional(out: ByteWriter, n: number): void {
  * ```
  */
 export function writeCsvRow(out: ByteWriter, s: ScannedReport, columns: ColumnSet): void {
-  const b = s.bytes;
   const crossing = s.kind !== "location";
   writeDate(out, s);
   out.byte(COMMA);
-  out.copy(b, s.time, s.time + 8);
+  writeTime(out, s);
   out.byte(COMMA);
-  out.copy(b, s.vehicleFrom, s.vehicleTo);
+  writeVehicle(out, s);
   out.byte(COMMA);
-  writeCoordinate(out, b, s.latFrom, s.latTo, s.latPoint);
+  writeLat(out, s);
   out.byte(COMMA);
-  writeCoordinate(out, b, s.lonFrom, s.lonTo, s.lonPoint);
+  writeLon(out, s);
   out.byte(COMMA);
   out.ascii(s.locationValid);
   out.byte(COMMA);
@@ -164,7 +147,7 @@ export function writeCsvRow(out: ByteWriter, s: ScannedReport, columns: ColumnSe
     out.ascii(s.dgps);
     optional(out, s.fom);
     out.byte(COMMA);
-    if (crossing) out.copy(b, s.crossingTime, s.crossingTime + 8);
+    if (crossing) writeCrossingTime(out, s);
     optional(out, s.dwell);
     optional(out, crossing ? s.timepoint : NaN);
     optional(out, crossing ? s.service : NaN);

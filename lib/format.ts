@@ -15,12 +15,19 @@
  * @module
  */
 import { asciiBytes, type ByteWriter } from "./bytes.ts";
-import { type ColumnSet, writeCoordinate, writeCsvRow, writeDate } from "./csv.ts";
+import { type ColumnSet, writeCsvRow } from "./csv.ts";
 import type { OversizedLine } from "./lines.ts";
 import {
   newScannedReport,
   type ScannedReport,
   scanReport,
+  writeCoordinate,
+  writeCrossingTime,
+  writeDate,
+  writeLat,
+  writeLon,
+  writeTime,
+  writeVehicle,
   type YearResolver,
 } from "./spysocket.ts";
 
@@ -178,9 +185,9 @@ export function writeReportMembers(out: ByteWriter, s: ScannedReport): void {
   out.constant(HEAD[s.kind]);
   writeDate(out, s);
   out.constant(TIME);
-  out.copy(b, s.time, s.time + 8);
+  writeTime(out, s);
   out.constant(VEHICLE);
-  out.copy(b, s.vehicleFrom, s.vehicleTo);
+  writeVehicle(out, s);
   out.constant(LAT);
   writeJsonNumber(out, b, s.latFrom, s.latTo, s.latPoint);
   out.constant(LON);
@@ -200,7 +207,7 @@ export function writeReportMembers(out: ByteWriter, s: ScannedReport): void {
   if (s.kind === "location") out.constant(NO_CROSSING);
   else {
     out.constant(CROSSING_TIME);
-    out.copy(b, s.crossingTime, s.crossingTime + 8);
+    writeCrossingTime(out, s);
     out.constant(DWELL);
     jsonInt(out, s.dwell);
     out.constant(ROUTE);
@@ -217,9 +224,9 @@ export function writeReportMembers(out: ByteWriter, s: ScannedReport): void {
     out.int(s.block);
   }
   out.constant(LAT_TEXT);
-  writeCoordinate(out, b, s.latFrom, s.latTo, s.latPoint);
+  writeLat(out, s);
   out.constant(LON_TEXT);
-  writeCoordinate(out, b, s.lonFrom, s.lonTo, s.lonPoint);
+  writeLon(out, s);
   out.byte(34);
 }
 

@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import type { ByteWriter } from "./bytes.ts";
 
 /** `V` for `[Valid]`, `I` for any other bracketed flag. */
 export type Validity = "V" | "I";
@@ -444,6 +445,59 @@ export function scanReport(
   into.service = crossing[4];
   into.block = crossing[5];
   return null;
+}
+
+// The text of a scanned report's fields, written as bytes: what the CSV rows and the records
+// documents share.
+
+/** A scanned coordinate, its point in place. */
+export function writeCoordinate(
+  out: ByteWriter,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  point: number,
+): void {
+  if (point < 0) out.copy(bytes, from, to);
+  else {
+    out.copy(bytes, from, point);
+    out.byte(46);
+    out.copy(bytes, point, to);
+  }
+}
+
+/** The latitude's text. */
+export function writeLat(out: ByteWriter, s: ScannedReport): void {
+  writeCoordinate(out, s.bytes, s.latFrom, s.latTo, s.latPoint);
+}
+
+/** The longitude's text. */
+export function writeLon(out: ByteWriter, s: ScannedReport): void {
+  writeCoordinate(out, s.bytes, s.lonFrom, s.lonTo, s.lonPoint);
+}
+
+/** `YYYY-MM-DD`. */
+export function writeDate(out: ByteWriter, s: ScannedReport): void {
+  out.int(s.year);
+  out.byte(45);
+  out.twoDigits(s.month);
+  out.byte(45);
+  out.twoDigits(s.day);
+}
+
+/** The report's `HH:MM:SS`. */
+export function writeTime(out: ByteWriter, s: ScannedReport): void {
+  out.copy(s.bytes, s.time, s.time + 8);
+}
+
+/** The crossing's `HH:MM:SS` (arrival and dwell reports). */
+export function writeCrossingTime(out: ByteWriter, s: ScannedReport): void {
+  out.copy(s.bytes, s.crossingTime, s.crossingTime + 8);
+}
+
+/** The whole vehicle token. */
+export function writeVehicle(out: ByteWriter, s: ScannedReport): void {
+  out.copy(s.bytes, s.vehicleFrom, s.vehicleTo);
 }
 
 /** `bytes[from, to)`, ASCII, as a string. */
