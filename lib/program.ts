@@ -24,12 +24,20 @@ import { parseHostPort } from "./status.ts";
 import {
   clientFromSettings,
   type CouchClient,
+  CouchError,
   type CouchSettings,
   parseCouchUrl,
 } from "./couchdb.ts";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { setErrorFormat } from "./main.ts";
-import { batchesInFlight, findStoredPosition, storeBatch, type StoreOptions } from "./store.ts";
+import type { Batch } from "./batch.ts";
+import {
+  batchesInFlight,
+  findStoredPosition,
+  forgetClaimedGenerations,
+  storeBatch,
+  type StoreOptions,
+} from "./store.ts";
 
 /** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
 export interface ProgramInfo {
@@ -114,12 +122,25 @@ export async function couchSink(
     columns: options.columns as StoreOptions["columns"],
     year: options.year as number | undefined,
   };
-  await db.ensureDatabase({ feedViews: storeOptions.mode === "feed" });
+  const feedViews = storeOptions.mode === "feed";
+  await db.ensureDatabase({ feedViews });
+  const store = async (batch: Batch) => {
+    try {
+      return await storeBatch(db, batch, storeOptions);
+    } catch (error) {
+      if (!(error instanceof CouchError) || error.status !== 404) throw error;
+      // Deleted while we ran: the database is created when missing, as at the start.
+      log.warn(`database ${db.url} is gone (deleted while running): creating it again`);
+      await db.ensureDatabase({ feedViews });
+      forgetClaimedGenerations(db);
+      return await storeBatch(db, batch, storeOptions);
+    }
+  };
   return {
     db,
     url: db.url,
     sink: {
-      store: (batch) => storeBatch(db, batch, storeOptions),
+      store,
       inFlight: batchesInFlight(storeOptions.mode),
       findPosition: (source, file) => findStoredPosition(db, source, file),
     },

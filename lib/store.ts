@@ -304,6 +304,11 @@ async function storeFeed(
 // Generations this process has claimed, by client: their `gen:` document need not be read again.
 const claimed = new WeakMap<CouchClient, Map<string, FileIdentity>>();
 
+/** Forgets the generations claimed in `db`: its database was created again, empty. */
+export function forgetClaimedGenerations(db: CouchClient): void {
+  claimed.delete(db);
+}
+
 /**
  * The generation a records batch goes under: its own, once the `gen:` document says it is this
  * file (writing that document when it is the first batch of the generation), else the first

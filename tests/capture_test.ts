@@ -387,6 +387,25 @@ Deno.test("CouchDB unreachable mid-run: nothing lost or doubled, the outage logg
   assert.equal(capture.stderr.match(/answers again/g)?.length, 1);
 });
 
+Deno.test("the database deleted while capture runs: created again, what follows stored there", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("deleted");
+  await append(log, lines(100));
+  await using capture = new Running("capture", captureArgs(db, dir.path, log));
+  await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+  const before = (await Deno.stat(log)).size;
+  await (await fetch(db, { method: "DELETE" })).body?.cancel();
+  await append(log, lines(30));
+  const size = (await Deno.stat(log)).size;
+  await capture.waitFor(/is gone \(deleted while running\): creating it again/);
+  await until(async () => (await feedDocs(db)).some((d) => d.source.end === size));
+  const docs = await feedDocs(db);
+  assert.ok(docs.every((d) => d.source.start >= before), "only what came after the deletion");
+  capture.kill("SIGTERM");
+  assert.equal((await capture.done).code, 0);
+});
+
 Deno.test("SIGTERM during a push: exit 0 within 5 s, and the next run continues where CouchDB acknowledged", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
