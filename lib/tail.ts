@@ -269,6 +269,11 @@ export class Tailer {
     await this.#watch?.wait(Math.min(ms, this.#options.pollMs ?? 1000), signal);
   }
 
+  /** Takes no filesystem events until the next `wait` (the caller sleeps to a deadline of its own). */
+  pauseWatch(): void {
+    this.#watch?.pause();
+  }
+
   /** Stops watching and closes the file. */
   close(): void {
     this.#watch?.close();
