@@ -543,6 +543,8 @@ interface LatencyResult {
   linesPerDoc: number;
   rssEarlyMb: number;
   rssEndMb: number;
+  /** Capture's CPU time over the writing, as a share of one core. */
+  cpuShare: number;
   behindAtEnd: number;
 }
 
@@ -637,6 +639,7 @@ async function latency(
   let written = 0, offset = 0;
   const started = performance.now();
   let rssEarly = 0;
+  const cpuBefore = await processCpu(capture.pid);
   {
     using file = await Deno.open(log, { append: true });
     while (performance.now() - started < seconds * 1000) {
@@ -656,6 +659,7 @@ async function latency(
     }
   }
   const rssEnd = (await processMemory(capture.pid)).rssMb;
+  const cpuShare = ((await processCpu(capture.pid)) - cpuBefore) / seconds;
   // Wait for the last line, then map each visible document to the lines it holds.
   const ranges = new Map<string, { start: number; end: number; rows: number }>();
   const covered = async () => {
@@ -706,6 +710,7 @@ async function latency(
     linesPerDoc: docs.length ? written / docs.length : NaN,
     rssEarlyMb: rssEarly,
     rssEndMb: rssEnd,
+    cpuShare,
     behindAtEnd,
   };
 }
@@ -735,7 +740,9 @@ async function liveLatency(): Promise<void> {
         liveMemory.push(
           `capture RSS ${num(r.rssEarlyMb)} MB after ${SIZES.latencyS / 4} s, ${
             num(r.rssEndMb)
-          } MB after ${SIZES.latencyS} s at 1,000 lines/s`,
+          } MB after ${SIZES.latencyS} s at 1,000 lines/s, using ${
+            num(r.cpuShare * 100, 1)
+          }% of a core`,
         );
       }
     }
