@@ -29,7 +29,7 @@ import {
   type SinkResult,
   type StoreCounters,
 } from "./sink.ts";
-import { type FileIdentity, matchesIdentity, readIdentity } from "./identity.ts";
+import { type FileIdentity, matchesIdentity, readIdentity, sameIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 import { Tailer, type TailRead, type TailStart } from "./tail.ts";
 
@@ -328,7 +328,8 @@ export async function runCapture(
       const read = await tailer.read();
       if (read) {
         if (
-          !builder.empty && (read.generation !== builder.generation || read.file !== builder.file)
+          !builder.empty &&
+          (read.generation !== builder.generation || !sameIdentity(read.file, builder.file!))
         ) {
           if (!await drain()) break;
         }
@@ -411,6 +412,8 @@ export async function runCapture(
     let from = 0;
     while (from < bytes.length) {
       if (builder.empty) builder.begin(read, offset + from);
+      // The same file, its identity taken again over more of its first bytes (a young file).
+      else builder.file = read.file;
       const roomLines = settings.batchLines - builder.lines;
       const roomBytes = settings.batchBytes - builder.bytes;
       let to = from, lines = 0;
