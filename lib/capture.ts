@@ -152,6 +152,7 @@ class BatchBuilder {
 }
 
 const PROGRESS_EVERY_MS = 10_000;
+const GATHER_POLL_MS = 100;
 
 /**
  * Runs the capture until `signal` aborts (or, with `once`, until everything now in the log is
@@ -372,11 +373,11 @@ export async function runCapture(
           if (!await flush()) break;
           continue;
         }
-        // The gathered lines go at the deadline whatever is written meanwhile: sleep until then,
-        // taking no events, rather than wake for every write (a log written a line at a time,
-        // 1,000 lines a second: 10% of a core before, 1% now).
+        // The gathered lines go at the deadline: until then, look every 100 ms (a batch may fill
+        // first) taking no events, rather than wake for every write (a log written a line at a
+        // time, 1,000 lines a second: 10% of a core before, about 1% now).
         tailer.pauseWatch();
-        await sleep(left, signal);
+        await sleep(Math.min(left, GATHER_POLL_MS), signal);
         finishing = signal.aborted;
       } else {
         await tailer.wait(60_000, signal);
