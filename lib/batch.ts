@@ -52,9 +52,14 @@ export function feedDocId(source: string, generation: number, start: number): st
   return `feed:${source}:${generation}:${pad16(start)}`;
 }
 
+/** What every records-mode id of a generation of a source begins with, before the 16 digits. */
+export function recordIdPrefix(source: string, generation: number): string {
+  return `rec:${source}:${generation}:`;
+}
+
 /** The id of the records-mode document of the line at `offset`. */
 export function recordDocId(source: string, generation: number, offset: number): string {
-  return `rec:${source}:${generation}:${pad16(offset)}`;
+  return recordIdPrefix(source, generation) + pad16(offset);
 }
 
 /** The id of the document that says which file a generation of a source is (records mode). */

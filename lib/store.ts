@@ -18,8 +18,8 @@ import {
   batchFrom,
   feedDocId,
   generationDocId,
-  pad16,
   recordDocId,
+  recordIdPrefix,
   type SourceInfo,
 } from "./batch.ts";
 import type { CouchClient } from "./couchdb.ts";
@@ -179,7 +179,7 @@ export interface RecordDocuments {
 
 /** The records-mode documents of a batch, as the JSON body of one `_bulk_docs` request. */
 export function recordDocuments(batch: Batch, resolver: YearResolver): RecordDocuments {
-  const idPrefix = recordDocId(batch.source.id, batch.generation, 0).slice(0, -16);
+  const idPrefix = recordIdPrefix(batch.source.id, batch.generation);
   const docs: RecordDocuments = {
     body: new Uint8Array(0),
     idPrefix,
@@ -369,11 +369,12 @@ async function storeRecords(
     results.every((r, i) => isRecordId(r.id, docs.idPrefix, docs.offsets[i]));
   const byId = inOrder ? null : new Map(results.map((r) => [r.id, r]));
   for (let i = 0; i < count; i++) {
-    const result = byId ? byId.get(docs.idPrefix + pad16(docs.offsets[i])) : results[i];
+    const result = byId
+      ? byId.get(recordDocId(current.source.id, current.generation, docs.offsets[i]))
+      : results[i];
     if (!result) {
-      throw new Error(
-        `CouchDB at ${db.server} said nothing of ${docs.idPrefix}${pad16(docs.offsets[i])}`,
-      );
+      const id = recordDocId(current.source.id, current.generation, docs.offsets[i]);
+      throw new Error(`CouchDB at ${db.server} said nothing of ${id}`);
     }
     if (result.outcome === "error") {
       throw new Error(
@@ -463,7 +464,7 @@ async function recordsResumePoint(
   source: string,
   generation: number,
 ): Promise<number | undefined> {
-  const prefix = `rec:${source}:${generation}:`;
+  const prefix = recordIdPrefix(source, generation);
   let below = prefix + "\ufff0";
   let start: number | undefined;
   for (let back = 0; back < RECORDS_IN_FLIGHT; back++) {
@@ -479,7 +480,7 @@ async function recordsResumePoint(
     if (typeof batchStart !== "number") return start === undefined ? undefined : 0;
     start = batchStart;
     if (start === 0) break;
-    below = prefix + pad16(start - 1);
+    below = recordDocId(source, generation, start - 1);
   }
   return start;
 }
