@@ -506,7 +506,7 @@ function ascii(bytes: Uint8Array, from: number, to: number): string {
 }
 
 /** A scanned coordinate's text, its point in place. */
-export function coordinateText(bytes: Uint8Array, from: number, to: number, point: number): string {
+function coordinateText(bytes: Uint8Array, from: number, to: number, point: number): string {
   return point < 0
     ? ascii(bytes, from, to)
     : ascii(bytes, from, point) + "." + ascii(bytes, point, to);
@@ -571,18 +571,9 @@ export function parseBytes(
   return reason === null ? reportOf(scratch) : { kind: "rejected", reason };
 }
 
-/** `YYYY-MM-DD`. The dates of one run of lines are few: each is made once, not once per line. */
-const dates = new Map<number, string>();
-
+/** `YYYY-MM-DD`. */
 function isoDate(year: number, month: number, day: number): string {
-  const key = year * 10000 + month * 100 + day;
-  let date = dates.get(key);
-  if (date === undefined) {
-    if (dates.size > 1000) dates.clear();
-    date = `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
-    dates.set(key, date);
-  }
-  return date;
+  return `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
 }
 
 /** Keeps reasons short and printable whatever the input held. */
