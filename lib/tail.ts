@@ -95,7 +95,10 @@ export class Tailer {
   readonly #options: TailerOptions;
   readonly #log: Logger;
   #current: Current | null = null;
-  /** Files rotated after the one being drained, while capture was stopped: read next, in order. */
+  /**
+   * Files rotated after the one being drained (more than one rotation since capture last looked,
+   * while stopped or between two polls): read next, in order.
+   */
   #successors: { file: Deno.FsFile; name: string }[] = [];
   /** The generation the next file at the path gets. */
   #nextGeneration = 0;
