@@ -3,6 +3,10 @@
  * on simulated data. Prints a Markdown table and writes it, with the machine, the date and the
  * versions, to BENCHMARKS.md (or `--out`). Figures are medians of 3 runs (1 with `--quick`), with
  * min and max. Nothing here asserts a time: the tests only check that the quick run fills every row.
+ *
+ * `deno task bench -- --live MINUTES` is the long run apart, longer alone than the whole bench:
+ * live capture at 1,000 lines/s for that long, its RSS each minute, then a minute of a quiet log.
+ * It writes BENCHMARKS-live.md (or `--out`).
  * @module
  */
 import { join } from "node:path";
@@ -35,9 +39,15 @@ import {
 
 const { values: flags } = parseArgs({
   args: taskArgs(),
-  options: { quick: { type: "boolean", default: false }, out: { type: "string" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    live: { type: "string" },
+    out: { type: "string" },
+  },
 });
 const quick = flags.quick!;
+const liveMinutes = Number(flags.live ?? 0);
+if (!(liveMinutes >= 0)) throw new Error(`--live takes minutes, not "${flags.live}"`);
 const SIZES = quick
   ? {
     runs: 1,
@@ -541,8 +551,8 @@ interface LatencyResult {
   p95: number;
   p99: number;
   linesPerDoc: number;
-  rssEarlyMb: number;
-  rssEndMb: number;
+  /** Capture's RSS every `rssEveryS` seconds of the writing, the last at its end. */
+  rss: { seconds: number; mb: number }[];
   /** Capture's CPU time over the writing, as a share of one core. */
   cpuShare: number;
   behindAtEnd: number;
@@ -559,6 +569,7 @@ async function latency(
   rate: number,
   seconds: number,
   proxy?: Proxy,
+  rssEveryS = seconds / 4,
 ): Promise<LatencyResult> {
   const dir = await Deno.makeTempDir({ dir: work, prefix: "latency-" });
   const log = join(dir, "spysocket.log");
@@ -638,7 +649,7 @@ async function latency(
   const when = new Date(2012, 1, 15, 7, 4, 42);
   let written = 0, offset = 0;
   const started = performance.now();
-  let rssEarly = 0;
+  const rss: { seconds: number; mb: number }[] = [];
   const cpuBefore = await processCpu(capture.pid);
   {
     using file = await Deno.open(log, { append: true });
@@ -652,13 +663,18 @@ async function latency(
         offset += bytes.length;
         written = due;
       }
-      if (!rssEarly && performance.now() - started > (seconds * 1000) / 4) {
-        rssEarly = (await processMemory(capture.pid)).rssMb;
+      if (performance.now() - started >= (rss.length + 1) * rssEveryS * 1000) {
+        rss.push({
+          seconds: (rss.length + 1) * rssEveryS,
+          mb: (await processMemory(capture.pid)).rssMb,
+        });
       }
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-  const rssEnd = (await processMemory(capture.pid)).rssMb;
+  if (rss.at(-1)?.seconds !== seconds) {
+    rss.push({ seconds, mb: (await processMemory(capture.pid)).rssMb });
+  }
   const cpuShare = ((await processCpu(capture.pid)) - cpuBefore) / seconds;
   // Wait for the last line, then map each visible document to the lines it holds.
   const ranges = new Map<string, { start: number; end: number; rows: number }>();
@@ -708,8 +724,7 @@ async function latency(
     p95: quantile(0.95),
     p99: quantile(0.99),
     linesPerDoc: docs.length ? written / docs.length : NaN,
-    rssEarlyMb: rssEarly,
-    rssEndMb: rssEnd,
+    rss,
     cpuShare,
     behindAtEnd,
   };
@@ -737,12 +752,13 @@ async function liveLatency(): Promise<void> {
         target,
       );
       if (config === "all-in-one" && rate === 1000) {
+        const [early] = r.rss, end = r.rss.at(-1)!;
         liveMemory.push(
-          `capture RSS ${num(r.rssEarlyMb)} MB after ${SIZES.latencyS / 4} s, ${
-            num(r.rssEndMb)
-          } MB after ${SIZES.latencyS} s at 1,000 lines/s, using ${
+          `capture RSS ${num(early.mb)} MB after ${num(early.seconds)} s, ${num(end.mb)} MB after ${
+            num(end.seconds)
+          } s at 1,000 lines/s, using ${
             num(r.cpuShare * 100, 1)
-          }% of a core`,
+          }% of a core (\`--live 10\` runs it for 10 minutes)`,
         );
       }
     }
@@ -769,7 +785,7 @@ async function memory(): Promise<void> {
   logs.delete(`lines-${lines}`);
 }
 
-async function idle(): Promise<void> {
+async function idle(seconds = SIZES.idleS): Promise<void> {
   console.error("5. idle cost");
   const path = await simulatedLog(1000);
   const child = new Deno.Command(program("capture", [])[0], {
@@ -779,14 +795,14 @@ async function idle(): Promise<void> {
   }).spawn();
   await new Promise((r) => setTimeout(r, 3000));
   const before = await processCpu(child.pid);
-  await new Promise((r) => setTimeout(r, SIZES.idleS * 1000));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
   const used = (await processCpu(child.pid)) - before;
   child.kill("SIGTERM");
   await child.status;
   add(
     "5. Idle cost",
-    `CPU over ${SIZES.idleS} s with a quiet log`,
-    `${num(used, 2)} CPU-s (${num((used / SIZES.idleS) * 100, 2)}% of a core)`,
+    `CPU over ${seconds} s with a quiet log`,
+    `${num(used, 2)} CPU-s (${num((used / seconds) * 100, 2)}% of a core)`,
     "Target: near zero",
   );
 }
@@ -885,15 +901,44 @@ async function scaling(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+/** `--live`: one capture at 1,000 lines/s for `minutes`, its RSS sampled each minute. */
+async function longLive(minutes: number): Promise<void> {
+  console.error(`live capture for ${minutes} minutes`);
+  const seconds = minutes * 60;
+  const r = await latency("all-in-one", 1000, seconds, undefined, Math.min(60, seconds / 4));
+  const middle = r.rss.find((s) => s.seconds >= seconds / 2)!, end = r.rss.at(-1)!;
+  const perMinute = ((end.mb - middle.mb) / (end.seconds - middle.seconds)) * 60;
+  add(
+    "3. Live latency (append → visible in _changes)",
+    `all-in-one, 1,000 lines/s for ${num(minutes, 1)} minutes`,
+    `p50 ${num(r.p50)} ms, p95 ${num(r.p95)} ms, p99 ${num(r.p99)} ms; ${
+      num(r.behindAtEnd)
+    } bytes behind at the end`,
+    "Target p99 < 1 s",
+  );
+  add(
+    "4. Memory",
+    `RSS over ${num(minutes, 1)} minutes of live capture, all-in-one, 1,000 lines/s`,
+    `${r.rss.map((s) => num(s.mb, 1)).join(", ")} MB every ${r.rss[0].seconds} s; ${
+      perMinute >= 0 ? "+" : ""
+    }${num(perMinute, 2)} MB a minute over the second half; ${num(r.cpuShare * 100, 1)}% of a core`,
+    "syslog-ng measured at 33 MB. Target ≤ 80 MB, not growing",
+  );
+  await idle(Math.min(60, seconds));
+}
+
 const started = performance.now();
 try {
-  await readingAndFormatting();
-  await catchUp();
-  await liveLatency();
-  await memory();
-  await idle();
-  await correctness();
-  await scaling();
+  if (liveMinutes) await longLive(liveMinutes);
+  else {
+    await readingAndFormatting();
+    await catchUp();
+    await liveLatency();
+    await memory();
+    await idle();
+    await correctness();
+    await scaling();
+  }
 } finally {
   await server?.[Symbol.asyncDispose]();
   await Deno.remove(work, { recursive: true }).catch(() => {});
@@ -911,25 +956,35 @@ const table = [
   "|---|---|---|---|",
   ...rows.map((r) => `| ${r.section} | ${r.measure} | ${r.result} | ${r.beside ?? ""} |`),
 ].join("\n");
-const report = `# Benchmarks
+const command = `deno task bench${
+  quick ? " -- --quick" : liveMinutes ? ` -- --live ${flags.live}` : ""
+}`;
+const report = `# Benchmarks${liveMinutes ? ": the long live run" : ""}
 
 ${
   quick
     ? "Quick run (`deno task bench -- --quick`): small sizes, one run each — a smoke check, not figures.\n\n"
     : ""
-}Run: \`deno task bench${quick ? " -- --quick" : ""}\` on ${
+}Run: \`${command}\` on ${
   new Date().toISOString().slice(0, 10)
 }, ${navigator.hardwareConcurrency} cores (${cpuModel}), ${
   num(memGb, 1)
 } GiB, Deno ${Deno.version.deno}, server: ${serverVersion}, in ${
   num((performance.now() - started) / 1000)
 } s.
-Figures are medians of ${SIZES.runs} run${SIZES.runs > 1 ? "s" : ""}${
-  SIZES.runs > 1 ? " (min–max)" : ""
-}. The server runs on the same 2 cores as everything it is compared with.
+${
+  liveMinutes
+    ? "One run."
+    : `Figures are medians of ${SIZES.runs} run${SIZES.runs > 1 ? "s" : ""}${
+      SIZES.runs > 1 ? " (min–max)" : ""
+    }.`
+} The server runs on the same 2 cores as everything it is compared with.
 
 ${table}
 `;
 console.log(report);
-await Deno.writeTextFile(flags.out ?? join(ROOT, "BENCHMARKS.md"), report);
+await Deno.writeTextFile(
+  flags.out ?? join(ROOT, liveMinutes ? "BENCHMARKS-live.md" : "BENCHMARKS.md"),
+  report,
+);
 Deno.exit(0);
