@@ -236,23 +236,30 @@ async function catchUp(): Promise<void> {
 }
 
 /** The monitor on a backlog of extracts (made by capture -t first, not measured). */
+/** A drop directory holding the log at `path` as extracts (capture -t, not measured). */
+async function extractsOf(path: string, prefix: string): Promise<string> {
+  const drop = await Deno.makeTempDir({ dir: work, prefix });
+  const cache = join(drop, ".cache.json");
+  const made = await measure(
+    program("capture", [
+      "-t",
+      "Tail_Only",
+      "--extract-dir",
+      drop,
+      "--cache",
+      cache,
+      "--once",
+      path,
+    ]),
+  );
+  if (made.code !== 0) throw new Error(`capture -t failed: ${made.stderr.slice(-500)}`);
+  return drop;
+}
+
 async function monitorBacklog(path: string, lines: number): Promise<void> {
   const runs = [];
   for (let i = 0; i < SIZES.runs; i++) {
-    const drop = await Deno.makeTempDir({ dir: work, prefix: "backlog-" });
-    const made = await measure(
-      program("capture", [
-        "-t",
-        "Tail_Only",
-        "--extract-dir",
-        drop,
-        "--cache",
-        join(drop, ".cache.json"),
-        "--once",
-        path,
-      ]),
-    );
-    if (made.code !== 0) throw new Error(`capture -t failed: ${made.stderr.slice(-500)}`);
+    const drop = await extractsOf(path, "backlog-");
     const result = await measure(
       program("monitor", [
         "--couchdb",
@@ -839,6 +846,40 @@ async function correctness(): Promise<void> {
     }”`,
     "each line once",
   );
+  // The second host handed the same extracts again (a replayed hand-over).
+  const drop = await extractsOf(path, "replay-");
+  const rdb = freshDb();
+  const monitor = program("monitor", [
+    "--couchdb",
+    rdb,
+    "--year",
+    year,
+    "--mode",
+    "records",
+    "--once",
+    drop,
+  ]);
+  const handed = await measure(monitor);
+  for (const { name } of Deno.readDirSync(join(drop, "done"))) {
+    await Deno.rename(join(drop, "done", name), join(drop, name));
+  }
+  const replayed = await measure(monitor);
+  const skips = [...replayed.stderr.matchAll(/skipped (\d+) bytes that CouchDB already held/g)];
+  const skipped = skips.length
+    ? `skipped ${
+      num(skips.reduce((n, m) => n + Number(m[1]), 0))
+    } bytes that CouchDB already held` +
+      ` (${skips.length} extract${skips.length === 1 ? "" : "s"})`
+    : "nothing said";
+  add(
+    "6. Correctness: the same log sent twice (an extract replayed)",
+    `monitor, records mode, ${num(lines)} lines`,
+    `${
+      num(await recordCount(rdb))
+    } line documents (exit ${handed.code}, ${replayed.code}); it said: “${skipped}”`,
+    "each line once",
+  );
+  await Deno.remove(drop, { recursive: true });
   if (await haveCommand(SYSLOG_NG)) {
     const sdb = freshDb();
     const a = await runSyslogNg(path, lines, sdb, "twice-a");

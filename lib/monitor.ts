@@ -114,6 +114,7 @@ export async function runMonitor(
     const readAt = (await file.stat()).mtime ?? new Date();
     const scanner = new LineScanner(file, 0, { maxLineBytes: settings.maxLineBytes });
     const source = { id: extract.source, host, path: extract.path, file: EXTRACT_IDENTITY };
+    let skippedBytes = 0;
     chunks: for (let item = await scanner.next(); item; item = await scanner.next()) {
       const runs = item.kind === "lines" ? lineRuns(item.bytes, settings.batchLines) : [[0, 0]];
       for (const [from, to] of runs) {
@@ -139,6 +140,7 @@ export async function runMonitor(
           };
         const result = await settings.store(batch);
         countStored(stats, result);
+        skippedBytes += result.skippedBytes ?? 0;
         if (result.rejected?.length) logRejected(extract.source, result.rejected);
         if (result.end >= extract.end) break chunks;
         if (result.end > batch.end) {
@@ -147,6 +149,9 @@ export async function runMonitor(
           continue chunks;
         }
       }
+    }
+    if (skippedBytes) {
+      log.info(`${extract.name}: skipped ${skippedBytes} bytes that CouchDB already held`);
     }
     if (settings.done === "delete") await Deno.remove(extract.path);
     else await moveInto(dir, DONE_FOLDER, extract.name);

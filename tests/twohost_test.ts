@@ -446,7 +446,7 @@ Deno.test("tail-only usage errors exit 2 with the fix", async () => {
   assert.equal(monitor.code, 2);
 });
 
-Deno.test("records mode through the monitor: one document per line, batches cut at --batch-lines, replays trimmed", async () => {
+Deno.test("records mode through the monitor: one document per line, batches cut at --batch-lines, a replayed extract trimmed and said", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(700));
@@ -469,6 +469,7 @@ Deno.test("records mode through the monitor: one document per line, batches cut 
     monitorArgs(db, drop, "--once", "--mode", "records", "--batch-lines", "100"),
   );
   assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\.log: skipped \d+ bytes that CouchDB already held/);
   const docs = await recordDocs(db);
   assert.deepEqual(
     docs.map((d) => d.line_offset as number).sort((a, b) => a - b),
