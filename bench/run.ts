@@ -765,7 +765,7 @@ async function liveLatency(): Promise<void> {
             num(end.seconds)
           } s at 1,000 lines/s, using ${
             num(r.cpuShare * 100, 1)
-          }% of a core (\`--live 10\` runs it for 10 minutes)`,
+          }% of a core (\`--live 30\`: half an hour, in BENCHMARKS-live.md)`,
         );
       }
     }
