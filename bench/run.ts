@@ -235,7 +235,6 @@ async function catchUp(): Promise<void> {
   await couchimport(serverLog, SIZES.server, raw.median);
 }
 
-/** The monitor on a backlog of extracts (made by capture -t first, not measured). */
 /** A drop directory holding the log at `path` as extracts (capture -t, not measured). */
 async function extractsOf(path: string, prefix: string): Promise<string> {
   const drop = await Deno.makeTempDir({ dir: work, prefix });
@@ -256,6 +255,7 @@ async function extractsOf(path: string, prefix: string): Promise<string> {
   return drop;
 }
 
+/** The monitor on a backlog of extracts (made by capture -t first, not measured). */
 async function monitorBacklog(path: string, lines: number): Promise<void> {
   const runs = [];
   for (let i = 0; i < SIZES.runs; i++) {
@@ -737,6 +737,15 @@ async function latency(
   };
 }
 
+/** A latency row's result: the quantiles, and whether capture kept up. */
+function latencyText(r: LatencyResult): string {
+  return `p50 ${num(r.p50)} ms, p95 ${num(r.p95)} ms, p99 ${num(r.p99)} ms; ${
+    num(r.behindAtEnd)
+  } bytes behind at the end`;
+}
+
+const MEMORY_TARGET = "syslog-ng measured at 33 MB. Target ≤ 80 MB, not growing";
+
 const liveMemory: string[] = [];
 async function liveLatency(): Promise<void> {
   console.error("3. live latency");
@@ -753,9 +762,7 @@ async function liveLatency(): Promise<void> {
       add(
         "3. Live latency (append → visible in _changes)",
         `${config}, ${num(rate)} lines/s for ${SIZES.latencyS} s`,
-        `p50 ${num(r.p50)} ms, p95 ${num(r.p95)} ms, p99 ${num(r.p99)} ms; ${
-          num(r.behindAtEnd)
-        } bytes behind at the end`,
+        latencyText(r),
         target,
       );
       if (config === "all-in-one" && rate === 1000) {
@@ -785,7 +792,7 @@ async function memory(): Promise<void> {
     "4. Memory",
     `peak RSS catching up on a ${num(size / 1e6)} MB log (feed mode)`,
     `${num(result.maxRssMb)} MB (${num(lines / result.seconds)} lines/s)`,
-    "syslog-ng measured at 33 MB. Target ≤ 80 MB, not growing",
+    MEMORY_TARGET,
   );
   add("4. Memory", "RSS during live capture", liveMemory.join("; ") || "n/a", "");
   await Deno.remove(path);
@@ -952,9 +959,7 @@ async function longLive(minutes: number): Promise<void> {
   add(
     "3. Live latency (append → visible in _changes)",
     `all-in-one, 1,000 lines/s for ${num(minutes, 1)} minutes`,
-    `p50 ${num(r.p50)} ms, p95 ${num(r.p95)} ms, p99 ${num(r.p99)} ms; ${
-      num(r.behindAtEnd)
-    } bytes behind at the end`,
+    latencyText(r),
     "Target p99 < 1 s",
   );
   add(
@@ -963,7 +968,7 @@ async function longLive(minutes: number): Promise<void> {
     `${r.rss.map((s) => num(s.mb, 1)).join(", ")} MB every ${r.rss[0].seconds} s; ${
       perMinute >= 0 ? "+" : ""
     }${num(perMinute, 2)} MB a minute over the second half; ${num(r.cpuShare * 100, 1)}% of a core`,
-    "syslog-ng measured at 33 MB. Target ≤ 80 MB, not growing",
+    MEMORY_TARGET,
   );
   await idle(Math.min(60, seconds));
 }
