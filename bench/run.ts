@@ -583,7 +583,7 @@ async function latency(
   await Deno.writeTextFile(log, "");
   const name = freshDb().split("/").pop()!;
   const db = `${base}/${name}`;
-  const couch = proxy ? `${proxy.url}/${name}` : db;
+  const couch = proxy ? proxy.urlFor(db) : db;
   const children: Deno.ChildProcess[] = [];
   const spawn = (args: string[]) => {
     const child = new Deno.Command(args[0], {

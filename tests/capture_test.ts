@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   append,
   assertFeedOnce,
+  assertRecordsOnce,
   expectedRows,
   feedDocs,
   feedEnd,
@@ -22,6 +23,7 @@ import {
   simulatedLines,
   startWriter,
   tempDir,
+  test,
   until,
 } from "./helpers.ts";
 
@@ -45,14 +47,7 @@ function captureArgs(db: string, dir: string, ...extra: string[]): string[] {
   ];
 }
 
-async function assertRecordsOnce(db: string, bytes: Uint8Array): Promise<void> {
-  const docs = await recordDocs(db);
-  const offsets = docs.map((d) => d.line_offset as number).sort((a, b) => a - b);
-  assert.deepEqual(offsets, lineOffsets(bytes));
-  assert.equal(new Set(docs.map((d) => d.generation)).size, 1);
-}
-
-Deno.test("a writer appends while capture runs: every line exactly once, in order", async () => {
+test("a writer appends while capture runs: every line exactly once, in order", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("live");
@@ -70,7 +65,7 @@ Deno.test("a writer appends while capture runs: every line exactly once, in orde
 });
 
 for (const mode of ["feed", "records"]) {
-  Deno.test(`crash loop (${mode}): 20 SIGKILLs at random moments while a writer appends, nothing lost or doubled`, async () => {
+  test(`crash loop (${mode}): 20 SIGKILLs at random moments while a writer appends, nothing lost or doubled`, async () => {
     await using dir = await tempDir();
     const log = `${dir.path}/spysocket.log`;
     const db = freshDb("crash");
@@ -108,7 +103,7 @@ for (const mode of ["feed", "records"]) {
   });
 }
 
-Deno.test("--once on a fixture stores the reference rows and exits 0", async () => {
+test("--once on a fixture stores the reference rows and exits 0", async () => {
   await using dir = await tempDir();
   const db = freshDb("once");
   const log = `${dir.path}/hrt.log`;
@@ -121,7 +116,7 @@ Deno.test("--once on a fixture stores the reference rows and exits 0", async () 
   assert.equal((await feedDocs(db)).length, 1, "a second --once stores nothing new");
 });
 
-Deno.test("rotation by rename while running: the old file is drained, the new one is generation 1", async () => {
+test("rotation by rename while running: the old file is drained, the new one is generation 1", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("rotate");
@@ -142,7 +137,7 @@ Deno.test("rotation by rename while running: the old file is drained, the new on
   assert.equal((await capture.done).code, 0);
 });
 
-Deno.test("two rotations before capture looks again (while running): both rotated files are drained, in order", async () => {
+test("two rotations before capture looks again (while running): both rotated files are drained, in order", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("rotate2");
@@ -172,7 +167,7 @@ Deno.test("two rotations before capture looks again (while running): both rotate
   assert.equal((await capture.done).code, 0);
 });
 
-Deno.test("copytruncate while running: a new generation from offset 0", async () => {
+test("copytruncate while running: a new generation from offset 0", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("copytrunc");
@@ -189,7 +184,7 @@ Deno.test("copytruncate while running: a new generation from offset 0", async ()
   await capture.waitFor(/truncated or rewritten/);
 });
 
-Deno.test("deleted and re-created while running: waits, then a new generation", async () => {
+test("deleted and re-created while running: waits, then a new generation", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("recreate");
@@ -205,7 +200,7 @@ Deno.test("deleted and re-created while running: waits, then a new generation", 
   await assertFeedOnce(db, await Deno.readFile(log), 1);
 });
 
-Deno.test("rotation while stopped: the rotated file is found and drained first", async () => {
+test("rotation while stopped: the rotated file is found and drained first", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("rotstop");
@@ -221,7 +216,7 @@ Deno.test("rotation while stopped: the rotated file is found and drained first",
   await assertFeedOnce(db, await Deno.readFile(log), 1);
 });
 
-Deno.test("two rotations while stopped: both rotated files are drained in order, compressed ones left alone", async () => {
+test("two rotations while stopped: both rotated files are drained in order, compressed ones left alone", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("rot2");
@@ -245,7 +240,7 @@ Deno.test("two rotations while stopped: both rotated files are drained in order,
   assert.equal((await feedDocs(db)).filter((d) => d.source.generation > 2).length, 0);
 });
 
-Deno.test("truncated while stopped: a new generation from 0", async () => {
+test("truncated while stopped: a new generation from 0", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("truncstop");
@@ -259,7 +254,7 @@ Deno.test("truncated while stopped: a new generation from 0", async () => {
   await assertFeedOnce(db, await Deno.readFile(log), 1);
 });
 
-Deno.test("deleted while stopped with lines not yet captured: a warning says how many bytes were lost", async () => {
+test("deleted while stopped with lines not yet captured: a warning says how many bytes were lost", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("lost");
@@ -276,7 +271,7 @@ Deno.test("deleted while stopped with lines not yet captured: a warning says how
   await assertFeedOnce(db, await Deno.readFile(log), 1);
 });
 
-Deno.test("a log that does not exist yet: capture waits for it, says so once, and does not exit", async () => {
+test("a log that does not exist yet: capture waits for it, says so once, and does not exit", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/later.log`;
   const db = freshDb("missing");
@@ -289,7 +284,7 @@ Deno.test("a log that does not exist yet: capture waits for it, says so once, an
   assert.equal(capture.stderr.match(/does not exist yet/g)?.length, 1);
 });
 
-Deno.test("a partial last line waits for its newline", async () => {
+test("a partial last line waits for its newline", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("partial");
@@ -304,7 +299,7 @@ Deno.test("a partial last line waits for its newline", async () => {
   await assertFeedOnce(db, await Deno.readFile(log));
 });
 
-Deno.test("a 10 MB line is rejected with its offset and first bytes, and capture goes on", async () => {
+test("a 10 MB line is rejected with its offset and first bytes, and capture goes on", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("long");
@@ -327,7 +322,7 @@ Deno.test("a 10 MB line is rejected with its offset and first bytes, and capture
   assert.equal(head, "X".repeat(256) + "\n");
 });
 
-Deno.test("binary garbage is rejected and kept byte for byte with its batch", async () => {
+test("binary garbage is rejected and kept byte for byte with its batch", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("garbage");
@@ -347,7 +342,7 @@ Deno.test("binary garbage is rejected and kept byte for byte with its batch", as
   assert.deepEqual(kept, new Uint8Array([...garbage, 10]));
 });
 
-Deno.test("an empty file stores nothing and exits 0; CRLF lines are captured", async () => {
+test("an empty file stores nothing and exits 0; CRLF lines are captured", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("crlf");
@@ -361,14 +356,13 @@ Deno.test("an empty file stores nothing and exits 0; CRLF lines are captured", a
   assert.equal(expectedRows(bytes).length, 30);
 });
 
-Deno.test("CouchDB unreachable mid-run: nothing lost or doubled, the outage logged once", async () => {
+test("CouchDB unreachable mid-run: nothing lost or doubled, the outage logged once", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   using proxy = new Proxy(serverUrl());
-  const name = freshDb("outage").split("/").pop();
-  const db = `${serverUrl()}/${name}`;
+  const db = freshDb("outage");
   await append(log, lines(200));
-  await using capture = new Running("capture", captureArgs(`${proxy.url}/${name}`, dir.path, log));
+  await using capture = new Running("capture", captureArgs(proxy.urlFor(db), dir.path, log));
   await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
   proxy.down();
   const writer = startWriter(log, lines, true);
@@ -387,7 +381,7 @@ Deno.test("CouchDB unreachable mid-run: nothing lost or doubled, the outage logg
   assert.equal(capture.stderr.match(/answers again/g)?.length, 1);
 });
 
-Deno.test("the database deleted while capture runs: created again, what follows stored there", async () => {
+test("the database deleted while capture runs: created again, what follows stored there", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("deleted");
@@ -406,14 +400,13 @@ Deno.test("the database deleted while capture runs: created again, what follows 
   assert.equal((await capture.done).code, 0);
 });
 
-Deno.test("SIGTERM during a push: exit 0 within 5 s, and the next run continues where CouchDB acknowledged", async () => {
+test("SIGTERM during a push: exit 0 within 5 s, and the next run continues where CouchDB acknowledged", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   using proxy = new Proxy(serverUrl());
-  const name = freshDb("sigterm").split("/").pop();
-  const db = `${serverUrl()}/${name}`;
+  const db = freshDb("sigterm");
   await append(log, lines(100));
-  await using capture = new Running("capture", captureArgs(`${proxy.url}/${name}`, dir.path, log));
+  await using capture = new Running("capture", captureArgs(proxy.urlFor(db), dir.path, log));
   await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
   proxy.delayMs = 8000;
   await append(log, lines(100));
@@ -430,7 +423,7 @@ Deno.test("SIGTERM during a push: exit 0 within 5 s, and the next run continues 
   await assertFeedOnce(db, await Deno.readFile(log));
 });
 
-Deno.test("a lost cache file: CouchDB says where this file was left, nothing is stored twice", async () => {
+test("a lost cache file: CouchDB says where this file was left, nothing is stored twice", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("lostcache");
@@ -444,7 +437,7 @@ Deno.test("a lost cache file: CouchDB says where this file was left, nothing is 
   await assertFeedOnce(db, await Deno.readFile(log));
 });
 
-Deno.test("records mode, a lost cache file after a crash with two batches in flight (the later one stored, the earlier one partly): every line once", async () => {
+test("records mode, a lost cache file after a crash with two batches in flight (the later one stored, the earlier one partly): every line once", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("lostinflight");
@@ -470,7 +463,7 @@ Deno.test("records mode, a lost cache file after a crash with two batches in fli
   await assertRecordsOnce(db, await Deno.readFile(log));
 });
 
-Deno.test("a replaced cache file (generation reused by another file): the data moves to a new generation", async () => {
+test("a replaced cache file (generation reused by another file): the data moves to a new generation", async () => {
   await using dir = await tempDir();
   const a = `${dir.path}/a.log`, b = `${dir.path}/b.log`;
   const db = freshDb("reuse");
@@ -495,7 +488,7 @@ Deno.test("a replaced cache file (generation reused by another file): the data m
   await assertFeedOnce(db, await Deno.readFile(b), 1);
 });
 
-Deno.test("records mode, generation reused by another file: the gen: document tells, the data moves on", async () => {
+test("records mode, generation reused by another file: the gen: document tells, the data moves on", async () => {
   await using dir = await tempDir();
   const a = `${dir.path}/a.log`, b = `${dir.path}/b.log`;
   const db = freshDb("reuserec");
@@ -523,7 +516,7 @@ Deno.test("records mode, generation reused by another file: the gen: document te
   assert.deepEqual(offsets(1), lineOffsets(await Deno.readFile(b)));
 });
 
-Deno.test("usage errors: one line naming the problem, exit code 2", async () => {
+test("usage errors: one line naming the problem, exit code 2", async () => {
   const cases: [string[], RegExp][] = [
     [[], /give exactly one LOGFILE/],
     [["--flush-ms", "fast", "x.log"], /--flush-ms must be a positive integer, got "fast"/],
@@ -542,7 +535,7 @@ Deno.test("usage errors: one line naming the problem, exit code 2", async () => 
   }
 });
 
-Deno.test("runtime errors: an unreadable log, an unwritable cache file, refused credentials: exit 1", async () => {
+test("runtime errors: an unreadable log, an unwritable cache file, refused credentials: exit 1", async () => {
   await using dir = await tempDir();
   const db = freshDb("errors");
   const notAFile = await run("capture", captureArgs(db, dir.path, "--once", dir.path));

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { CouchClient, CouchError, FEED_DESIGN, parseCouchUrl } from "../lib/couchdb.ts";
 import { createLogger } from "../lib/log.ts";
 import { freePort } from "../tools/couch_server.ts";
-import { fakeServer, freshDb, getJson, refusingServer } from "./helpers.ts";
+import { fakeServer, freshDb, getJson, refusingServer, test } from "./helpers.ts";
 
-Deno.test("the database is created when missing, and creating it again is fine (412)", async () => {
+test("the database is created when missing, and creating it again is fine (412)", async () => {
   const url = freshDb("create");
   const db = new CouchClient({ url });
   await db.ensureDatabase();
@@ -15,7 +15,7 @@ Deno.test("the database is created when missing, and creating it again is fine (
   assert.deepEqual(design.views, FEED_DESIGN.views);
 });
 
-Deno.test("a records-mode database gets no _design/feed: its views select feed documents only", async () => {
+test("a records-mode database gets no _design/feed: its views select feed documents only", async () => {
   const url = freshDb("records");
   const db = new CouchClient({ url });
   await db.ensureDatabase({ feedViews: false });
@@ -23,7 +23,7 @@ Deno.test("a records-mode database gets no _design/feed: its views select feed d
   assert.equal((await getJson(`${url}/_design/feed`)).error, "not_found");
 });
 
-Deno.test("a feed document with both attachments is read back byte for byte", async () => {
+test("a feed document with both attachments is read back byte for byte", async () => {
   const url = freshDb("attach");
   const db = new CouchClient({ url });
   await db.ensureDatabase();
@@ -50,7 +50,7 @@ Deno.test("a feed document with both attachments is read back byte for byte", as
   );
 });
 
-Deno.test("_bulk_docs sent twice: the second time every document is a conflict (already stored)", async () => {
+test("_bulk_docs sent twice: the second time every document is a conflict (already stored)", async () => {
   const db = new CouchClient({ url: freshDb("bulk") });
   await db.ensureDatabase();
   const docs = Array.from(
@@ -63,7 +63,7 @@ Deno.test("_bulk_docs sent twice: the second time every document is a conflict (
   assert.deepEqual(second.map((r) => r.outcome), Array(50).fill("conflict"));
 });
 
-Deno.test("documents are read one by one and by id range", async () => {
+test("documents are read one by one and by id range", async () => {
   const db = new CouchClient({ url: freshDb("range") });
   await db.ensureDatabase();
   await db.bulkDocs(["a:1", "a:2", "a:3", "b:1"].map((_id) => ({ _id, v: _id })));
@@ -75,7 +75,7 @@ Deno.test("documents are read one by one and by id range", async () => {
   assert.deepEqual(last.map((r) => r.id), ["a:3"]);
 });
 
-Deno.test("a server that is not listening: retried, then a clear error once the retry time is over", async () => {
+test("a server that is not listening: retried, then a clear error once the retry time is over", async () => {
   const port = freePort();
   const lines: string[] = [];
   const log = createLogger({ write: (l) => lines.push(l) });
@@ -98,7 +98,7 @@ Deno.test("a server that is not listening: retried, then a clear error once the 
   assert.equal(lines.filter((l) => l.includes("retrying")).length, 1, "the outage is logged once");
 });
 
-Deno.test("a wrong database name is a clear error naming the fix", () => {
+test("a wrong database name is a clear error naming the fix", () => {
   assert.throws(
     () => parseCouchUrl("http://127.0.0.1:5984/HRT Feed"),
     /not a valid CouchDB database name.*fix the URL/,
@@ -110,7 +110,7 @@ Deno.test("a wrong database name is a clear error naming the fix", () => {
   assert.throws(() => parseCouchUrl("couch:5984/x"), /not an http or https URL|not a URL/);
 });
 
-Deno.test("credentials go in a header, never in messages", async () => {
+test("credentials go in a header, never in messages", async () => {
   const target = parseCouchUrl("http://admin:s3cret@127.0.0.1:1/db");
   assert.equal(target.base, "http://127.0.0.1:1");
   assert.equal(target.authorization, "Basic " + btoa("admin:s3cret"));
@@ -122,7 +122,7 @@ Deno.test("credentials go in a header, never in messages", async () => {
   });
 });
 
-Deno.test("refused credentials are a clear error that is not retried", async () => {
+test("refused credentials are a clear error that is not retried", async () => {
   await using refusing = refusingServer();
   const db = new CouchClient({ url: `${refusing.url.replace("//", "//u:p@")}/db` });
   await assert.rejects(db.ensureDatabase(), {
@@ -132,7 +132,7 @@ Deno.test("refused credentials are a clear error that is not retried", async () 
   assert.equal(refusing.requests(), 1);
 });
 
-Deno.test("5xx, 408 and 429 are retried; other 4xx are not", async () => {
+test("5xx, 408 and 429 are retried; other 4xx are not", async () => {
   const statuses = [503, 429, 408, 500, 201];
   let i = 0;
   await using busy = fakeServer(() => {
@@ -148,4 +148,23 @@ Deno.test("5xx, 408 and 429 are retried; other 4xx are not", async () => {
     /418/,
   );
   assert.equal(teapot.requests(), 1);
+});
+
+test("202 Accepted (a cluster writing fewer copies than its quorum) is stored, counted and said once", async () => {
+  // The answers of a three-node CouchDB 3.5 with two nodes down (the cluster test meets them for real).
+  await using cluster = fakeServer((request) =>
+    new URL(request.url).pathname.endsWith("/_bulk_docs")
+      ? Response.json([{ ok: true, id: "rec:x:0:0", rev: "1-a", accepted: true }], { status: 202 })
+      : Response.json({ ok: true, id: "a", rev: "1-a" }, { status: 202 })
+  );
+  const warnings: string[] = [];
+  const log = createLogger({ level: "warn", write: (line) => warnings.push(line) });
+  const db = new CouchClient({ url: `${cluster.url}/db`, log });
+  assert.equal(await db.putDocument({ _id: "a" }), "created");
+  assert.deepEqual(await db.bulkDocs([{ _id: "rec:x:0:0" }]), [
+    { id: "rec:x:0:0", outcome: "created", rev: "1-a" },
+  ]);
+  assert.equal(db.writesBelowQuorum, 2);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /fewer copies than its write quorum \(202 Accepted\)/);
 });

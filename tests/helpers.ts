@@ -3,6 +3,7 @@
  * in), fresh databases on the test server, and what CouchDB holds, read back line by line.
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { csvRowsReference } from "../lib/csv.ts";
 import { denoRunArgs } from "../tools/deno_run.ts";
@@ -10,7 +11,8 @@ import { createSimulator, simulateText } from "../lib/simulator.ts";
 import { parseLine, yearResolver } from "../lib/spysocket.ts";
 
 export const ROOT = join(import.meta.dirname!, "..");
-export const FIXTURES = join(ROOT, "..", "shared", "fixtures");
+/** The sample data of SPEC.md §6: the 2012 tools' sample logs, their output and their cache file. */
+export const FIXTURES = join(ROOT, "tests", "fixtures");
 
 /** The test server's URL (set by `deno task test`). */
 export function serverUrl(): string {
@@ -19,13 +21,64 @@ export function serverUrl(): string {
   return url.replace(/\/+$/, "");
 }
 
+/** The test server's user and password, from its URL (none for an open server). */
+export function serverCredentials(): { user?: string; password?: string } {
+  const url = new URL(serverUrl());
+  return {
+    user: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+  };
+}
+
+/** What the names of the tests' databases start with (the suite's leftovers are counted by it). */
+export const TEST_DB_PREFIX = "lc_";
+
 let dbCounter = 0;
-/** A database URL on the test server that no other test uses. */
+// Databases handed out by freshDb, deleted by the test that asked for them when it ends.
+const handedOut: string[] = [];
+
+/**
+ * A database URL on the test server that no other test uses. A test that asks for one is
+ * declared with {@linkcode test}, which deletes it when the test ends.
+ */
 export function freshDb(label = "t"): string {
-  const name = `lc_${label}_${Date.now().toString(36)}_${(dbCounter++).toString(36)}_${
-    Math.random().toString(36).slice(2, 6)
-  }`;
-  return `${serverUrl()}/${name}`;
+  const name = `${TEST_DB_PREFIX}${label}_${Date.now().toString(36)}_${
+    (dbCounter++).toString(36)
+  }_${Math.random().toString(36).slice(2, 6)}`;
+  const url = `${serverUrl()}/${name}`;
+  handedOut.push(url);
+  return url;
+}
+
+/**
+ * `Deno.test`, and every database the test got from {@linkcode freshDb} deleted when it ends,
+ * pass or fail, so that the suite leaves nothing in the user's server. The tests of a file run
+ * one after another, so the databases handed out since the test began are its own.
+ */
+export function test(name: string, fn: () => Promise<void> | void): void {
+  Deno.test(name, async () => {
+    const from = handedOut.length;
+    try {
+      await fn();
+    } finally {
+      await deleteDatabases(handedOut.splice(from));
+    }
+  });
+}
+
+// A database that cannot be deleted is only reported here, so that it never hides the test's own
+// failure; `deno task test` counts what the suite left behind and fails the run on it.
+async function deleteDatabases(urls: string[]): Promise<void> {
+  for (const url of urls) {
+    const response = await fetch(url, { method: "DELETE" }).catch((e) => e as Error);
+    if (response instanceof Error) console.error(`cannot delete ${dbName(url)}: ${response}`);
+    else {
+      await response.body?.cancel();
+      if (!response.ok && response.status !== 404) {
+        console.error(`cannot delete ${dbName(url)}: ${response.status}`);
+      }
+    }
+  }
 }
 
 /** A temporary folder, removed when disposed. */
@@ -330,6 +383,24 @@ export async function assertFeedOnce(db: string, bytes: Uint8Array, generation =
       }, or they differ`,
     );
   }
+}
+
+/** Records-mode documents hold each non-blank line of the file once, all in one generation. */
+export async function assertRecordsOnce(db: string, bytes: Uint8Array): Promise<void> {
+  const docs = await recordDocs(db);
+  const offsets = docs.map((d) => d.line_offset as number).sort((a, b) => a - b);
+  assert.deepEqual(offsets, lineOffsets(bytes));
+  assert.equal(new Set(docs.map((d) => d.generation)).size, 1);
+}
+
+/** One metric of a program's `/metrics` on `port` (NaN when it is not there). */
+export async function readMetric(
+  port: number,
+  program: "capture" | "monitor",
+  name: string,
+): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(new RegExp(`^logcapture_${program}_${name} (\\S+)$`, "m").exec(text)?.[1]);
 }
 
 /** A stand-in server on loopback answering every request with `answer`, counting them. */

@@ -15,9 +15,11 @@ import {
   refusingServer,
   run,
   Running,
+  serverCredentials,
   serverUrl,
   simulatedLines,
   tempDir,
+  test,
   toolArgs,
   until,
 } from "./helpers.ts";
@@ -31,7 +33,7 @@ async function configError(json: string, program: "capture" | "monitor" = "captu
   return await run(program, ["--config", path, "--print-config", "x.log"]);
 }
 
-Deno.test("configuration errors name the key and the file, exit 2", async () => {
+test("configuration errors name the key and the file, exit 2", async () => {
   const cases: [string, RegExp][] = [
     [
       '{"flushMs": "fast"}',
@@ -63,7 +65,7 @@ Deno.test("configuration errors name the key and the file, exit 2", async () => 
   assert.match(monitor.stderr, /monitor\.json: "done" must be one of keep, delete, got "archive"/);
 });
 
-Deno.test("precedence: the file, then the environment, then flags", async () => {
+test("precedence: the file, then the environment, then flags", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/capture.json`;
   await Deno.writeTextFile(
@@ -94,7 +96,7 @@ Deno.test("precedence: the file, then the environment, then flags", async () => 
   ]);
 });
 
-Deno.test("--print-config redacts secrets: the password and the URL's password", async () => {
+test("--print-config redacts secrets: the password and the URL's password", async () => {
   const result = await run("capture", [
     "--print-config",
     "--couchdb",
@@ -115,7 +117,7 @@ Deno.test("--print-config redacts secrets: the password and the URL's password",
   assert.equal(config.user, "admin");
 });
 
-Deno.test("the 2012 hrtail.properties is read as --config, with a note of what was taken", async () => {
+test("the 2012 hrtail.properties is read as --config, with a note of what was taken", async () => {
   const result = await run("capture", [
     "--config",
     `${FIXTURES}/legacy-hrtail.properties`,
@@ -136,7 +138,7 @@ Deno.test("the 2012 hrtail.properties is read as --config, with a note of what w
   );
 });
 
-Deno.test("--import-history starts from the 2012 logtail.history size", async () => {
+test("--import-history starts from the 2012 logtail.history size", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/simulated.log`;
   const old = lines(600);
@@ -161,7 +163,7 @@ Deno.test("--import-history starts from the 2012 logtail.history size", async ()
   assert.equal(cache.offset, (await Deno.stat(log)).size);
 });
 
-Deno.test("--help lists every option with its default, the configuration keys and two examples; --version", async () => {
+test("--help lists every option with its default, the configuration keys and two examples; --version", async () => {
   for (
     const [program, specs] of [["capture", CAPTURE_OPTIONS], ["monitor", MONITOR_OPTIONS]] as const
   ) {
@@ -189,7 +191,7 @@ Deno.test("--help lists every option with its default, the configuration keys an
   }
 });
 
-Deno.test("--status on a fresh cache file and on a caught-up one, without starting a capture", async () => {
+test("--status on a fresh cache file and on a caught-up one, without starting a capture", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   await append(log, lines(100));
@@ -215,17 +217,17 @@ Deno.test("--status on a fresh cache file and on a caught-up one, without starti
   assert.match((await run("capture", args)).stdout, /does not match.*rotated or replaced/);
 });
 
-Deno.test("/healthz turns 503 while CouchDB is away and 200 when it is back; /metrics after a known run", async () => {
+test("/healthz turns 503 while CouchDB is away and 200 when it is back; /metrics after a known run", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   await Deno.copyFile(`${FIXTURES}/hrt-simulated.log`, log);
   await append(log, "this is not a report\n");
   using proxy = new Proxy(serverUrl());
-  const name = freshDb("health").split("/").pop();
+  const db = freshDb("health");
   const port = freePortForTest();
   await using capture = new Running("capture", [
     "--couchdb",
-    `${proxy.url}/${name}`,
+    proxy.urlFor(db),
     "--cache",
     `${dir.path}/c.json`,
     "--flush-ms",
@@ -243,8 +245,13 @@ Deno.test("/healthz turns 503 while CouchDB is away and 200 when it is back; /me
   };
   const metric = (text: string, name: string) =>
     Number(new RegExp(`^logcapture_capture_${name} (\\S+)$`, "m").exec(text)?.[1]);
-  await until(async () => metric((await get("/metrics")).text, "lines_read_total") === 282);
+  // Lines are read before CouchDB acknowledges them: wait for what is asserted, the stored lines.
+  await until(async () => {
+    const text = (await get("/metrics")).text;
+    return metric(text, "rows_pushed_total") + metric(text, "lines_rejected_total") >= 282;
+  });
   const metrics = (await get("/metrics")).text;
+  assert.equal(metric(metrics, "lines_read_total"), 282);
   assert.equal(metric(metrics, "rows_pushed_total"), 281);
   assert.equal(metric(metrics, "lines_rejected_total"), 1);
   assert.ok(metric(metrics, "batches_total") >= 1);
@@ -269,10 +276,12 @@ Deno.test("/healthz turns 503 while CouchDB is away and 200 when it is back; /me
   assert.ok(metric((await get("/metrics")).text, "retries_total") > 0);
 });
 
-Deno.test("JSON log lines parse as JSON and carry no secret, errors included", async () => {
+test("JSON log lines parse as JSON and carry no secret, errors included", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   await append(log, lines(10) + "garbage line\n");
+  // The environment's password wins over the URL's: on a secured server it must be the real one.
+  const envPassword = serverCredentials().password ?? "envpass";
   const check = (stderr: string) => {
     const records = stderr.trim().split("\n").map((l) => JSON.parse(l));
     for (const r of records) {
@@ -280,7 +289,7 @@ Deno.test("JSON log lines parse as JSON and carry no secret, errors included", a
         typeof r.time === "string" && typeof r.level === "string" && typeof r.msg === "string",
       );
     }
-    assert.ok(!stderr.includes("urlpass") && !stderr.includes("envpass"), stderr);
+    assert.ok(!stderr.includes("urlpass") && !stderr.includes(envPassword), stderr);
     return records;
   };
   const ok = await run("capture", [
@@ -294,7 +303,7 @@ Deno.test("JSON log lines parse as JSON and carry no secret, errors included", a
     "-v",
     log,
   ], {
-    COUCHDB_PASSWORD: "envpass",
+    COUCHDB_PASSWORD: envPassword,
   });
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(check(ok.stderr).some((r) => r.msg.startsWith("rejected line") && r.offset > 0));
@@ -315,7 +324,7 @@ Deno.test("JSON log lines parse as JSON and carry no secret, errors included", a
   assert.match(last.msg, /refused the credentials/);
 });
 
-Deno.test("the run tasks start the programs as the build compiles them and the tests run them", async () => {
+test("the run tasks start the programs as the build compiles them and the tests run them", async () => {
   const config = JSON.parse(await Deno.readTextFile(join(import.meta.dirname!, "..", "deno.json")));
   for (const program of ["capture", "monitor"]) {
     assert.equal(
@@ -325,7 +334,7 @@ Deno.test("the run tasks start the programs as the build compiles them and the t
   }
 });
 
-Deno.test("the build: compiled binaries run --version, --help and a short capture (or a clear one-line error)", async () => {
+test("the build: compiled binaries run --version, --help and a short capture (or a clear one-line error)", async () => {
   await using dir = await tempDir();
   const out = await new Deno.Command(Deno.execPath(), {
     args: toolArgs("tools/build.ts", ["--out", dir.path]),
@@ -361,7 +370,7 @@ Deno.test("the build: compiled binaries run --version, --help and a short captur
   assert.equal(body.rows[0].value, 281);
 });
 
-Deno.test("the demo runs, and stops cleanly on SIGINT with no process or file left behind", async () => {
+test("the demo runs, and stops cleanly on SIGINT with no process or file left behind", async () => {
   const demo = new Deno.Command(Deno.execPath(), {
     args: toolArgs("tools/demo.ts", ["--rate", "300"]),
     env: { COUCHDB_URL: "" },
@@ -397,7 +406,7 @@ Deno.test("the demo runs, and stops cleanly on SIGINT with no process or file le
   );
 });
 
-Deno.test("--log-level warn leaves only warnings and errors", async () => {
+test("--log-level warn leaves only warnings and errors", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
   await append(log, lines(5) + "not a report\n");

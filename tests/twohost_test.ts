@@ -17,6 +17,7 @@ import {
   simulatedLines,
   startWriter,
   tempDir,
+  test,
   until,
 } from "./helpers.ts";
 
@@ -49,7 +50,7 @@ async function setup() {
   return { dir, drop, log: `${dir.path}/spysocket.log`, db: freshDb("two") };
 }
 
-Deno.test("end to end through a drop directory: monitor started before capture, every line once", async () => {
+test("end to end through a drop directory: monitor started before capture, every line once", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(300));
@@ -79,7 +80,7 @@ Deno.test("end to end through a drop directory: monitor started before capture, 
   assert.equal((await monitor.done).code, 0);
 });
 
-Deno.test("a backlog of extracts at monitor start, monitor started after capture, --done delete", async () => {
+test("a backlog of extracts at monitor start, monitor started after capture, --done delete", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   for (let i = 0; i < 5; i++) {
@@ -96,7 +97,7 @@ Deno.test("a backlog of extracts at monitor start, monitor started after capture
   assert.equal([...Deno.readDirSync(drop)].length, 0);
 });
 
-Deno.test("crash loop on both sides: 20 SIGKILLs of capture and of the monitor while a writer appends", async () => {
+test("crash loop on both sides: 20 SIGKILLs of capture and of the monitor while a writer appends", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(1000));
@@ -128,7 +129,7 @@ Deno.test("crash loop on both sides: 20 SIGKILLs of capture and of the monitor w
   await assertFeedOnce(db, await Deno.readFile(log));
 });
 
-Deno.test("overlapping extracts (a range extracted again with other boundaries) are not doubled", async () => {
+test("overlapping extracts (a range extracted again with other boundaries) are not doubled", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(400));
@@ -153,7 +154,7 @@ Deno.test("overlapping extracts (a range extracted again with other boundaries) 
   await assertFeedOnce(db, await Deno.readFile(log));
 });
 
-Deno.test("back-pressure: the drop directory stays near --max-pending-bytes until the monitor catches up", async () => {
+test("back-pressure: the drop directory stays near --max-pending-bytes until the monitor catches up", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(8000)); // about 1.2 MB
@@ -185,7 +186,7 @@ Deno.test("back-pressure: the drop directory stays near --max-pending-bytes unti
   assert.equal((await monitor.done).code, 0);
 });
 
-Deno.test("files that cannot be extracts go to rejected/ with a reason, and the monitor goes on", async () => {
+test("files that cannot be extracts go to rejected/ with a reason, and the monitor goes on", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(50));
@@ -222,7 +223,7 @@ Deno.test("files that cannot be extracts go to rejected/ with a reason, and the 
   assert.ok(Deno.statSync(`${drop}/README`).isFile);
 });
 
-Deno.test("shipping over HTTP end to end: capture --ship-to → receiver → monitor → CouchDB", async () => {
+test("shipping over HTTP end to end: capture --ship-to → receiver → monitor → CouchDB", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await Deno.writeTextFile(`${dir.path}/token`, "s3cret-token\n");
@@ -252,7 +253,7 @@ Deno.test("shipping over HTTP end to end: capture --ship-to → receiver → mon
   assert.ok(!capture.stderr.includes("s3cret-token"));
 });
 
-Deno.test("the receiver: wrong token, traversal names, too large, same and other bytes, a client gone half-way", async () => {
+test("the receiver: wrong token, traversal names, too large, same and other bytes, a client gone half-way", async () => {
   const { dir, drop, db } = await setup();
   await using _ = dir;
   await Deno.writeTextFile(`${dir.path}/token`, "tok");
@@ -325,7 +326,7 @@ Deno.test("the receiver: wrong token, traversal names, too large, same and other
   assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["drop", "token"]);
 });
 
-Deno.test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", async () => {
+test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   const openssl = async (...args: string[]) =>
@@ -424,7 +425,7 @@ Deno.test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", 
   await assertFeedOnce(db, await Deno.readFile(log));
 });
 
-Deno.test("tail-only usage errors exit 2 with the fix", async () => {
+test("tail-only usage errors exit 2 with the fix", async () => {
   const cases: [string[], RegExp][] = [
     [["-t", "Everything", "x.log"], /-t takes Tail_Only/],
     [["-t", "TAIL_ONLY", "x.log"], /needs --extract-dir DIR or --ship-to URL/],
@@ -446,7 +447,7 @@ Deno.test("tail-only usage errors exit 2 with the fix", async () => {
   assert.equal(monitor.code, 2);
 });
 
-Deno.test("records mode through the monitor: one document per line, batches cut at --batch-lines, a replayed extract trimmed and said", async () => {
+test("records mode through the monitor: one document per line, batches cut at --batch-lines, a replayed extract trimmed and said", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
   await append(log, lines(700));

@@ -6,6 +6,7 @@
  * ```ts
  * import { Proxy } from "./proxy.ts";
  * using proxy = new Proxy("http://127.0.0.1:5984");
+ * proxy.urlFor("http://admin:pw@127.0.0.1:5984/db"); // http://admin:pw@127.0.0.1:PORT/db
  * proxy.delayMs = 200; // every request waits 200 ms
  * proxy.down(); proxy.up();
  * ```
@@ -36,6 +37,17 @@ export class Proxy {
   /** The proxy's base URL. */
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * `url` (of the server behind the proxy) as reached through the proxy: the same credentials and
+   * path, the proxy's host and port. A secured CouchDB refuses a request without its credentials.
+   */
+  urlFor(url: string): string {
+    const through = new URL(url);
+    through.hostname = "127.0.0.1";
+    through.port = String(this.port);
+    return through.href.replace(/\/$/, "");
   }
 
   #serve(listener: Deno.Listener): void {
