@@ -13,7 +13,7 @@ import { extractSink } from "./lib/handover.ts";
 import { runMain } from "./lib/main.ts";
 import { batchLinesFor, CAPTURE_OPTIONS } from "./lib/options.ts";
 import { startStatusServer } from "./lib/status.ts";
-import { captureMetrics } from "./lib/metrics.ts";
+import { captureMetrics, NO_REQUESTS } from "./lib/metrics.ts";
 import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
 
 const USAGE = "capture [options] LOGFILE";
@@ -83,7 +83,7 @@ await runMain("capture", async (signal) => {
   const log = programLogger(o);
   let sink: BatchSink;
   let couchOutage = () => false;
-  let retries = () => 0;
+  let requests = NO_REQUESTS;
   let target: string;
   if (o.tailOnly) {
     if (!o.extractDir && !o.shipTo) {
@@ -113,7 +113,7 @@ await runMain("capture", async (signal) => {
     sink = couch.sink;
     target = couch.url;
     couchOutage = () => couch.db.inOutage;
-    retries = () => couch.db.retries;
+    requests = couch.db;
   }
   await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
     throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
@@ -132,7 +132,7 @@ await runMain("capture", async (signal) => {
           : couchOutage()
           ? `CouchDB at ${target} does not answer`
           : stats.pushFailing,
-      metrics: () => captureMetrics(stats, retries()),
+      metrics: () => captureMetrics(stats, requests),
     });
   }
   return await runCapture(

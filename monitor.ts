@@ -119,7 +119,7 @@ await runMain("monitor", async (signal) => {
       signal,
       log,
       health: () => (db.inOutage ? `CouchDB at ${url} does not answer` : null),
-      metrics: () => monitorMetrics(stats, db.retries),
+      metrics: () => monitorMetrics(stats, db),
     });
   }
   if (listen) {

@@ -174,6 +174,9 @@ function networkReason(error: unknown, timeoutMs: number): string {
   if (/connection refused/i.test(text)) return "connection refused";
   if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
   if (/connection reset/i.test(text)) return "connection reset";
+  if (/connection closed before message completed/i.test(text)) {
+    return "connection closed mid-request";
+  }
   if (/certificate|tls|ssl/i.test(text)) return `TLS error (${text.replace(/.*: /, "")})`;
   return text.replace(/https?:\/\/\S+/g, "").replace(/\s+/g, " ").trim();
 }
@@ -191,8 +194,14 @@ export class CouchClient {
   readonly #log?: Logger;
   readonly #httpClient?: Deno.HttpClient;
   #outageSince: number | null = null;
+  #belowQuorumWarnedAt = -Infinity;
   /** Counts retried requests, for metrics. */
   retries = 0;
+  /**
+   * Counts writes a cluster answered `202 Accepted`: stored, but on fewer copies than its write
+   * quorum (a node is down). They are stored, and the missing copies follow when the node is back.
+   */
+  writesBelowQuorum = 0;
 
   constructor(options: CouchOptions) {
     const target = parseCouchUrl(options.url, options.user, options.password);
@@ -255,6 +264,7 @@ export class CouchClient {
         const parsed = parseJson(text);
         if (!isTransient(response.status)) {
           this.#endOutage();
+          this.#countQuorum(response.status);
           if (response.ok || [404, 409, 412].includes(response.status)) {
             return { status: response.status, body: parsed };
           }
@@ -283,6 +293,18 @@ export class CouchClient {
       }
       await sleep(Math.min(delay, deadline - Date.now()));
     }
+  }
+
+  // A write's 201 cannot say that the quorum is back (a _bulk_docs of conflicts only is a 201
+  // too), so the warning repeats at most once a minute while 202s go on.
+  #countQuorum(status: number): void {
+    if (status !== 202) return;
+    this.writesBelowQuorum++;
+    if (Date.now() - this.#belowQuorumWarnedAt < 60_000) return;
+    this.#belowQuorumWarnedAt = Date.now();
+    this.#log?.warn(
+      `CouchDB at ${this.server} stores writes on fewer copies than its write quorum (202 Accepted): a node of the cluster is down; they count as stored (${this.writesBelowQuorum} so far)`,
+    );
   }
 
   #endOutage(): void {
@@ -406,7 +428,8 @@ export class CouchClient {
       ? docs
       : JSON.stringify({ docs });
     const { status, body } = await this.request("POST", "_bulk_docs", payload);
-    if (status !== 201 && status !== 200) {
+    // 202: a cluster stored them on fewer copies than its write quorum; stored all the same.
+    if (status !== 201 && status !== 200 && status !== 202) {
       throw new CouchError(`CouchDB at ${this.server} refused _bulk_docs (${status})`, status);
     }
     const rows = body as unknown as Record<string, string>[];

@@ -5,11 +5,12 @@
  * ```ts
  * import { captureMetrics } from "./metrics.ts";
  * import { newStats } from "./capture.ts";
- * captureMetrics(newStats(), 0).lines_read_total.value; // 0
+ * captureMetrics(newStats(), { retries: 0, writesBelowQuorum: 0 }).lines_read_total.value; // 0
  * ```
  * @module
  */
 import type { CaptureStats } from "./capture.ts";
+import type { CouchClient } from "./couchdb.ts";
 import type { MonitorStats } from "./monitor.ts";
 import type { StoreCounters } from "./sink.ts";
 import type { Metric } from "./status.ts";
@@ -24,8 +25,14 @@ function sinceLastAck(lastAckAt: number): Metric {
   );
 }
 
+/** What the CouchDB client counts of its requests. */
+export type RequestCounters = Pick<CouchClient, "retries" | "writesBelowQuorum">;
+
+/** No CouchDB (tail-only capture): nothing counted. */
+export const NO_REQUESTS: RequestCounters = { retries: 0, writesBelowQuorum: 0 };
+
 /** The metrics both programs have, from the counters every stored batch moves. */
-function storeMetrics(stats: StoreCounters, retries: number): Record<string, Metric> {
+function storeMetrics(stats: StoreCounters, requests: RequestCounters): Record<string, Metric> {
   return {
     rows_pushed_total: counter(stats.rowsPushed, "CSV rows or records stored"),
     lines_rejected_total: counter(
@@ -37,28 +44,38 @@ function storeMetrics(stats: StoreCounters, retries: number): Record<string, Met
       stats.conflictsResolved,
       "conflicts resolved by reading what CouchDB holds",
     ),
-    retries_total: counter(retries, "CouchDB requests retried"),
+    retries_total: counter(requests.retries, "CouchDB requests retried"),
+    writes_below_quorum_total: counter(
+      requests.writesBelowQuorum,
+      "writes a CouchDB cluster accepted on fewer copies than its write quorum (202): stored",
+    ),
     bytes_skipped_total: counter(stats.bytesSkipped, "bytes an earlier run had stored already"),
     seconds_since_last_ack: sinceLastAck(stats.lastAckAt),
   };
 }
 
 /** The metrics of `capture`. */
-export function captureMetrics(stats: CaptureStats, retries: number): Record<string, Metric> {
+export function captureMetrics(
+  stats: CaptureStats,
+  requests: RequestCounters,
+): Record<string, Metric> {
   return {
     lines_read_total: counter(stats.linesRead, "lines read from the log"),
-    ...storeMetrics(stats, retries),
+    ...storeMetrics(stats, requests),
     push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
     bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
   };
 }
 
 /** The metrics of `monitor`. */
-export function monitorMetrics(stats: MonitorStats, retries: number): Record<string, Metric> {
+export function monitorMetrics(
+  stats: MonitorStats,
+  requests: RequestCounters,
+): Record<string, Metric> {
   return {
     extracts_done_total: counter(stats.extractsDone, "extracts stored"),
     extracts_rejected_total: counter(stats.extractsRejected, "files moved to rejected/"),
     extracts_pending: gauge(stats.extractsPending, "extracts waiting in the drop directory"),
-    ...storeMetrics(stats, retries),
+    ...storeMetrics(stats, requests),
   };
 }
