@@ -98,6 +98,75 @@ export async function processMemory(pid: number): Promise<{ rssMb: number; peakM
   return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }
 
+/**
+ * A program the bench runs beside its measurements, watched: the end of its stderr is kept, and
+ * reading its CPU or memory after it has died says so, with its exit code and last words (a
+ * program refused by the server used to surface as a missing `/proc/PID/stat`).
+ */
+export class Watched {
+  readonly child: Deno.ChildProcess;
+  readonly name: string;
+  #stderr = "";
+  #status: Deno.CommandStatus | null = null;
+  readonly #pump: Promise<void>;
+
+  constructor(command: string[], name = command.find((a) => /\.ts$/.test(a)) ?? command[0]) {
+    this.name = name;
+    const child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    this.#pump = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        this.#stderr = (this.#stderr + decoder.decode(chunk, { stream: true })).slice(-2000);
+      }
+    })().catch(() => {});
+    this.child.status.then((status) => (this.#status = status));
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** CPU seconds it has used so far. */
+  cpu(): Promise<number> {
+    return this.#read(() => processCpu(this.pid));
+  }
+
+  /** Its resident memory now, and its peak, in MB. */
+  memory(): Promise<{ rssMb: number; peakMb: number }> {
+    return this.#read(() => processMemory(this.pid));
+  }
+
+  async #read<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      if (!this.#status) return await read();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const status = await this.child.status;
+    await this.#pump;
+    throw new Error(
+      `${this.name} exited (code ${status.code}) while being measured: ${this.#stderr.trim()}`,
+    );
+  }
+
+  /** Stops it (SIGTERM) and waits for its end. */
+  async stop(): Promise<void> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch {
+      // ended already
+    }
+    await this.child.status;
+    await this.#pump;
+  }
+}
+
 /** GET JSON from CouchDB. */
 export async function getJson(url: string): Promise<Record<string, unknown>> {
   const response = await fetch(url, { headers: { Accept: "application/json" } });

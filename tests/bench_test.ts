@@ -23,6 +23,8 @@ async function benchRows(args: string[]): Promise<{ report: string; rows: string
     assert.ok(!/NaN|undefined|Infinity/.test(row), row);
   }
   assert.match(report, /cores .*GiB, Deno \d/);
+  // Which server the figures are of, with the version it gave.
+  assert.match(report, /server: (Apache CouchDB|pouchdb-server) \d+\.\d+\.\d+ \(/);
   return { report, rows };
 }
 
