@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fsyncFolder, tempNameFor, writeSynced } from "./atomic.ts";
 import { type ExtractRange, parseExtractName } from "./batch.ts";
@@ -110,13 +111,10 @@ export async function rejectFile(folder: string, name: string, reason: string): 
   await Deno.writeTextFile(`${to}.reason`, reason + "\n");
 }
 
-/** SHA-256 of a file's bytes, hex, read in chunks. */
+/** SHA-256 of a file's bytes, hex, read in chunks (memory stays flat whatever its size). */
 export async function hashFile(path: string): Promise<string> {
-  const bytes = await Deno.readFile(path);
-  return hex(await crypto.subtle.digest("SHA-256", bytes));
-}
-
-/** Hex of a digest. */
-export function hex(digest: ArrayBuffer): string {
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  const hash = createHash("sha256");
+  using file = await Deno.open(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
 }

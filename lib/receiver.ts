@@ -1,17 +1,19 @@
 /**
  * The monitor's HTTP receiver: `PUT /extracts/NAME` with a bearer token stores the body as an
  * extract in the drop directory, atomically, where the monitor picks it up. Nothing is ever written
- * outside the directory, and a client that goes away half-way leaves no file behind.
+ * outside the directory, and a client that goes away half-way leaves no file behind. The token is
+ * checked before the body is read, the body is streamed to a temporary file (never held whole in
+ * memory) and checked on the way, and only then renamed into place and answered 201.
  *
  * | answer | when |
  * |---|---|
  * | 201 | stored |
  * | 200 | the same name with the same bytes was stored before |
- * | 400 | the name is not an extract name |
+ * | 400 | the name is not an extract name, or the body is not what the name says: another length than its range, or not ending with a newline (nothing is written) |
  * | 401 | missing or wrong token |
  * | 409 | the same name with other bytes was stored before |
  * | 413 | the body is larger than the limit |
- * | 503 | the directory holds too much unprocessed data: retry later |
+ * | 503 | the directory holds too much unprocessed data, or too many uploads are being taken: retry later (`Retry-After`) |
  *
  * @example
  * ```ts
@@ -20,9 +22,10 @@
  * ```
  * @module
  */
+import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
 import { parseExtractName } from "./batch.ts";
-import { DONE_FOLDER, hashFile, hex, pendingBytes, writeExtract } from "./extracts.ts";
+import { DONE_FOLDER, hashFile, pendingBytes, writeExtract } from "./extracts.ts";
 import type { Logger } from "./log.ts";
 
 /** Receiver settings. */
@@ -34,6 +37,8 @@ export interface ReceiverOptions {
   maxExtractBytes: number;
   /** Answer 503 while the directory holds this many bytes of unprocessed extracts. */
   maxPendingBytes?: number;
+  /** Answer 503 while this many uploads are being taken; default {@linkcode MAX_UPLOADS_IN_FLIGHT}. */
+  maxUploads?: number;
   /** PEM certificate and key, for https. */
   cert?: string;
   key?: string;
@@ -69,24 +74,53 @@ async function existing(dir: string, name: string): Promise<string | null> {
   return null;
 }
 
-/** Reads a request body up to `limit` bytes; `null` when it is larger. Throws if the client goes away. */
-async function readBody(request: Request, limit: number): Promise<Uint8Array<ArrayBuffer> | null> {
-  const parts: Uint8Array[] = [];
+/** A body refused before anything is renamed into place: the answer's status and reason. */
+class BodyRefused extends Error {
+  constructor(readonly status: number, readonly error: string, reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * The request body as it arrives, hashed and checked on the way: exactly `expected` bytes (what the
+ * name's range says), ending with a newline. Throws {@linkcode BodyRefused} the moment it is not,
+ * so that a refused body is never renamed into place, and never held whole in memory.
+ */
+async function* checkedBody(
+  body: ReadableStream<Uint8Array> | null,
+  expected: number,
+  hash: Hash,
+): AsyncGenerator<Uint8Array> {
   let total = 0;
-  if (request.body) {
-    for await (const chunk of request.body) {
-      total += chunk.length;
-      if (total > limit) return null;
-      parts.push(chunk);
+  let last = -1;
+  for await (const chunk of body ?? []) {
+    if (chunk.length === 0) continue;
+    total += chunk.length;
+    if (total > expected) {
+      throw new BodyRefused(
+        400,
+        "bad_length",
+        `the body is longer than the ${expected} bytes its name gives`,
+      );
     }
+    hash.update(chunk);
+    last = chunk[chunk.length - 1];
+    yield chunk;
   }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    body.set(part, at);
-    at += part.length;
+  if (total !== expected) {
+    throw new BodyRefused(
+      400,
+      "bad_length",
+      `the body has ${total} bytes, its name gives ${expected}`,
+    );
   }
-  return body;
+  if (last !== 10) {
+    throw new BodyRefused(
+      400,
+      "partial_line",
+      "the body does not end with a newline: an extract holds whole lines only",
+    );
+  }
 }
 
 /** Handles one request (the table in the module doc); `startReceiver` serves it. */
@@ -104,6 +138,7 @@ async function handleExtractRequest(
       Allow: "PUT",
     });
   }
+  // Before any byte of the body is read.
   const auth = request.headers.get("authorization") ?? "";
   if (!auth.startsWith("Bearer ") || !sameSecret(auth.slice(7), options.token)) {
     return answer(401, { error: "unauthorized", reason: "missing or wrong bearer token" });
@@ -114,32 +149,36 @@ async function handleExtractRequest(
   } catch {
     return answer(400, { error: "bad_name", reason: "the name is not valid percent-encoding" });
   }
-  if (
-    name.includes("/") || name.includes("\\") || name.startsWith(".") || !parseExtractName(name)
-  ) {
+  const range = name.includes("/") || name.includes("\\") || name.startsWith(".")
+    ? null
+    : parseExtractName(name);
+  if (!range) {
     return answer(400, {
       error: "bad_name",
       reason: "not an extract name (SOURCE.GENERATION.START-END.log)",
     });
   }
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > options.maxExtractBytes) {
+  const expected = range.end - range.start;
+  if (expected > options.maxExtractBytes) {
     return answer(413, {
       error: "too_large",
       reason: `larger than ${options.maxExtractBytes} bytes`,
     });
   }
-  const body = await readBody(request, options.maxExtractBytes);
-  if (!body) {
-    return answer(413, {
-      error: "too_large",
-      reason: `larger than ${options.maxExtractBytes} bytes`,
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) !== expected) {
+    return answer(400, {
+      error: "bad_length",
+      reason: `the body has ${declared} bytes, its name gives ${expected}`,
     });
   }
-  const digest = hex(await crypto.subtle.digest("SHA-256", body));
+  const hash = createHash("sha256");
   const before = await existing(options.dir, name);
   if (before) {
-    return await hashFile(before) === digest
+    for await (const _ of checkedBody(request.body, expected, hash)) {
+      // only hashed: the extract is there already
+    }
+    return await hashFile(before) === hash.digest("hex")
       ? answer(200, { ok: true, name, stored: "already" })
       : answer(409, { error: "conflict", reason: `${name} is stored already with other bytes` });
   }
@@ -148,18 +187,22 @@ async function handleExtractRequest(
       "Retry-After": "5",
     });
   }
-  if (!await writeExtract(options.dir, name, [body])) {
+  if (!await writeExtract(options.dir, name, checkedBody(request.body, expected, hash))) {
     // Another request stored it meanwhile.
-    return await hashFile(join(options.dir, name)) === digest
+    return await hashFile(join(options.dir, name)) === hash.digest("hex")
       ? answer(200, { ok: true, name, stored: "already" })
       : answer(409, { error: "conflict", reason: `${name} is stored already with other bytes` });
   }
-  options.log.debug(`received ${name}`, { bytes: body.length });
+  options.log.debug(`received ${name}`, { bytes: expected });
   return answer(201, { ok: true, name });
 }
 
+/** Uploads taken at once; more are answered 503, so that memory stays bounded whatever the clients. */
+export const MAX_UPLOADS_IN_FLIGHT = 16;
+
 /** Starts the receiver. See the module example. */
 export function startReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> {
+  let uploads = 0;
   const tls = options.cert && options.key ? { cert: options.cert, key: options.key } : {};
   return Deno.serve({
     hostname: options.hostname,
@@ -176,12 +219,23 @@ export function startReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.Ne
       return answer(500, { error: "internal", reason: "see the monitor's log" });
     },
   }, async (request) => {
+    if (uploads >= (options.maxUploads ?? MAX_UPLOADS_IN_FLIGHT)) {
+      return answer(503, { error: "busy", reason: "too many uploads at once; retry later" }, {
+        "Retry-After": "1",
+      });
+    }
+    uploads++;
     try {
       return await handleExtractRequest(request, options);
     } catch (error) {
+      if (error instanceof BodyRefused) {
+        return answer(error.status, { error: error.error, reason: error.message });
+      }
       // The client went away, or the disk failed: nothing was renamed into place.
       options.log.warn(`receiver: ${(error as Error).message}`);
       return answer(500, { error: "internal", reason: "not stored" });
+    } finally {
+      uploads--;
     }
   });
 }
