@@ -46,11 +46,22 @@ export class CouchError extends Error {
   readonly status: number;
   /** CouchDB's `error` field, when it gave one. */
   readonly error: string;
-  constructor(message: string, status: number, error = "") {
+  /**
+   * No retry will mend it (see `errors.ts`): a refusal such as 401, 403 or 413, or a URL that is
+   * wrong; by default every 4xx but those that mean "not there", "already there" or "busy".
+   */
+  readonly permanent: boolean;
+  constructor(
+    message: string,
+    status: number,
+    error = "",
+    permanent = status >= 400 && status < 500 && ![404, 408, 409, 412, 429].includes(status),
+  ) {
     super(message);
     this.name = "CouchError";
     this.status = status;
     this.error = error;
+    this.permanent = permanent;
   }
 }
 
@@ -119,10 +130,12 @@ export function parseCouchUrl(url: string, user?: string, password?: string): Ta
     throw new CouchError(
       `"${redactUrl(url)}" is not a URL: give the database as http://host:5984/dbname`,
       0,
+      "",
+      true,
     );
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new CouchError(`"${redactUrl(url)}" is not an http or https URL`, 0);
+    throw new CouchError(`"${redactUrl(url)}" is not an http or https URL`, 0, "", true);
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, ""));
   const base = `${parsed.protocol}//${parsed.host}`;
@@ -130,12 +143,16 @@ export function parseCouchUrl(url: string, user?: string, password?: string): Ta
     throw new CouchError(
       `no database named in ${base}: add it to the URL, e.g. ${base}/hrtfeed`,
       0,
+      "",
+      true,
     );
   }
   if (!DATABASE_NAME.test(database)) {
     throw new CouchError(
       `"${database}" is not a valid CouchDB database name (lowercase letter first, then a-z 0-9 _$()+-/): fix the URL ${base}/${database}`,
       0,
+      "",
+      true,
     );
   }
   const name = user ?? (parsed.username ? decodeURIComponent(parsed.username) : undefined);
@@ -262,6 +279,19 @@ export class CouchClient {
         });
         const text = await response.text();
         const parsed = parseJson(text);
+        // An answer that does not parse (garbage, or cut short) says nothing: ask again.
+        if (parsed === null) {
+          throw new CouchError(
+            `CouchDB at ${this.server} answered ${method} ${
+              path.split("?")[0] || this.database
+            } with a body that is not JSON (${response.status}, ${text.length} bytes: ${
+              JSON.stringify(text.slice(0, 60))
+            })`,
+            0,
+            "not_json",
+            false,
+          );
+        }
         if (!isTransient(response.status)) {
           this.#endOutage();
           this.#countQuorum(response.status);
@@ -278,8 +308,8 @@ export class CouchClient {
           String(parsed.error ?? ""),
         );
       } catch (error) {
-        if (error instanceof CouchError) throw error;
-        failure = new CouchError(
+        if (error instanceof CouchError && error.error !== "not_json") throw error;
+        failure = error instanceof CouchError ? error : new CouchError(
           `cannot reach CouchDB at ${this.server}: ${networkReason(error, this.#timeoutMs)}`,
           0,
         );
@@ -467,12 +497,13 @@ function encodeId(id: string): string {
     : encodeURIComponent(id);
 }
 
-function parseJson(text: string): Record<string, unknown> {
+/** The JSON object (or array) of a body; `null` when it is not JSON, or only a bare value. */
+function parseJson(text: string): Record<string, unknown> | null {
   try {
     const value = JSON.parse(text);
-    return value !== null && typeof value === "object" ? value : { value };
+    return value !== null && typeof value === "object" ? value : null;
   } catch {
-    return { error: "not_json", reason: text.slice(0, 200) };
+    return null;
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import { backoffDelay, sleep } from "./backoff.ts";
 import { type Batch, extractName } from "./batch.ts";
+import { PermanentError } from "./errors.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
 import { pendingBytes, writeExtract } from "./extracts.ts";
 import type { Logger } from "./log.ts";
@@ -36,7 +37,7 @@ export interface HandoverOptions {
 }
 
 /** Raised when the receiver refuses an extract for good (wrong token, a different extract by that name). */
-export class HandoverError extends Error {
+export class HandoverError extends PermanentError {
   readonly status: number;
   constructor(message: string, status: number) {
     super(message);
@@ -137,7 +138,13 @@ export function extractSink(options: HandoverOptions): BatchSink {
 
   return {
     async store(batch: Batch): Promise<SinkResult> {
-      const name = extractName(batch.source.id, batch.generation, batch.start, batch.end);
+      const name = extractName(
+        batch.source.id,
+        batch.generation,
+        batch.start,
+        batch.end,
+        batch.source.file.id,
+      );
       const size = batch.end - batch.start;
       if (options.extractDir) {
         await waitForRoom(size);

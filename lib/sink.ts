@@ -10,7 +10,9 @@
  * ```
  * @module
  */
+import { backoffDelay, sleep } from "./backoff.ts";
 import type { Batch } from "./batch.ts";
+import { isPermanent } from "./errors.ts";
 import type { RejectedLine } from "./format.ts";
 import type { FileIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
@@ -40,6 +42,29 @@ export interface SinkResult {
   rejected?: RejectedLine[];
   skippedBytes?: number;
   conflicts?: number;
+}
+
+/**
+ * Stores one batch, retrying every failure but a permanent one (`errors.ts`) with backoff, for as
+ * long as it takes: the stored result, or `null` once `signal` stops the program. `failed` hears
+ * of each failed attempt (the first one is worth a log line; the rest are counted).
+ */
+export async function storeRetrying(
+  store: (batch: Batch) => Promise<SinkResult>,
+  batch: Batch,
+  signal: AbortSignal,
+  failed: (error: Error, attempt: number) => void,
+): Promise<SinkResult | null> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await store(batch);
+    } catch (error) {
+      if (isPermanent(error)) throw error;
+      if (signal.aborted) return null;
+      failed(error as Error, attempt);
+      await sleep(backoffDelay(attempt, 500, 30_000), signal);
+    }
+  }
 }
 
 /** The counters every stored batch moves, in capture and in the monitor alike. */

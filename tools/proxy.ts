@@ -44,10 +44,7 @@ export class Proxy {
    * path, the proxy's host and port. A secured CouchDB refuses a request without its credentials.
    */
   urlFor(url: string): string {
-    const through = new URL(url);
-    through.hostname = "127.0.0.1";
-    through.port = String(this.port);
-    return through.href.replace(/\/$/, "");
+    return throughPort(url, this.port);
   }
 
   #serve(listener: Deno.Listener): void {
@@ -107,4 +104,12 @@ export class Proxy {
   [Symbol.dispose](): void {
     this.down();
   }
+}
+
+/** `url` with the host and port of a proxy on loopback, its credentials and path kept. */
+export function throughPort(url: string, port: number): string {
+  const through = new URL(url);
+  through.hostname = "127.0.0.1";
+  through.port = String(port);
+  return through.href.replace(/\/$/, "");
 }
