@@ -10,6 +10,8 @@ import { httpClientWithCa, printableConfig, readSecretFile, UsageError } from ".
 import { SOURCE_NAME } from "./lib/batch.ts";
 import type { BatchSink } from "./lib/sink.ts";
 import { extractSink } from "./lib/handover.ts";
+import { removeStaleTemps } from "./lib/atomic.ts";
+import { cacheLockPath, holdLock } from "./lib/lock.ts";
 import { runMain } from "./lib/main.ts";
 import { batchLinesFor, CAPTURE_OPTIONS } from "./lib/options.ts";
 import { startStatusServer } from "./lib/status.ts";
@@ -118,7 +120,16 @@ await runMain("capture", async (signal) => {
   await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
     throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
   });
-  log.info(`capturing ${path} into ${target}`, { source, cache: cachePath });
+  // One capture per cache file (a unit and a manual run, say): the second refuses to start. The
+  // lock is held until the process ends, however it ends.
+  await holdLock(
+    cacheLockPath(cachePath),
+    `cache file ${cachePath}`,
+    "another capture runs on this log; stop it first, or give this one its own --cache",
+  );
+  const stale = await removeStaleTemps(cachePath);
+  if (stale) log.info(`removed ${stale} temporary files of ${cachePath} left by a crash`);
+
   const stats = newStats();
   if (statusAt) {
     startStatusServer({
@@ -141,6 +152,7 @@ await runMain("capture", async (signal) => {
       source,
       cachePath,
       sink,
+      target,
       from: o.from as "start" | "end",
       once: o.once as boolean,
       flushMs: o.flushMs as number,

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { printableConfig, readSecretFile, UsageError } from "./lib/config.ts";
 import { convertFiles } from "./lib/convert.ts";
 import { COLUMN_SETS, type ColumnSet } from "./lib/csv.ts";
+import { holdLock } from "./lib/lock.ts";
 import { runMain } from "./lib/main.ts";
 import { monitorMetrics } from "./lib/metrics.ts";
 import { newMonitorStats, runMonitor } from "./lib/monitor.ts";
@@ -110,6 +111,12 @@ await runMain("monitor", async (signal) => {
     ? listenAddress("monitor", "--status-listen", o.statusListen as string)
     : null;
   const log = programLogger(o);
+  // One monitor per drop directory: two would take the same extracts from under each other.
+  await holdLock(
+    dir,
+    `drop directory ${dir}`,
+    "another monitor takes its extracts; stop it first (one monitor per drop directory)",
+  );
   const { sink, url, db } = await couchSink("monitor", o, log);
   const stats = newMonitorStats();
   if (statusAt) {

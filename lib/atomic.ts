@@ -47,6 +47,24 @@ export function tempNameFor(path: string): string {
   );
 }
 
+/**
+ * Removes the temporary files of `path` that a process killed mid-write left behind (names made
+ * by {@linkcode tempNameFor}); safe only while the caller owns `path` (`lock.ts`). Resolves with
+ * how many there were.
+ */
+export async function removeStaleTemps(path: string): Promise<number> {
+  const prefix = `.${basename(path)}.`;
+  const temp = /^\d+\.[0-9a-f]{8}\.tmp$/;
+  let removed = 0;
+  for await (const entry of Deno.readDir(dirname(path))) {
+    if (!entry.isFile || !entry.name.startsWith(prefix)) continue;
+    if (!temp.test(entry.name.slice(prefix.length))) continue;
+    await Deno.remove(join(dirname(path), entry.name)).catch(() => {});
+    removed++;
+  }
+  return removed;
+}
+
 /** Replaces `path` with `bytes` atomically: temp file, fsync, rename, fsync of the folder. */
 export async function writeFileAtomic(
   path: string,

@@ -6,12 +6,12 @@
  * ```ts
  * import { feedDocId, extractName, parseExtractName } from "./batch.ts";
  * feedDocId("avl1", 0, 41744); // "feed:avl1:0:0000000000041744"
- * extractName("avl1", 2, 0, 41744); // "avl1.2.0000000000000000-0000000000041744.log"
- * parseExtractName("avl1.2.0000000000000000-0000000000041744.log"); // { source: "avl1", generation: 2, start: 0, end: 41744 }
+ * extractName("avl1", 2, 0, 41744, "0123456789abcdef"); // "avl1.2.0000000000000000-0000000000041744.0123456789abcdef.log"
+ * parseExtractName("avl1.2.0000000000000000-0000000000041744.0123456789abcdef.log"); // { source: "avl1", generation: 2, start: 0, end: 41744, fileId: "0123456789abcdef" }
  * ```
  * @module
  */
-import type { FileIdentity } from "./identity.ts";
+import type { FileRef } from "./identity.ts";
 import type { OversizedLine } from "./lines.ts";
 
 /** Where a batch comes from. */
@@ -20,7 +20,8 @@ export interface SourceInfo {
   id: string;
   host: string;
   path: string;
-  file: FileIdentity;
+  /** The file the lines come from: its identity (capture), or its file id (the monitor). */
+  file: FileRef;
 }
 
 /** A range `[start, end)` of whole lines of one generation of a source. */
@@ -67,14 +68,18 @@ export function generationDocId(source: string, generation: number): string {
   return `gen:${source}:${generation}`;
 }
 
-/** The name of the extract file that holds `[start, end)` (SPEC §4). */
+/**
+ * The name of the extract file that holds `[start, end)` of the file with id `fileId` (SPEC §4);
+ * without a file id, the earlier form.
+ */
 export function extractName(
   source: string,
   generation: number,
   start: number,
   end: number,
+  fileId?: string,
 ): string {
-  return `${source}.${generation}.${pad16(start)}-${pad16(end)}.log`;
+  return `${source}.${generation}.${pad16(start)}-${pad16(end)}${fileId ? `.${fileId}` : ""}.log`;
 }
 
 /** What an extract's name says of it. */
@@ -83,9 +88,12 @@ export interface ExtractRange {
   generation: number;
   start: number;
   end: number;
+  /** Which file the slice came from; absent in names of the earlier form. */
+  fileId?: string;
 }
 
-const EXTRACT_NAME = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\.(\d{1,9})\.(\d{16})-(\d{16})\.log$/;
+const EXTRACT_NAME =
+  /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\.(\d{1,9})\.(\d{16})-(\d{16})(?:\.([0-9a-f]{16}))?\.log$/;
 
 /** Reads an extract's name; `null` when it is not one (including any path or dot-file). */
 export function parseExtractName(name: string): ExtractRange | null {
@@ -93,7 +101,13 @@ export function parseExtractName(name: string): ExtractRange | null {
   if (!m) return null;
   const start = Number(m[3]), end = Number(m[4]);
   if (end <= start || !Number.isSafeInteger(end)) return null;
-  return { source: m[1], generation: Number(m[2]), start, end };
+  return {
+    source: m[1],
+    generation: Number(m[2]),
+    start,
+    end,
+    ...(m[5] ? { fileId: m[5] } : {}),
+  };
 }
 
 /** The part of a batch from `offset` (a line start inside it) to its end. */

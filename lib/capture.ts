@@ -13,10 +13,12 @@
  * @module
  */
 import { hostname } from "node:os";
-import { backoffDelay, sleep } from "./backoff.ts";
+import { sleep } from "./backoff.ts";
 import { type Batch, SOURCE_NAME } from "./batch.ts";
 import {
   type Checkpoint,
+  checkpointDisagreement,
+  CheckpointError,
   readCheckpoint,
   readLegacyHistory,
   writeCheckpoint,
@@ -28,6 +30,7 @@ import {
   rejectionLogger,
   type SinkResult,
   type StoreCounters,
+  storeRetrying,
 } from "./sink.ts";
 import { type FileIdentity, matchesIdentity, readIdentity, sameIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
@@ -39,6 +42,8 @@ export interface CaptureSettings {
   source: string;
   cachePath: string;
   sink: BatchSink;
+  /** Where the sink stores batches, for messages: a CouchDB URL, a drop directory, a receiver. */
+  target: string;
   from: "start" | "end";
   once: boolean;
   flushMs: number;
@@ -185,6 +190,10 @@ export async function runCapture(
     );
   }
   await tailer.start(await startPoint(settings, checkpoint, log), checkpoint?.seenSize);
+  log.info(`capturing ${settings.path} into ${settings.target}`, {
+    source: settings.source,
+    cache: settings.cachePath,
+  });
   stats.tailing = true;
 
   let committed: Checkpoint | null = checkpoint;
@@ -205,20 +214,13 @@ export async function runCapture(
 
   /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
   async function store(batch: Batch): Promise<SinkResult | null> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        const result = await settings.sink.store(batch);
-        stats.pushFailing = null;
-        return result;
-      } catch (error) {
-        if (isFatal(error)) throw error;
-        if (signal.aborted) return null;
-        stats.pushErrors++;
-        stats.pushFailing = (error as Error).message;
-        if (attempt === 0) log.error(`${(error as Error).message}; retrying`);
-        await sleep(backoffDelay(attempt, 500, 30_000), signal);
-      }
-    }
+    const result = await storeRetrying(settings.sink.store, batch, signal, (error, attempt) => {
+      stats.pushErrors++;
+      stats.pushFailing = error.message;
+      if (attempt === 0) log.warn(`${error.message}; retrying`);
+    });
+    if (result) stats.pushFailing = null;
+    return result;
   }
 
   /** What follows a stored batch, in log order: counters, logs, and the cache file moved past it. */
@@ -241,7 +243,8 @@ export async function runCapture(
       tailer.renumber(result.generation);
     }
     if (result.end > batch.end) tailer.skipTo(result.end);
-    await commit(result.generation, result.end, batch.source.file);
+    // capture's own batches carry the identity the tailer read, never a bare file id.
+    await commit(result.generation, result.end, batch.source.file as FileIdentity);
   }
 
   // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
@@ -437,14 +440,42 @@ export async function runCapture(
   }
 }
 
+function checkpointStart(checkpoint: Checkpoint): TailStart {
+  return { generation: checkpoint.generation, offset: checkpoint.offset, file: checkpoint.file };
+}
+
 /** Where a capture starts: the cache file, else a 2012 history, else CouchDB, else `--from`. */
 async function startPoint(
   settings: CaptureSettings,
   checkpoint: Checkpoint | null,
   log: Logger,
 ): Promise<TailStart> {
+  const sink = settings.sink;
+  // CouchDB is the source of truth: whenever the cache file is in doubt, or a file is about to be
+  // started from 0 as a new generation, capture asks it where this file stands.
+  const locate = sink.findPosition
+    ? (file: FileIdentity) => sink.findPosition!(settings.source, file)
+    : undefined;
   if (checkpoint) {
-    return { generation: checkpoint.generation, offset: checkpoint.offset, file: checkpoint.file };
+    const doubt = await checkpointDisagreement(checkpoint, settings.path);
+    if (!doubt) return { ...checkpointStart(checkpoint), locate };
+    if (!locate) {
+      throw new CheckpointError(
+        `cache file ${settings.cachePath} does not fit ${settings.path}: ${doubt}. Move it away to start over: capture hands the log over again from its start, and the monitor stores each line once`,
+      );
+    }
+    const file = await identityAtPath(settings.path);
+    const found = file ? await locate(file) : null;
+    log.warn(
+      `cache file ${settings.cachePath} does not fit ${settings.path} (${doubt}): ${
+        found
+          ? `CouchDB holds this file (generation ${found.generation}): continuing at offset ${found.offset}`
+          : `CouchDB holds nothing of this file: starting it at 0`
+      }`,
+    );
+    return found && file
+      ? { ...found, file }
+      : { generation: checkpoint.generation, offset: 0, file: file ?? undefined };
   }
   if (settings.importHistory) {
     const size = await readLegacyHistory(settings.importHistory, settings.path);
@@ -454,9 +485,9 @@ async function startPoint(
     log.info(`starting from the 2012 history ${settings.importHistory}: offset ${size}`);
     return { generation: 0, offset: size };
   }
-  if (settings.sink.findPosition) {
+  if (locate) {
     const file = await identityAtPath(settings.path);
-    const found = file ? await settings.sink.findPosition(settings.source, file) : null;
+    const found = file ? await locate(file) : null;
     if (found && file) {
       log.warn(
         `no cache file at ${settings.cachePath}; CouchDB holds this file (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
@@ -474,16 +505,6 @@ async function identityAtPath(path: string): Promise<FileIdentity | null> {
   } catch {
     return null;
   }
-}
-
-/** Errors that no retry will mend: refused credentials or token, forbidden, a foreign document. */
-function isFatal(error: unknown): boolean {
-  if ((error as Error).name === "HandoverError") return true;
-  const status = (error as { status?: number }).status;
-  if (status === 401 || status === 403) return true;
-  return /is not a (feed document|record) of logcapture|cache file/.test(
-    String((error as Error).message),
-  );
 }
 
 /**

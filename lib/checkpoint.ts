@@ -13,7 +13,8 @@
  */
 import { basename } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
-import type { FileIdentity } from "./identity.ts";
+import { PermanentError } from "./errors.ts";
+import { type FileIdentity, headMatches } from "./identity.ts";
 
 /** Where capture stands in one log. */
 export interface Checkpoint {
@@ -33,7 +34,7 @@ export interface Checkpoint {
 }
 
 /** A cache file that cannot be used, with the path and the reason. */
-export class CheckpointError extends Error {
+export class CheckpointError extends PermanentError {
   constructor(message: string) {
     super(message);
     this.name = "CheckpointError";
@@ -86,6 +87,39 @@ export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Pro
   } catch (error) {
     throw new CheckpointError(`cannot write cache file ${path}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Why a cache file does not fit the log at `path`, or `null` when it fits or when the tailer's own
+ * rules apply (the log gone, or another file at the path: a rotation, a rewrite, or a cache file
+ * naming the wrong inode, where the tailer asks the caller where the file at the path stands). It
+ * does not fit when its offset is past the end of the same file, or inside a line of it.
+ */
+export async function checkpointDisagreement(
+  checkpoint: Checkpoint,
+  path: string,
+): Promise<string | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch {
+    return null;
+  }
+  using _ = file;
+  const info = await file.stat();
+  const named = checkpoint.file;
+  if ((info.dev ?? 0) !== named.dev || (info.ino ?? 0) !== named.ino) return null;
+  if (named.headLength > 0 && !await headMatches(file, named)) return null;
+  if (checkpoint.offset > info.size) {
+    return `its offset ${checkpoint.offset} is past the end of ${path} (${info.size} bytes)`;
+  }
+  if (checkpoint.offset > 0) {
+    const before = new Uint8Array(1);
+    await file.seek(checkpoint.offset - 1, Deno.SeekMode.Start);
+    await file.read(before);
+    if (before[0] !== 10) return `its offset ${checkpoint.offset} is inside a line of ${path}`;
+  }
+  return null;
 }
 
 /**

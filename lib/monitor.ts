@@ -18,6 +18,7 @@ import {
   rejectionLogger,
   type SinkResult,
   type StoreCounters,
+  storeRetrying,
 } from "./sink.ts";
 import {
   DONE_FOLDER,
@@ -27,7 +28,7 @@ import {
   moveInto,
   rejectFile,
 } from "./extracts.ts";
-import type { FileIdentity } from "./identity.ts";
+import { type FileRef, LEGACY_EXTRACT_IDENTITY } from "./identity.ts";
 import { lineRuns, LineScanner } from "./lines.ts";
 import type { Logger } from "./log.ts";
 import { FolderWatch } from "./watch.ts";
@@ -59,11 +60,13 @@ export function newMonitorStats(): MonitorStats {
 }
 
 /**
- * The identity the monitor gives extracted data. The extract does not carry the log's file
- * identity, so every extract of a source and generation counts as the same file: overlapping
- * extracts are trimmed by the conflict rule.
+ * Which file an extract's lines came from: its file id (SPEC §4), which the stored documents keep
+ * as `source.file`. An extract named in the earlier form has none: every extract of its source and
+ * generation then counts as the same file, as before.
  */
-export const EXTRACT_IDENTITY: FileIdentity = { dev: 0, ino: 0, head: "extract", headLength: 0 };
+export function extractFile(extract: ExtractFile): FileRef {
+  return extract.fileId ? { id: extract.fileId } : LEGACY_EXTRACT_IDENTITY;
+}
 
 /** Why a file named like an extract is not one, or `null` when it is fine to read. */
 async function refusal(extract: ExtractFile): Promise<string | null> {
@@ -113,7 +116,7 @@ export async function runMonitor(
     using file = await Deno.open(extract.path);
     const readAt = (await file.stat()).mtime ?? new Date();
     const scanner = new LineScanner(file, 0, { maxLineBytes: settings.maxLineBytes });
-    const source = { id: extract.source, host, path: extract.path, file: EXTRACT_IDENTITY };
+    const source = { id: extract.source, host, path: extract.path, file: extractFile(extract) };
     let skippedBytes = 0;
     chunks: for (let item = await scanner.next(); item; item = await scanner.next()) {
       const runs = item.kind === "lines" ? lineRuns(item.bytes, settings.batchLines) : [[0, 0]];
@@ -138,7 +141,10 @@ export async function runMonitor(
             oversized: { ...item, offset: start },
             readAt,
           };
-        const result = await settings.store(batch);
+        const result = await storeRetrying(settings.store, batch, signal, (error, attempt) => {
+          if (attempt === 0) log.warn(`${extract.name}: ${error.message}; retrying`);
+        });
+        if (!result) return; // stopped: the extract stays for the next run
         countStored(stats, result);
         skippedBytes += result.skippedBytes ?? 0;
         if (result.rejected?.length) logRejected(extract.source, result.rejected);

@@ -121,6 +121,7 @@ export async function couchSink(
     mode: options.mode as StoreOptions["mode"],
     columns: options.columns as StoreOptions["columns"],
     year: options.year as number | undefined,
+    fromExtracts: program === "monitor",
   };
   const feedViews = storeOptions.mode === "feed";
   await db.ensureDatabase({ feedViews });

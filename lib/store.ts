@@ -32,7 +32,8 @@ import {
   writeRecords,
   writeRejectedMembers,
 } from "./format.ts";
-import { type FileIdentity, sameIdentity } from "./identity.ts";
+import { PermanentError } from "./errors.ts";
+import { type FileIdentity, type FileRef, sameFile } from "./identity.ts";
 import { type YearResolver, yearResolver } from "./spysocket.ts";
 
 /** One document per batch (`feed`) or one per line (`records`). */
@@ -60,6 +61,13 @@ export interface StoreOptions {
   columns: ColumnSet;
   /** A fixed year for every report; otherwise inferred from the batch's read time. */
   year?: number;
+  /**
+   * The batches come from extracts (the monitor): their file id, not the generation number in
+   * their name, says which file they are (a capture that lost its cache file numbers again from
+   * 0), and they may overlap what is stored (replayed, copied by hand, or written by two captures),
+   * so a feed batch that starts inside a stored document is trimmed to what it does not cover.
+   */
+  fromExtracts?: boolean;
 }
 
 /** What storing a batch did. */
@@ -78,7 +86,7 @@ export interface StoreResult {
 
 /** A feed document as stored, without its attachments. */
 interface StoredFeed {
-  source?: { end?: number; file?: FileIdentity };
+  source?: { end?: number; file?: FileRef };
 }
 
 /** A records-mode document as stored. */
@@ -88,7 +96,7 @@ interface StoredRecord {
 
 /** The document that says which file a generation is (records mode). */
 interface StoredGeneration {
-  source?: { file?: FileIdentity };
+  source?: { file?: FileRef };
 }
 
 function years(batch: Batch, options: StoreOptions): YearResolver {
@@ -254,74 +262,212 @@ async function storeFeed(
   batch: Batch,
   options: StoreOptions,
 ): Promise<StoreResult> {
+  const memory = memoryOf(db);
   const resolver = years(batch, options);
-  let current = batch;
+  let current = options.fromExtracts
+    ? await withFileGeneration(db, memory, batch)
+    : withKnownGeneration(memory, batch);
   let conflicts = 0;
   let skippedBytes = 0;
+  const done = (end: number, rows = 0, rejected: RejectedLine[] = []): StoreResult => ({
+    generation: current.generation,
+    end,
+    rows,
+    rejected,
+    skippedBytes,
+    conflicts,
+  });
   for (;;) {
+    if (options.fromExtracts) {
+      // The batch may start inside a stored document (a replayed or overlapping extract): what it
+      // covers is stored, and only the rest is pushed.
+      const covering = await coveringFeed(db, memory, current);
+      if (covering && !sameFile(covering.file, current.source.file)) {
+        current = await moveToFileGeneration(db, memory, batch, current);
+        continue;
+      }
+      if (covering) {
+        if (covering.end >= current.end) {
+          skippedBytes += current.end - current.start;
+          return done(covering.end);
+        }
+        skippedBytes += covering.end - current.start;
+        current = batchFrom(current, covering.end);
+      }
+    }
     const doc = feedDocument(current, options.columns, resolver);
     const id = feedDocId(current.source.id, current.generation, current.start);
     if (await db.putDocumentJson(id, doc.json) === "created") {
-      return {
-        generation: current.generation,
-        end: current.end,
-        rows: doc.rows,
-        rejected: doc.rejected,
-        skippedBytes,
-        conflicts,
-      };
+      remember(memory, current, current.end, current.source.file);
+      return done(current.end, doc.rows, doc.rejected);
     }
     conflicts++;
     const stored = await db.getDocument<StoredFeed>(id);
     const file = stored?.source?.file;
     const end = stored?.source?.end;
     if (!stored || !file || typeof end !== "number") {
-      throw new Error(
+      throw new PermanentError(
         `${id} in ${db.url} is not a feed document of logcapture: remove it or use another --source`,
       );
     }
-    if (!sameIdentity(file, current.source.file)) {
-      const generation = await freeGeneration(db, current.source.id, current.generation + 1);
-      current = { ...current, generation };
+    if (!sameFile(file, current.source.file)) {
+      current = await moveToFileGeneration(db, memory, batch, current);
       continue;
     }
+    remember(memory, current, end, file);
     if (end >= current.end) {
       skippedBytes += current.end - current.start;
-      return {
-        generation: current.generation,
-        end,
-        rows: 0,
-        rejected: [],
-        skippedBytes,
-        conflicts,
-      };
+      return done(end);
     }
     skippedBytes += end - current.start;
     current = batchFrom(current, end);
   }
 }
 
-// Generations this process has claimed, by client: their `gen:` document need not be read again.
-const claimed = new WeakMap<CouchClient, Map<string, FileIdentity>>();
+/**
+ * What this process knows of a database, so that the normal path costs no extra request: the
+ * generations claimed (records mode: their `gen:` document says they are this file), where the
+ * last feed document of each generation ends, and which generation a file was moved to when its
+ * own number was taken by another file.
+ */
+interface StoreMemory {
+  claimed: Map<string, FileRef>;
+  feedEnds: Map<string, { end: number; file: FileRef }>;
+  moved: Map<string, number>;
+}
 
-/** Forgets the generations claimed in `db`: its database was created again, empty. */
+const memories = new WeakMap<CouchClient, StoreMemory>();
+
+function memoryOf(db: CouchClient): StoreMemory {
+  let memory = memories.get(db);
+  if (!memory) {
+    memory = { claimed: new Map(), feedEnds: new Map(), moved: new Map() };
+    memories.set(db, memory);
+  }
+  return memory;
+}
+
+/** Forgets what this process knew of `db`: its database was created again, empty. */
 export function forgetClaimedGenerations(db: CouchClient): void {
-  claimed.delete(db);
+  memories.delete(db);
+}
+
+function generationKey(source: string, generation: number): string {
+  return `${source}:${generation}`;
+}
+
+function movedKey(batch: Batch): string {
+  const file = batch.source.file;
+  const name = file.id ?? ("dev" in file ? `${file.dev}:${file.ino}` : "");
+  return `${batch.source.id}:${batch.generation}:${name}`;
+}
+
+/** Unused generation numbers in a row after which no later generation is looked for. */
+const GENERATION_GAPS = 3;
+
+/**
+ * An extract's batch under the generation that holds its file id already, if one does: found once
+ * per source, generation and file in this process, then remembered.
+ */
+async function withFileGeneration(
+  db: CouchClient,
+  memory: StoreMemory,
+  batch: Batch,
+): Promise<Batch> {
+  const key = movedKey(batch);
+  const id = batch.source.file.id;
+  if (id && !memory.moved.has(key)) {
+    let holding = batch.generation;
+    // Generations are numbered on, but one whose file vanished unstored leaves a gap: the search
+    // ends only after a few unused numbers in a row.
+    for (let generation = 0, unused = 0; unused < GENERATION_GAPS; generation++) {
+      const held = await generationFile(db, batch.source.id, generation);
+      if (held === null) {
+        unused++;
+        continue;
+      }
+      unused = 0;
+      if (held !== "unknown" && held.id === id) {
+        holding = generation;
+        break;
+      }
+    }
+    memory.moved.set(key, holding);
+  }
+  return withKnownGeneration(memory, batch);
+}
+
+/** The batch under the generation its file was moved to earlier in this process, if it was. */
+function withKnownGeneration(memory: StoreMemory, batch: Batch): Batch {
+  const generation = memory.moved.get(movedKey(batch));
+  return generation === undefined ? batch : { ...batch, generation };
+}
+
+/** The batch under the generation of its file (or a free one), remembered for its next batches. */
+async function moveToFileGeneration(
+  db: CouchClient,
+  memory: StoreMemory,
+  batch: Batch,
+  current: Batch,
+): Promise<Batch> {
+  const generation = await generationFor(
+    db,
+    current.source.id,
+    current.source.file,
+    current.generation + 1,
+  );
+  memory.moved.set(movedKey(batch), generation);
+  return { ...current, generation };
+}
+
+function remember(memory: StoreMemory, batch: Batch, end: number, file: FileRef): void {
+  memory.feedEnds.set(generationKey(batch.source.id, batch.generation), { end, file });
+}
+
+/**
+ * The stored feed document that covers the batch's first byte (starts at or before it and ends
+ * after it), or `null`. Read from CouchDB unless the batch starts right where the last document
+ * this process knows of ends: the normal path of a contiguous chain.
+ */
+async function coveringFeed(
+  db: CouchClient,
+  memory: StoreMemory,
+  batch: Batch,
+): Promise<{ end: number; file: FileRef } | null> {
+  const known = memory.feedEnds.get(generationKey(batch.source.id, batch.generation));
+  if (known && known.end === batch.start) return null;
+  const prefix = `feed:${batch.source.id}:${batch.generation}:`;
+  const [row] = await db.allDocs<StoredFeed>({
+    startkey: feedDocId(batch.source.id, batch.generation, batch.start),
+    endkey: prefix,
+    descending: true,
+    limit: 1,
+    includeDocs: true,
+  });
+  const source = row?.doc?.source;
+  if (!source?.file || typeof source.end !== "number" || source.end <= batch.start) return null;
+  return { end: source.end, file: source.file };
 }
 
 /**
  * The generation a records batch goes under: its own, once the `gen:` document says it is this
- * file (writing that document when it is the first batch of the generation), else the first
- * generation CouchDB holds nothing of.
+ * file (writing that document when it is the first batch of the generation), else the generation
+ * that holds this file, or the first one CouchDB holds nothing of.
  */
-async function claimGeneration(db: CouchClient, batch: Batch): Promise<number> {
-  const known = claimed.get(db) ?? new Map<string, FileIdentity>();
-  claimed.set(db, known);
-  let generation = batch.generation;
+async function claimGeneration(
+  db: CouchClient,
+  batch: Batch,
+  options: StoreOptions,
+): Promise<number> {
+  const memory = memoryOf(db);
+  let generation =
+    (options.fromExtracts
+      ? await withFileGeneration(db, memory, batch)
+      : withKnownGeneration(memory, batch)).generation;
   for (;;) {
-    const key = `${batch.source.id}:${generation}`;
-    const file = known.get(key);
-    if (file && sameIdentity(file, batch.source.file)) return generation;
+    const key = generationKey(batch.source.id, generation);
+    const file = memory.claimed.get(key);
+    if (file && sameFile(file, batch.source.file)) return generation;
     const id = generationDocId(batch.source.id, generation);
     const doc = {
       _id: id,
@@ -329,20 +475,21 @@ async function claimGeneration(db: CouchClient, batch: Batch): Promise<number> {
       timestamp: timestamp(),
       source: { ...sourceFields(batch.source, generation), file: batch.source.file },
     };
-    let stored: FileIdentity | undefined = batch.source.file;
+    let stored: FileRef | undefined = batch.source.file;
     if (await db.putDocument(doc) === "conflict") {
       stored = (await db.getDocument<StoredGeneration>(id))?.source?.file;
       if (!stored) {
-        throw new Error(
+        throw new PermanentError(
           `${id} in ${db.url} is not a generation of logcapture: remove it or use another --source`,
         );
       }
     }
-    if (sameIdentity(stored, batch.source.file)) {
-      known.set(key, stored);
+    if (sameFile(stored, batch.source.file)) {
+      memory.claimed.set(key, stored);
+      if (generation !== batch.generation) memory.moved.set(movedKey(batch), generation);
       return generation;
     }
-    generation = await freeGeneration(db, batch.source.id, generation + 1);
+    generation = await generationFor(db, batch.source.id, batch.source.file, generation + 1);
   }
 }
 
@@ -352,7 +499,7 @@ async function storeRecords(
   options: StoreOptions,
 ): Promise<StoreResult> {
   const resolver = years(batch, options);
-  const current = { ...batch, generation: await claimGeneration(db, batch) };
+  const current = { ...batch, generation: await claimGeneration(db, batch, options) };
   const docs = recordDocuments(current, resolver);
   const results = await db.bulkDocs(docs.body);
   const stored: StoreResult = {
@@ -394,30 +541,54 @@ async function storeRecords(
   return stored;
 }
 
+/**
+ * Which file a generation of `source` holds, as its documents say (the `gen:` document, else the
+ * first feed or records document), or `null` when the database holds nothing of it.
+ */
+export async function generationFile(
+  db: CouchClient,
+  source: string,
+  generation: number,
+): Promise<FileRef | "unknown" | null> {
+  const named = await db.getDocument<StoredGeneration>(generationDocId(source, generation));
+  if (named) return named.source?.file ?? "unknown";
+  for (const kind of ["feed", "rec"]) {
+    const prefix = `${kind}:${source}:${generation}:`;
+    const [row] = await db.allDocs<StoredFeed>({
+      startkey: prefix,
+      endkey: prefix + "\ufff0",
+      limit: 1,
+      includeDocs: kind === "feed",
+    });
+    if (row) return row.doc?.source?.file ?? "unknown";
+  }
+  return null;
+}
+
 /** Whether the database holds any document of `generation` of `source`. */
 export async function generationInUse(
   db: CouchClient,
   source: string,
   generation: number,
 ): Promise<boolean> {
-  if (await db.getDocument(generationDocId(source, generation))) return true;
-  for (const kind of ["feed", "rec"]) {
-    const prefix = `${kind}:${source}:${generation}:`;
-    const rows = await db.allDocs({ startkey: prefix, endkey: prefix + "\ufff0", limit: 1 });
-    if (rows.length > 0) return true;
-  }
-  return false;
+  return await generationFile(db, source, generation) !== null;
 }
 
-/** The first generation, from `from` on, that the database holds nothing of. */
-export async function freeGeneration(
+/**
+ * The generation, from `from` on, that holds `file` already, or else the first that the database
+ * holds nothing of: one file's lines stay under one generation, however often its own number was
+ * found taken.
+ */
+export async function generationFor(
   db: CouchClient,
   source: string,
+  file: FileRef,
   from: number,
 ): Promise<number> {
-  let generation = from;
-  while (await generationInUse(db, source, generation)) generation++;
-  return generation;
+  for (let generation = from;; generation++) {
+    const held = await generationFile(db, source, generation);
+    if (held === null || (held !== "unknown" && sameFile(held, file))) return generation;
+  }
 }
 
 /**
@@ -444,12 +615,12 @@ export async function findStoredPosition(
       limit: 1,
       includeDocs: true,
     });
-    const feedEnd = feed?.doc?.source?.file && sameIdentity(feed.doc.source.file, file)
+    const feedEnd = feed?.doc?.source?.file && sameFile(feed.doc.source.file, file)
       ? feed.doc.source.end
       : undefined;
     const stored = (await db.getDocument<StoredGeneration>(generationDocId(source, generation)))
       ?.source?.file;
-    const recordsStart = stored && sameIdentity(stored, file)
+    const recordsStart = stored && sameFile(stored, file)
       ? await recordsResumePoint(db, source, generation)
       : undefined;
     const offset = Math.max(feedEnd ?? -1, recordsStart ?? -1);

@@ -57,6 +57,12 @@ export interface TailStart {
   file?: FileIdentity;
   /** Start a file never seen before at its last whole line instead of its beginning. */
   fromEnd?: boolean;
+  /**
+   * Asked before the file at the path is started from 0 as a new generation (the file of `file`
+   * gone or rewritten while stopped): where an earlier run left that file, when the caller can
+   * tell (CouchDB can). A cache file that named the wrong file then costs nothing.
+   */
+  locate?: (file: FileIdentity) => Promise<{ generation: number; offset: number } | null>;
 }
 
 interface Current {
@@ -155,6 +161,7 @@ export class Tailer {
         await this.#adopt(opened, start.generation, start.offset, false);
         return;
       }
+      if (await this.#adoptLocated(opened, start)) return;
       this.#log.warn(
         `${this.path} is shorter (${size} bytes) than the captured offset ${start.offset}: it was truncated while capture was stopped; starting generation ${
           start.generation + 1
@@ -182,12 +189,25 @@ export class Tailer {
       await this.#adopt(rotated, start.generation, start.offset, true);
       return;
     }
+    if (opened && await this.#adoptLocated(opened, start)) return;
     this.#log.warn(
       `the file of generation ${start.generation} of ${this.path} is gone (rotated and removed while capture was stopped): at least ${
         Math.max(0, seenSize - start.offset)
       } bytes after offset ${start.offset} could not be captured; continuing with generation ${this.#nextGeneration}`,
     );
     if (opened) await this.#adopt(opened, this.#nextGeneration, 0, false);
+  }
+
+  /** Adopts the file at the path where `start.locate` says an earlier run left it; false if not. */
+  async #adoptLocated(opened: { file: Deno.FsFile }, start: TailStart): Promise<boolean> {
+    if (!start.locate) return false;
+    const found = await start.locate(await readIdentity(opened.file));
+    if (!found || found.offset > (await opened.file.stat()).size) return false;
+    this.#log.warn(
+      `${this.path} is not the file the cache file names, but CouchDB holds it (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
+    );
+    await this.#adopt(opened, found.generation, found.offset, false);
+    return true;
   }
 
   /** Gives the current file another generation number (it was taken in CouchDB by another file). */
@@ -221,7 +241,11 @@ export class Tailer {
         continue;
       }
       const item = await c.scanner.next();
-      if (item) return { generation: c.generation, file: c.identity, item };
+      if (item) {
+        // Lines are out, so the first line is whole: the file id (extract names) can be had now.
+        if (!c.identity.id) c.identity = await readIdentity(c.file);
+        return { generation: c.generation, file: c.identity, item };
+      }
       const change = await this.#checkFile(c);
       if (change === "same") return null;
       if (change === "truncated") {

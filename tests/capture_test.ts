@@ -567,3 +567,68 @@ test("runtime errors: an unreadable log, an unwritable cache file, refused crede
   );
   assert.ok(!refused.stderr.includes("wrong-password"));
 });
+
+test("a second capture on the same cache file refuses to start, naming the file and the first one's PID; a SIGKILL leaves no stale lock", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("owner");
+  await append(log, lines(50));
+  // A temporary file of the cache file, as a SIGKILL mid-write leaves it.
+  const stale = `${dir.path}/.cache.json.4242.0badf00d.tmp`;
+  await Deno.writeTextFile(stale, "{");
+  await using first = new Running("capture", captureArgs(db, dir.path, log));
+  await first.waitFor(/removed 1 temporary files of .*cache\.json left by a crash/);
+  assert.equal(await Deno.stat(stale).then(() => true, () => false), false, "stale temp removed");
+  await first.waitFor(/capturing/);
+  const second = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(second.code, 1);
+  assert.equal(second.stderr.trim().split("\n").length, 1, second.stderr);
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `cache file ${dir.path}/cache\\.json is in use by another process \\(PID ${first.child.pid}\\)`,
+    ),
+  );
+  first.kill("SIGKILL");
+  await first.done;
+  await append(log, lines(20));
+  const after = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(after.code, 0, after.stderr);
+  await assertFeedOnce(db, await Deno.readFile(log));
+});
+
+/** Ways a cache file can disagree with the log it names. */
+const corruptions: [string, (checkpoint: Record<string, unknown>) => Record<string, unknown>][] = [
+  ["an offset inside a line", (c) => ({ ...c, offset: (c.offset as number) - 40 })],
+  ["an offset past the end of the log", (c) => ({ ...c, offset: (c.offset as number) + 100_000 })],
+  [
+    "another inode (the log copied or restored)",
+    (c) => ({ ...c, file: { ...(c.file as object), ino: (c.file as { ino: number }).ino + 1 } }),
+  ],
+];
+
+async function corruptCache(path: string, corrupt: (typeof corruptions)[0][1]): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify(corrupt(JSON.parse(await Deno.readTextFile(path)))),
+  );
+}
+
+for (const [what, corrupt] of corruptions) {
+  test(`a cache file with ${what}: CouchDB says where this file stands, nothing lost or doubled`, async () => {
+    await using dir = await tempDir();
+    const log = `${dir.path}/spysocket.log`;
+    const db = freshDb("badcache");
+    await append(log, lines(300));
+    assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+    await corruptCache(`${dir.path}/cache.json`, corrupt);
+    await append(log, lines(100));
+    const next = await run("capture", captureArgs(db, dir.path, "--once", log));
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(
+      next.stderr,
+      /(does not fit|is not the file the cache file names).*CouchDB holds (this file|it) \(generation 0\)/,
+    );
+    await assertFeedOnce(db, await Deno.readFile(log));
+  });
+}

@@ -134,6 +134,7 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
               path,
               source: "t",
               cachePath,
+              target: "the in-memory model",
               sink,
               from: "start",
               once: true,

@@ -307,6 +307,16 @@ test("the receiver: wrong token, traversal names, too large, same and other byte
   assert.equal(await put(name, "hello\n"), 201);
   assert.equal(await put(name, "hello\n"), 200);
   assert.equal(await put(name, "HELLO\n"), 409);
+  // A body that is not what its name says is refused before any answer of 201, and not written.
+  const refused = {
+    "r.0.0000000000000010-0000000000000016.log": "hello!\n", // longer than its range
+    "r.0.0000000000000020-0000000000000026.log": "hello!", // no newline at the end
+    "r.0.0000000000000030-0000000000000036.log": "", // empty
+  };
+  for (const [bad, body] of Object.entries(refused)) assert.equal(await put(bad, body), 400, bad);
+  for (const bad of Object.keys(refused)) {
+    assert.equal(await Deno.stat(`${drop}/${bad}`).then(() => true, () => false), false, bad);
+  }
   // A client that sends half its body and goes away leaves nothing behind.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const half = "r.0.0000000000000006-0000000000000106.log";
@@ -480,4 +490,90 @@ test("records mode through the monitor: one document per line, batches cut at --
     new Set(docs.map((d) => d.batch_start)).size >= 700 / 64,
     "batches of at most 64 lines",
   );
+});
+
+test("a second monitor on the same drop directory refuses to start, naming it; a SIGKILL leaves no stale lock", async () => {
+  const { dir, drop, db } = await setup();
+  await using _ = dir;
+  await using first = new Running("monitor", monitorArgs(db, drop));
+  await first.waitFor(/monitoring/);
+  const second = await run("monitor", monitorArgs(db, drop, "--once"));
+  assert.equal(second.code, 1);
+  assert.equal(second.stderr.trim().split("\n").length, 1, second.stderr);
+  assert.match(
+    second.stderr,
+    new RegExp(`drop directory ${drop} is in use by another process: another monitor`),
+  );
+  first.kill("SIGKILL");
+  await first.done;
+  assert.equal((await run("monitor", monitorArgs(db, drop, "--once"))).code, 0);
+});
+
+test("tail-only, the log rotated and the cache file lost: the new file's lines are stored (SPEC §4 file ids), nothing doubled", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(300));
+  const tail = () => run("capture", tailArgs(dir.path, "--extract-dir", drop, "--once", log));
+  assert.equal((await tail()).code, 0);
+  assert.equal((await run("monitor", monitorArgs(db, drop, "--once"))).code, 0);
+  const old = await Deno.readFile(log);
+  await Deno.rename(log, `${log}.1`);
+  await Deno.remove(`${dir.path}/cache.json`);
+  await append(log, lines(150));
+  // No cache file: the new file starts as generation 0 again, at 0, where CouchDB holds the old one.
+  assert.equal((await tail()).code, 0);
+  assert.ok(
+    [...Deno.readDirSync(drop)].some((e) => /^t\.0\.0{16}-\d{16}\.[0-9a-f]{16}\.log$/.test(e.name)),
+    "extract names carry the file id",
+  );
+  const stored = await run("monitor", monitorArgs(db, drop, "--once"));
+  assert.equal(stored.code, 0, stored.stderr);
+  await assertFeedOnce(db, old, 0);
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+});
+
+test("extracts that start inside a stored document (two captures on one log, other boundaries) are trimmed to what CouchDB holds", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(600));
+  const tail = (cache: string, batchLines: string) =>
+    run("capture", [
+      ...tailArgs(dir.path, "--extract-dir", drop, "--once", "--batch-lines", batchLines),
+      ...["--cache", `${dir.path}/${cache}`, log],
+    ]);
+  assert.equal((await tail("a.json", "100")).code, 0);
+  assert.equal((await run("monitor", monitorArgs(db, drop, "--once"))).code, 0);
+  // A second capture with a cache file of its own: extracts whose starts fall inside stored ones.
+  assert.equal((await tail("b.json", "70")).code, 0);
+  const again = await run("monitor", monitorArgs(db, drop, "--once"));
+  assert.equal(again.code, 0, again.stderr);
+  await assertFeedOnce(db, await Deno.readFile(log));
+  assert.match(again.stderr, /skipped \d+ bytes that CouchDB already held/);
+});
+
+test("tail-only, a cache file that does not fit the log: refused, naming it and the way out, which stores each line once", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await append(log, lines(300));
+  const tail = (...extra: string[]) =>
+    run("capture", tailArgs(dir.path, "--extract-dir", drop, "--once", ...extra, log));
+  assert.equal((await tail()).code, 0);
+  assert.equal((await run("monitor", monitorArgs(db, drop, "--once"))).code, 0);
+  const cache = `${dir.path}/cache.json`;
+  const checkpoint = JSON.parse(await Deno.readTextFile(cache));
+  for (const offset of [checkpoint.offset - 40, checkpoint.offset + 100_000]) {
+    await Deno.writeTextFile(cache, JSON.stringify({ ...checkpoint, offset }));
+    const refused = await tail();
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`cache file ${cache} does not fit .*Move it away`));
+  }
+  // The way out: moved away, the log is handed over again from its start (in other extracts than
+  // the first time), and each line is stored once.
+  await Deno.rename(cache, `${cache}.bad`);
+  await append(log, lines(50));
+  assert.equal((await tail("--batch-lines", "70")).code, 0);
+  const stored = await run("monitor", monitorArgs(db, drop, "--once"));
+  assert.equal(stored.code, 0, stored.stderr);
+  await assertFeedOnce(db, await Deno.readFile(log));
 });
