@@ -138,11 +138,12 @@ await runMain("capture", async (signal) => {
       signal,
       log,
       health: () =>
-        !stats.tailing
-          ? "not tailing"
-          : couchOutage()
-          ? `CouchDB at ${target} does not answer`
-          : stats.pushFailing,
+        stats.readFailing ??
+          (!stats.tailing
+            ? "not tailing"
+            : couchOutage()
+            ? `CouchDB at ${target} does not answer`
+            : stats.pushFailing),
       metrics: () => captureMetrics(stats, requests),
     });
   }

@@ -63,6 +63,8 @@ export interface CaptureStats extends StoreCounters {
   tailing: boolean;
   /** The last attempt to store a batch failed (cleared by the next success). */
   pushFailing: string | null;
+  /** The log, or a rotated file with lines to read, cannot be read now: why. */
+  readFailing: string | null;
 }
 
 /** A fresh set of counters. */
@@ -74,6 +76,7 @@ export function newStats(): CaptureStats {
     bytesBehind: 0,
     tailing: false,
     pushFailing: null,
+    readFailing: null,
   };
 }
 
@@ -175,6 +178,8 @@ export async function runCapture(
     pollMs: settings.pollMs,
     rotated: settings.rotated,
     log,
+    blocked: (reason) => (stats.readFailing = reason),
+    signal,
   });
   const host = hostname();
   const sourceBase = { id: settings.source, host, path: settings.path };
@@ -349,7 +354,6 @@ export async function runCapture(
               end: item.offset + item.length,
               data: new Uint8Array(0),
               oversized: item,
-              readOversized: () => tailer.readRange(item.offset, item.offset + item.length),
               readAt: new Date(),
             })
           ) break;

@@ -29,6 +29,7 @@ import {
 import { LineScanner, type ScanItem } from "./lines.ts";
 import type { Logger } from "./log.ts";
 import { FolderWatch } from "./watch.ts";
+import { backoffDelay, sleep } from "./backoff.ts";
 
 /** Tailer settings. */
 export interface TailerOptions {
@@ -40,6 +41,13 @@ export interface TailerOptions {
   /** Where rotated files go (globs in the file name part), to find one left behind while stopped. */
   rotated?: string[];
   log: Logger;
+  /**
+   * Told why the log, or a rotated file that may hold unread lines, cannot be read (permission
+   * denied), and told `null` when it can again: the tailer waits for it, never moves past it.
+   */
+  blocked?: (reason: string | null) => void;
+  /** Ends a wait for a file that cannot be read. */
+  signal?: AbortSignal;
 }
 
 /** Lines read, with the generation and file they belong to. */
@@ -111,6 +119,8 @@ export class Tailer {
   #waitingLogged = false;
   #lastHeadCheck = 0;
   #watch: FolderWatch | null = null;
+  /** The file that cannot be read now, if any. */
+  #blocked: string | null = null;
 
   constructor(options: TailerOptions) {
     this.path = options.path;
@@ -143,7 +153,12 @@ export class Tailer {
     const name = basename(this.path);
     this.#watch ??= new FolderWatch(dirname(this.path), (p) => basename(p).startsWith(name));
     this.#nextGeneration = start.generation;
-    const opened = await this.#openPath();
+    let opened = await this.#openPath();
+    // There but not readable: what it is (the same file, a new one) cannot be told yet.
+    if (!opened && this.#blocked === this.path) {
+      const file = await this.#openWaiting(this.path);
+      opened = file ? { file, name: this.path } : null;
+    }
     if (!start.file) {
       if (opened) {
         await this.#adopt(
@@ -221,13 +236,6 @@ export class Tailer {
   skipTo(offset: number): void {
     const c = this.#current;
     if (c && offset > c.scanner.position) c.scanner.seekTo(offset);
-  }
-
-  /** Reads `[from, to)` of the current file again, in chunks (an oversized line, for an extract). */
-  readRange(from: number, to: number): AsyncIterable<Uint8Array> {
-    const c = this.#current;
-    if (!c) throw new Error(`${this.path} is not open`);
-    return c.scanner.readRange(from, to);
   }
 
   /** The next lines available now, or `null` when caught up (or the log does not exist yet). */
@@ -310,6 +318,45 @@ export class Tailer {
     this.#current = null;
   }
 
+  /** Says once that `name` cannot be read, and why, or that it can again (`null`). */
+  #setBlocked(name: string, error: Error | null): void {
+    if (error) {
+      if (this.#blocked === name) return;
+      this.#blocked = name;
+      const reason = `cannot read ${name}: permission denied`;
+      this.#log.warn(
+        `${reason}; capture waits for it and retries (give the capture user read access: the log's group, or a default ACL on its folder)`,
+      );
+      this.#options.blocked?.(reason);
+    } else if (this.#blocked === name) {
+      this.#blocked = null;
+      this.#log.info(`${name} can be read again`);
+      this.#options.blocked?.(null);
+    }
+  }
+
+  /**
+   * Opens `name`, waiting with backoff while it exists but cannot be read: a rotated file that may
+   * hold unread lines is never taken for gone. `null` when it does not exist (or on a stop).
+   */
+  async #openWaiting(name: string): Promise<Deno.FsFile | null> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        const file = await Deno.open(name, { read: true });
+        this.#setBlocked(name, null);
+        return file;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.PermissionDenied)) return null;
+        this.#setBlocked(name, error);
+        if (this.#options.signal?.aborted) return null;
+        await sleep(
+          backoffDelay(attempt, this.#options.pollMs ?? 1000, 30_000),
+          this.#options.signal,
+        );
+      }
+    }
+  }
+
   async #openPath(): Promise<{ file: Deno.FsFile; name: string } | null> {
     try {
       const file = await Deno.open(this.path, { read: true });
@@ -318,8 +365,14 @@ export class Tailer {
         throw new Error(`${this.path} is not a regular file`);
       }
       this.#waitingLogged = false;
+      this.#setBlocked(this.path, null);
       return { file, name: this.path };
     } catch (error) {
+      if (error instanceof Deno.errors.PermissionDenied) {
+        // It is there but cannot be read: waited for (the read loop polls), never skipped.
+        this.#setBlocked(this.path, error);
+        return null;
+      }
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       if (!this.#waitingLogged) {
         this.#log.info(`${this.path} does not exist yet; waiting for it`);
@@ -354,7 +407,11 @@ export class Tailer {
     const patterns = this.#options.rotated ?? defaultRotatedGlobs(this.path);
     for (const pattern of patterns) {
       for (const name of await globFiles(pattern)) {
-        const file = await Deno.open(name, { read: true }).catch(() => null);
+        // Only a file with the inode sought is waited for when it cannot be read (a stat needs
+        // no read access): an unreadable unrelated file must not hold capture up.
+        const info = await Deno.stat(name).catch(() => null);
+        if (!info || info.ino !== identity.ino || info.dev !== identity.dev) continue;
+        const file = await this.#openWaiting(name);
         if (!file) continue;
         if (await matchesIdentity(file, identity)) return { file, name };
         file.close();
@@ -381,7 +438,10 @@ export class Tailer {
     }
     const later: { file: Deno.FsFile; name: string; mtime: number }[] = [];
     for (const name of names) {
-      const file = await Deno.open(name, { read: true }).catch(() => null);
+      // Older rotations are not read, so only a newer one is waited for when it cannot be read.
+      const seen = await Deno.stat(name).catch(() => null);
+      if (!seen || skip.has(seen.ino) || (seen.mtime?.getTime() ?? 0) <= since) continue;
+      const file = await this.#openWaiting(name);
       if (!file) continue;
       const info = await file.stat();
       const mtime = info.mtime?.getTime() ?? 0;

@@ -55,8 +55,12 @@ export function freshDb(label = "t"): string {
  * pass or fail, so that the suite leaves nothing in the user's server. The tests of a file run
  * one after another, so the databases handed out since the test began are its own.
  */
-export function test(name: string, fn: () => Promise<void> | void): void {
-  Deno.test(name, async () => {
+export function test(
+  name: string,
+  fn: () => Promise<void> | void,
+  options: { ignore?: boolean } = {},
+): void {
+  Deno.test({ name, ignore: options.ignore }, async () => {
     const from = handedOut.length;
     try {
       await fn();
@@ -129,9 +133,16 @@ export class Running {
   #waiters: { re: RegExp; from: number; resolve: (m: string) => void }[] = [];
   readonly done: Promise<Deno.CommandStatus>;
 
-  constructor(program: "capture" | "monitor", args: string[], env: Record<string, string> = {}) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: programArgs(program, args),
+  /** `wrap` runs the program under another command (say, `setpriv` dropping capabilities). */
+  constructor(
+    program: "capture" | "monitor",
+    args: string[],
+    env: Record<string, string> = {},
+    wrap: string[] = [],
+  ) {
+    const command = [...wrap, Deno.execPath(), ...programArgs(program, args)];
+    const child = new Deno.Command(command[0], {
+      args: command.slice(1),
       env,
       stdin: "null",
       stdout: "null",
