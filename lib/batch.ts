@@ -34,8 +34,6 @@ export interface Batch {
   data: Uint8Array;
   /** Set when the batch is one line longer than the limit, of which only the head is kept. */
   oversized: OversizedLine | null;
-  /** For an oversized line: its bytes, read again from the log in bounded chunks (for extracts). */
-  readOversized?: () => AsyncIterable<Uint8Array>;
   /** When the data was read: the reference date for year inference. */
   readAt: Date;
 }
@@ -70,7 +68,8 @@ export function generationDocId(source: string, generation: number): string {
 
 /**
  * The name of the extract file that holds `[start, end)` of the file with id `fileId` (SPEC §4);
- * without a file id, the earlier form.
+ * without a file id, the earlier form. A `long` one is the note that stands for one line longer
+ * than the limit: it holds the line's first bytes, not the line, which is stored as rejected.
  */
 export function extractName(
   source: string,
@@ -78,9 +77,15 @@ export function extractName(
   start: number,
   end: number,
   fileId?: string,
+  kind: "log" | "long" = "log",
 ): string {
-  return `${source}.${generation}.${pad16(start)}-${pad16(end)}${fileId ? `.${fileId}` : ""}.log`;
+  return `${source}.${generation}.${pad16(start)}-${pad16(end)}${
+    fileId ? `.${fileId}` : ""
+  }.${kind}`;
 }
+
+/** Most bytes of an over-long line that its note (a `.long` extract) carries. */
+export const LONG_LINE_NOTE_BYTES = 4096;
 
 /** What an extract's name says of it. */
 export interface ExtractRange {
@@ -90,10 +95,12 @@ export interface ExtractRange {
   end: number;
   /** Which file the slice came from; absent in names of the earlier form. */
   fileId?: string;
+  /** A note for one over-long line (`.long`): its first bytes only. */
+  long?: boolean;
 }
 
 const EXTRACT_NAME =
-  /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\.(\d{1,9})\.(\d{16})-(\d{16})(?:\.([0-9a-f]{16}))?\.log$/;
+  /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\.(\d{1,9})\.(\d{16})-(\d{16})(?:\.([0-9a-f]{16}))?\.(log|long)$/;
 
 /** Reads an extract's name; `null` when it is not one (including any path or dot-file). */
 export function parseExtractName(name: string): ExtractRange | null {
@@ -107,6 +114,7 @@ export function parseExtractName(name: string): ExtractRange | null {
     start,
     end,
     ...(m[5] ? { fileId: m[5] } : {}),
+    ...(m[6] === "long" ? { long: true } : {}),
   };
 }
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { backoffDelay, sleep } from "./backoff.ts";
-import { type Batch, extractName } from "./batch.ts";
+import { type Batch, extractName, LONG_LINE_NOTE_BYTES } from "./batch.ts";
 import { PermanentError } from "./errors.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
 import { pendingBytes, writeExtract } from "./extracts.ts";
@@ -46,27 +46,12 @@ export class HandoverError extends PermanentError {
   }
 }
 
-/** The bytes of a batch: its data, or an oversized line read again from the log. */
-function batchBytes(batch: Batch): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
-  if (!batch.oversized) return [batch.data];
-  if (!batch.readOversized) {
-    throw new Error(`the oversized line at ${batch.start} cannot be read again`);
-  }
-  return batch.readOversized();
-}
-
-async function collect(
-  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const parts: Uint8Array[] = [];
-  for await (const chunk of chunks) parts.push(chunk.slice());
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+/**
+ * The bytes a batch travels as: its lines, or, for a line longer than the limit, its note (SPEC §4,
+ * a `.long` extract): the line's first bytes, so that no extract outgrows what the receiver takes.
+ */
+function batchBytes(batch: Batch): Uint8Array {
+  return batch.oversized ? batch.oversized.head.subarray(0, LONG_LINE_NOTE_BYTES) : batch.data;
 }
 
 /** The sink of tail-only capture. See the module example. */
@@ -144,15 +129,16 @@ export function extractSink(options: HandoverOptions): BatchSink {
         batch.start,
         batch.end,
         batch.source.file.id,
+        batch.oversized ? "long" : "log",
       );
-      const size = batch.end - batch.start;
+      const bytes = batchBytes(batch);
       if (options.extractDir) {
-        await waitForRoom(size);
-        const written = await writeExtract(options.extractDir, name, batchBytes(batch));
-        if (written) knownPending += size;
+        await waitForRoom(bytes.length);
+        const written = await writeExtract(options.extractDir, name, [bytes]);
+        if (written) knownPending += bytes.length;
         else log.debug(`${name} is in ${options.extractDir} already (an earlier run extracted it)`);
       }
-      if (options.shipTo) await ship(name, await collect(batchBytes(batch)));
+      if (options.shipTo) await ship(name, bytes.slice());
       return { generation: batch.generation, end: batch.end };
     },
   };

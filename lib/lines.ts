@@ -87,22 +87,6 @@ export class LineScanner {
   }
 
   /**
-   * Reads `[from, to)` of the file again in chunks of the given buffer (an oversized line, for an
-   * extract); the scanner finds its own place again on its next read.
-   */
-  async *readRange(from: number, to: number, chunkBytes = 1 << 20): AsyncGenerator<Uint8Array> {
-    const buffer = new Uint8Array(chunkBytes);
-    this.#sought = false;
-    await this.#reader.seek(from, Deno.SeekMode.Start);
-    for (let at = from; at < to;) {
-      const n = await this.#reader.read(buffer.subarray(0, Math.min(buffer.length, to - at)));
-      if (n === null || n === 0) throw new Error(`the file ended at ${at}, before ${to}`);
-      yield buffer.subarray(0, n);
-      at += n;
-    }
-  }
-
-  /**
    * The next whole lines, or an oversized line, or `null` when the file holds no further complete
    * line now (a partial last line stays buffered until its newline arrives).
    */

@@ -11,7 +11,7 @@
  * @module
  */
 import { hostname } from "node:os";
-import type { Batch } from "./batch.ts";
+import { type Batch, LONG_LINE_NOTE_BYTES } from "./batch.ts";
 import {
   countStored,
   newStoreCounters,
@@ -70,6 +70,12 @@ export function extractFile(extract: ExtractFile): FileRef {
 
 /** Why a file named like an extract is not one, or `null` when it is fine to read. */
 async function refusal(extract: ExtractFile): Promise<string | null> {
+  if (extract.long) {
+    const most = Math.min(LONG_LINE_NOTE_BYTES, extract.end - extract.start);
+    return extract.size > 0 && extract.size <= most
+      ? null
+      : `its size (${extract.size} bytes) is not that of a note for an over-long line (1 to ${most} bytes)`;
+  }
   if (extract.size !== extract.end - extract.start) {
     return `its size (${extract.size} bytes) is not the range its name gives (${
       extract.end - extract.start
@@ -115,8 +121,35 @@ export async function runMonitor(
     }
     using file = await Deno.open(extract.path);
     const readAt = (await file.stat()).mtime ?? new Date();
-    const scanner = new LineScanner(file, 0, { maxLineBytes: settings.maxLineBytes });
     const source = { id: extract.source, host, path: extract.path, file: extractFile(extract) };
+    if (extract.long) {
+      // One line longer than the limit: its first bytes came, and it is stored as rejected.
+      const head = await Deno.readFile(extract.path);
+      const line = {
+        kind: "oversized" as const,
+        offset: extract.start,
+        length: extract.end - extract.start,
+        head,
+      };
+      const batch: Batch = {
+        source,
+        generation: extract.generation,
+        start: extract.start,
+        end: extract.end,
+        data: new Uint8Array(0),
+        oversized: line,
+        readAt,
+      };
+      const result = await storeRetrying(settings.store, batch, signal, (error, attempt) => {
+        if (attempt === 0) log.warn(`${extract.name}: ${error.message}; retrying`);
+      });
+      if (!result) return;
+      countStored(stats, result);
+      if (result.rejected?.length) logRejected(extract.source, result.rejected);
+      await finish(extract);
+      return;
+    }
+    const scanner = new LineScanner(file, 0, { maxLineBytes: settings.maxLineBytes });
     let skippedBytes = 0;
     chunks: for (let item = await scanner.next(); item; item = await scanner.next()) {
       const runs = item.kind === "lines" ? lineRuns(item.bytes, settings.batchLines) : [[0, 0]];
@@ -159,6 +192,11 @@ export async function runMonitor(
     if (skippedBytes) {
       log.info(`${extract.name}: skipped ${skippedBytes} bytes that CouchDB already held`);
     }
+    await finish(extract);
+  }
+
+  /** A stored extract out of the way: into `done/`, or deleted. */
+  async function finish(extract: ExtractFile): Promise<void> {
     if (settings.done === "delete") await Deno.remove(extract.path);
     else await moveInto(dir, DONE_FOLDER, extract.name);
     stats.extractsDone++;

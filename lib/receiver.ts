@@ -24,7 +24,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
-import { parseExtractName } from "./batch.ts";
+import { LONG_LINE_NOTE_BYTES, parseExtractName } from "./batch.ts";
 import { DONE_FOLDER, hashFile, pendingBytes, writeExtract } from "./extracts.ts";
 import type { Logger } from "./log.ts";
 
@@ -90,6 +90,7 @@ async function* checkedBody(
   body: ReadableStream<Uint8Array> | null,
   expected: number,
   hash: Hash,
+  note = false,
 ): AsyncGenerator<Uint8Array> {
   let total = 0;
   let last = -1;
@@ -106,6 +107,13 @@ async function* checkedBody(
     hash.update(chunk);
     last = chunk[chunk.length - 1];
     yield chunk;
+  }
+  // A note for an over-long line (`.long`) carries its first bytes: 1 to `expected` of them.
+  if (note) {
+    if (total === 0) {
+      throw new BodyRefused(400, "bad_length", "the note of an over-long line is empty");
+    }
+    return;
   }
   if (total !== expected) {
     throw new BodyRefused(
@@ -158,7 +166,9 @@ async function handleExtractRequest(
       reason: "not an extract name (SOURCE.GENERATION.START-END.log)",
     });
   }
-  const expected = range.end - range.start;
+  const expected = range.long
+    ? Math.min(LONG_LINE_NOTE_BYTES, range.end - range.start)
+    : range.end - range.start;
   if (expected > options.maxExtractBytes) {
     return answer(413, {
       error: "too_large",
@@ -166,7 +176,10 @@ async function handleExtractRequest(
     });
   }
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) !== expected) {
+  if (
+    declared !== null &&
+    (range.long ? Number(declared) > expected : Number(declared) !== expected)
+  ) {
     return answer(400, {
       error: "bad_length",
       reason: `the body has ${declared} bytes, its name gives ${expected}`,
@@ -175,7 +188,7 @@ async function handleExtractRequest(
   const hash = createHash("sha256");
   const before = await existing(options.dir, name);
   if (before) {
-    for await (const _ of checkedBody(request.body, expected, hash)) {
+    for await (const _ of checkedBody(request.body, expected, hash, range.long)) {
       // only hashed: the extract is there already
     }
     return await hashFile(before) === hash.digest("hex")
@@ -187,7 +200,9 @@ async function handleExtractRequest(
       "Retry-After": "5",
     });
   }
-  if (!await writeExtract(options.dir, name, checkedBody(request.body, expected, hash))) {
+  if (
+    !await writeExtract(options.dir, name, checkedBody(request.body, expected, hash, range.long))
+  ) {
     // Another request stored it meanwhile.
     return await hashFile(join(options.dir, name)) === hash.digest("hex")
       ? answer(200, { ok: true, name, stored: "already" })

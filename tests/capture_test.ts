@@ -12,6 +12,7 @@ import {
   feedEnd,
   feedRowsOnce,
   FIXTURES,
+  freePortForTest,
   freshDb,
   lineOffsets,
   Proxy,
@@ -632,3 +633,77 @@ for (const [what, corrupt] of corruptions) {
     await assertFeedOnce(db, await Deno.readFile(log));
   });
 }
+
+/**
+ * How a test runs capture so that file permissions bind it: as root, without the capabilities that
+ * let root read any file (`setpriv`); as another user, as it is. `null` when it cannot be done.
+ */
+const withoutReadOverride: string[] | null = Deno.uid() !== 0
+  ? []
+  : (await new Deno.Command("setpriv", { args: ["--help"], stdout: "null", stderr: "null" })
+      .output().then((o) => o.success, () => false))
+  ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+  : null;
+if (!withoutReadOverride) {
+  console.error(
+    "skipping the unreadable-log test: running as root, and no setpriv to drop the read override",
+  );
+}
+
+test(
+  "an unreadable log: capture says why, serves 503, waits (running and at start), and drains every line once it can read",
+  async () => {
+    await using dir = await tempDir();
+    const log = `${dir.path}/spysocket.log`;
+    const db = freshDb("unreadable");
+    const port = freePortForTest();
+    const args = [...captureArgs(db, dir.path, "--status-listen", `127.0.0.1:${port}`), log];
+    await append(log, lines(100));
+    const capture = new Running("capture", args, {}, withoutReadOverride!);
+    try {
+      await until(async () => await feedEnd(db) === (await Deno.stat(log)).size);
+      // Made unreadable, then rotated: the open file is drained; the new one is waited for.
+      await Deno.chmod(log, 0o000);
+      await append(log, lines(50));
+      await Deno.rename(log, `${log}.1`);
+      await Deno.writeFile(log, new TextEncoder().encode(lines(30)), { mode: 0o000 });
+      await capture.waitFor(/cannot read \S*spysocket\.log: permission denied; capture waits/);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(health.status, 503);
+      assert.match(await health.text(), /permission denied/);
+      const first = await Deno.readFile(`${log}.1`);
+      await until(
+        async () => await feedEnd(db, 0) === first.length,
+        20_000,
+        "the old file drained",
+      );
+      await Deno.chmod(log, 0o644);
+      await capture.waitFor(/spysocket\.log can be read again/);
+      await until(async () => await feedEnd(db, 1) === (await Deno.stat(log)).size);
+      capture.kill("SIGTERM");
+      assert.equal((await capture.done).code, 0);
+    } finally {
+      capture.kill();
+      await capture.done;
+    }
+    // Stopped with lines unread, the file rotated and unreadable: the next start waits for it.
+    await append(log, lines(40));
+    await Deno.rename(log, `${log}.2`);
+    await Deno.chmod(`${log}.2`, 0o000);
+    await Deno.writeTextFile(log, lines(20));
+    await using again = new Running("capture", args, {}, withoutReadOverride!);
+    await again.waitFor(/cannot read \S*spysocket\.log\.2: permission denied/);
+    await Deno.chmod(`${log}.2`, 0o644);
+    const second = await Deno.readFile(`${log}.2`);
+    const third = await Deno.readFile(log);
+    await until(
+      async () => await feedEnd(db, 1) === second.length && await feedEnd(db, 2) === third.length,
+      20_000,
+      "the rotated file drained once readable, then the new one",
+    );
+    await assertFeedOnce(db, await Deno.readFile(`${log}.1`), 0);
+    await assertFeedOnce(db, second, 1);
+    await assertFeedOnce(db, third, 2);
+  },
+  { ignore: !withoutReadOverride },
+);

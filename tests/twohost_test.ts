@@ -7,6 +7,7 @@ import {
   append,
   assertFeedOnce,
   expectedRows,
+  feedDocs,
   feedEnd,
   freePortForTest,
   freshDb,
@@ -576,4 +577,33 @@ test("tail-only, a cache file that does not fit the log: refused, naming it and 
   const stored = await run("monitor", monitorArgs(db, drop, "--once"));
   assert.equal(stored.code, 0, stored.stderr);
   await assertFeedOnce(db, await Deno.readFile(log));
+});
+
+test("a line longer than the limit, shipped over HTTP: its note (first bytes) travels, it is stored as rejected, and the lines after it arrive", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await Deno.writeTextFile(`${dir.path}/token`, "tok\n");
+  const port = freePortForTest();
+  const before = lines(50);
+  await append(log, before + "X".repeat(300_000) + "\n" + lines(50));
+  // The receiver takes less than the long line: it must never be sent whole.
+  await using monitor = new Running(
+    "monitor",
+    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`)
+      .toSpliced(0, 0, "--max-extract-bytes", "100000"),
+  );
+  await monitor.waitFor(/receiving extracts/);
+  const shipped = await run("capture", [
+    ...tailArgs(dir.path, "--ship-to", `http://127.0.0.1:${port}`, "--once"),
+    ...["--token-file", `${dir.path}/token`, "--max-line-bytes", "50000", log],
+  ]);
+  assert.equal(shipped.code, 0, shipped.stderr);
+  const bytes = await Deno.readFile(log);
+  await until(async () => await feedEnd(db) === bytes.length, 20_000, "every line in CouchDB");
+  await assertFeedOnce(db, bytes);
+  const docs = await feedDocs(db);
+  const noted = docs.find((d) => (d as { rejected?: number }).rejected === 1);
+  assert.ok(noted, "a document holds the over-long line as rejected");
+  assert.equal(noted.source.start, new TextEncoder().encode(before).length);
+  assert.equal(noted.source.end - noted.source.start, 300_001);
 });
