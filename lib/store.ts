@@ -64,8 +64,7 @@ export interface StoreOptions {
   /**
    * The batches come from extracts (the monitor): their file id, not the generation number in
    * their name, says which file they are (a capture that lost its cache file numbers again from
-   * 0), and they may overlap what is stored (replayed, copied by hand, or written by two captures),
-   * so a feed batch that starts inside a stored document is trimmed to what it does not cover.
+   * 0).
    */
   fromExtracts?: boolean;
 }
@@ -278,9 +277,10 @@ async function storeFeed(
     conflicts,
   });
   for (;;) {
-    if (options.fromExtracts) {
-      // The batch may start inside a stored document (a replayed or overlapping extract): what it
-      // covers is stored, and only the rest is pushed.
+    {
+      // The batch may start inside a stored document (an extract replayed or overlapping, or a
+      // cache file set back): what that covers is stored, and only the rest is pushed. Off the
+      // contiguous path only, so once per generation and process on capture's own batches.
       const covering = await coveringFeed(db, memory, current);
       if (covering && !sameFile(covering.file, current.source.file)) {
         current = await moveToFileGeneration(db, memory, batch, current);
