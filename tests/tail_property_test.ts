@@ -10,6 +10,7 @@ import { runCapture } from "../lib/capture.ts";
 import type { BatchSink } from "../lib/sink.ts";
 import { LineScanner } from "../lib/lines.ts";
 import { createLogger } from "../lib/log.ts";
+import { type FileIdentity, type FileRef, sameFile } from "../lib/identity.ts";
 
 const encoder = new TextEncoder();
 const silent = createLogger({ write: () => {} });
@@ -21,20 +22,49 @@ interface Delivered {
   data: Uint8Array | null; // null for an oversized line
 }
 
-/** A sink that keeps what it is given, as CouchDB would, per generation. */
+/**
+ * A sink that keeps what it is given, as CouchDB would, per generation, with the file each
+ * generation came from: it can say where an earlier run left a file (`findPosition`), as CouchDB
+ * does for a capture whose cache file is lost or does not fit the log.
+ */
 function memorySink(): BatchSink & { generations: Map<number, Delivered[]> } {
   const generations = new Map<number, Delivered[]>();
+  const files = new Map<number, FileRef>();
   return {
     generations,
     store(batch: Batch) {
       const list = generations.get(batch.generation) ?? [];
-      list.push({
-        start: batch.start,
-        end: batch.end,
-        data: batch.oversized ? null : batch.data.slice(),
-      });
+      // What store.ts does with a batch that starts inside what is stored: only the rest goes.
+      const stored = list.reduce((at, d) => Math.max(at, d.end), 0);
+      if (batch.start < stored) {
+        if (batch.end <= stored || batch.oversized) {
+          return Promise.resolve({
+            generation: batch.generation,
+            end: Math.max(stored, batch.end),
+          });
+        }
+        list.push({
+          start: stored,
+          end: batch.end,
+          data: batch.data.slice(stored - batch.start),
+        });
+      } else {
+        list.push({
+          start: batch.start,
+          end: batch.end,
+          data: batch.oversized ? null : batch.data.slice(),
+        });
+      }
       generations.set(batch.generation, list);
+      files.set(batch.generation, batch.source.file);
       return Promise.resolve({ generation: batch.generation, end: batch.end });
+    },
+    findPosition(_source: string, file: FileIdentity) {
+      const held = [...files].filter(([, f]) => sameFile(f, file)).map(([g]) => g);
+      if (held.length === 0) return Promise.resolve(null);
+      const generation = Math.max(...held);
+      const end = generations.get(generation)!.reduce((at, d) => Math.max(at, d.end), 0);
+      return Promise.resolve({ generation, offset: end });
     },
   };
 }
@@ -92,7 +122,9 @@ type Op =
   | { op: "long" }
   | { op: "rotate" }
   | { op: "copytruncate" }
-  | { op: "run" };
+  | { op: "run" }
+  | { op: "lose-cache" }
+  | { op: "corrupt-cache"; how: "inside-line" | "past-end" | "behind" };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -110,6 +142,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: "rotate" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "copytruncate" as const }) },
   { weight: 3, arbitrary: fc.constant({ op: "run" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "lose-cache" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("inside-line", "past-end", "behind").map((how) => ({
+      op: "corrupt-cache" as const,
+      how,
+    })),
+  },
 );
 
 Deno.test("property: capture with restarts, rotations and truncations delivers every whole line exactly once", async () => {
@@ -192,6 +232,30 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
                 assert.equal(await capture(), 0);
                 rotatedSinceRun = 0;
                 break;
+              // The cache file lost, or changed to disagree with the log, right after a run: the
+              // sink (CouchDB) says where the file stands. Lines of a file rotated away before the
+              // next run could not be found without it, so no rotation follows until then.
+              case "lose-cache":
+              case "corrupt-cache": {
+                if (rotatedSinceRun !== 0) break;
+                const saved = JSON.parse(await Deno.readTextFile(cachePath).catch(() => "null"));
+                // Where CouchDB holds nothing of the file, its generation number cannot be told.
+                if (!saved || !sink.generations.get(saved.generation)?.length) break;
+                if (step.op === "lose-cache") await Deno.remove(cachePath);
+                else {
+                  const text = encoder.encode(generations[saved.generation] ?? "");
+                  const offset = step.how === "past-end"
+                    ? saved.offset + 1000
+                    : step.how === "behind"
+                    ? text.subarray(0, Math.max(0, saved.offset - 1)).lastIndexOf(10) + 1
+                    : saved.offset - 1;
+                  // Inside a line only where the byte before is not a newline.
+                  if (step.how === "inside-line" && (offset < 1 || text[offset - 1] === 10)) break;
+                  await Deno.writeTextFile(cachePath, JSON.stringify({ ...saved, offset }));
+                }
+                rotatedSinceRun = 2; // until the next run: no rotation
+                break;
+              }
             }
           }
           await completePartial();
