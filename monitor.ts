@@ -11,7 +11,8 @@ import { COLUMN_SETS, type ColumnSet } from "./lib/csv.ts";
 import { holdLock } from "./lib/lock.ts";
 import { runMain } from "./lib/main.ts";
 import { monitorMetrics } from "./lib/metrics.ts";
-import { newMonitorStats, runMonitor } from "./lib/monitor.ts";
+import { heldPosition, newMonitorStats, runMonitor } from "./lib/monitor.ts";
+import { findStoredPosition } from "./lib/store.ts";
 import { batchLinesFor, MONITOR_OPTIONS } from "./lib/options.ts";
 import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
 import { startReceiver } from "./lib/receiver.ts";
@@ -135,6 +136,13 @@ await runMain("monitor", async (signal) => {
       ...listen,
       token: await readSecretFile(o.tokenFile as string, "--token-file"),
       maxExtractBytes: o.maxExtractBytes as number,
+      locate: async (source, fileId) =>
+        await heldPosition(
+          dir,
+          source,
+          fileId,
+          await findStoredPosition(db, source, { id: fileId }),
+        ),
       maxPendingBytes: o.maxPendingBytes as number,
       cert: o.tlsCert ? await Deno.readTextFile(o.tlsCert as string) : undefined,
       key: o.tlsKey ? await Deno.readTextFile(o.tlsKey as string) : undefined,

@@ -460,9 +460,10 @@ async function startPoint(
   const locate = sink.findPosition
     ? (file: FileIdentity) => sink.findPosition!(settings.source, file)
     : undefined;
+  const holder = sink.positionHolder ?? "CouchDB";
   if (checkpoint) {
     const doubt = await checkpointDisagreement(checkpoint, settings.path);
-    if (!doubt) return { ...checkpointStart(checkpoint), locate };
+    if (!doubt) return { ...checkpointStart(checkpoint), locate, holder };
     if (!locate) {
       throw new CheckpointError(
         `cache file ${settings.cachePath} does not fit ${settings.path}: ${doubt}. Move it away to start over: capture hands the log over again from its start, and the monitor stores each line once`,
@@ -473,8 +474,8 @@ async function startPoint(
     log.warn(
       `cache file ${settings.cachePath} does not fit ${settings.path} (${doubt}): ${
         found
-          ? `CouchDB holds this file (generation ${found.generation}): continuing at offset ${found.offset}`
-          : `CouchDB holds nothing of this file: starting it at 0`
+          ? `${holder} holds this file (generation ${found.generation}): continuing at offset ${found.offset}`
+          : `${holder} holds nothing of this file: starting it at 0`
       }`,
     );
     return found && file
@@ -494,7 +495,7 @@ async function startPoint(
     const found = file ? await locate(file) : null;
     if (found && file) {
       log.warn(
-        `no cache file at ${settings.cachePath}; CouchDB holds this file (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
+        `no cache file at ${settings.cachePath}; ${holder} holds this file (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
       );
       return { ...found, file };
     }

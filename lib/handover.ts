@@ -16,6 +16,7 @@ import { type Batch, extractName, LONG_LINE_NOTE_BYTES } from "./batch.ts";
 import { PermanentError } from "./errors.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
 import { pendingBytes, writeExtract } from "./extracts.ts";
+import type { FileIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 
 /** Where extracts go. */
@@ -78,22 +79,31 @@ export function extractSink(options: HandoverOptions): BatchSink {
     full = false;
   }
 
-  async function ship(name: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
-    const url = `${options.shipTo!.replace(/\/+$/, "")}/extracts/${encodeURIComponent(name)}`;
+  /**
+   * One request to the receiver, retried with backoff until it answers: its status and text for a
+   * success or a 404; a {@linkcode HandoverError} for a refusal no retry mends (401, 400, 409, 413).
+   */
+  async function askReceiver(
+    method: "PUT" | "GET",
+    path: string,
+    what: string,
+    body?: Uint8Array<ArrayBuffer>,
+  ): Promise<{ status: number; text: string }> {
+    const url = `${options.shipTo!.replace(/\/+$/, "")}${path}`;
     for (let attempt = 0;; attempt++) {
       let reason: string;
       try {
         const response = await fetch(url, {
-          method: "PUT",
+          method,
           body,
           headers: { Authorization: `Bearer ${options.token ?? ""}`, "Content-Type": "text/plain" },
           signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
           client: options.httpClient,
         });
         const text = await response.text();
-        if (response.ok) {
+        if (response.ok || response.status === 404) {
           if (attempt > 0) log.info(`the receiver at ${options.shipTo} answers again`);
-          return;
+          return { status: response.status, text };
         }
         if (response.status === 401) {
           throw new HandoverError(
@@ -103,7 +113,7 @@ export function extractSink(options: HandoverOptions): BatchSink {
         }
         if (response.status === 409 || response.status === 400 || response.status === 413) {
           throw new HandoverError(
-            `the receiver at ${options.shipTo} refused ${name} (${response.status}): ${text.trim()}`,
+            `the receiver at ${options.shipTo} refused ${what} (${response.status}): ${text.trim()}`,
             response.status,
           );
         }
@@ -114,14 +124,44 @@ export function extractSink(options: HandoverOptions): BatchSink {
       }
       if (attempt === 0) {
         log.warn(
-          `cannot hand ${name} to the receiver at ${options.shipTo}: ${reason}; retrying with backoff`,
+          `cannot reach the receiver at ${options.shipTo} for ${what}: ${reason}; retrying with backoff`,
         );
       }
       await sleep(backoffDelay(attempt, 250, 30_000));
     }
   }
 
+  async function ship(name: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
+    const { status, text } = await askReceiver(
+      "PUT",
+      `/extracts/${encodeURIComponent(name)}`,
+      name,
+      body,
+    );
+    if (status === 404) {
+      throw new HandoverError(`the receiver at ${options.shipTo} has no /extracts/: ${text}`, 404);
+    }
+  }
+
+  /** Where the receiver (and CouchDB behind it) holds this file up to: for a lost cache file. */
+  async function findPosition(
+    source: string,
+    file: FileIdentity,
+  ): Promise<{ generation: number; offset: number } | null> {
+    if (!file.id) return null;
+    const query = new URLSearchParams({ source, file: file.id });
+    const { status, text } = await askReceiver("GET", `/position?${query}`, "the position");
+    if (status === 404) return null; // nothing of this file, or a receiver of an earlier version
+    const found = JSON.parse(text);
+    return Number.isSafeInteger(found.generation) && Number.isSafeInteger(found.offset)
+      ? { generation: found.generation, offset: found.offset }
+      : null;
+  }
+
   return {
+    ...(options.shipTo
+      ? { positionHolder: `the receiver at ${options.shipTo}`, findPosition }
+      : {}),
     async store(batch: Batch): Promise<SinkResult> {
       const name = extractName(
         batch.source.id,

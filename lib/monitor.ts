@@ -11,6 +11,7 @@
  * @module
  */
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { type Batch, LONG_LINE_NOTE_BYTES } from "./batch.ts";
 import {
   countStored,
@@ -66,6 +67,32 @@ export function newMonitorStats(): MonitorStats {
  */
 export function extractFile(extract: ExtractFile): FileRef {
   return extract.fileId ? { id: extract.fileId } : LEGACY_EXTRACT_IDENTITY;
+}
+
+/**
+ * How far the extracts of file `fileId` of `source` are held, for `GET /position`: from what
+ * CouchDB holds (`stored`), on through the extracts of that file waiting in the drop directory or
+ * kept in `done/`, as long as they follow on without a gap. `null` when nothing of it is held.
+ */
+export async function heldPosition(
+  dir: string,
+  source: string,
+  fileId: string,
+  stored: { generation: number; offset: number } | null,
+): Promise<{ generation: number; offset: number } | null> {
+  const extracts = [
+    ...await listExtracts(dir),
+    ...await listExtracts(join(dir, DONE_FOLDER)).catch(() => []),
+  ].filter((e) => e.source === source && e.fileId === fileId)
+    .sort((a, b) => a.start - b.start);
+  let held = stored;
+  for (const extract of extracts) {
+    const at = held?.offset ?? 0;
+    if (extract.start <= at && extract.end > at) {
+      held = { generation: extract.generation, offset: extract.end };
+    }
+  }
+  return held;
 }
 
 /** Why a file named like an extract is not one, or `null` when it is fine to read. */

@@ -143,6 +143,7 @@ export async function couchSink(
     sink: {
       store,
       inFlight: batchesInFlight(storeOptions.mode),
+      positionHolder: "CouchDB",
       findPosition: (source, file) => findStoredPosition(db, source, file),
     },
   };

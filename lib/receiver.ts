@@ -15,6 +15,9 @@
  * | 413 | the body is larger than the limit |
  * | 503 | the directory holds too much unprocessed data, or too many uploads are being taken: retry later (`Retry-After`) |
  *
+ * `GET /position?source=S&file=ID` (same token) answers where the extracts of that file are held up
+ * to, 200 `{"generation", "offset"}` or 404, for a capture that lost its cache file.
+ *
  * @example
  * ```ts
  * import { startReceiver } from "./receiver.ts";
@@ -24,7 +27,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
-import { LONG_LINE_NOTE_BYTES, parseExtractName } from "./batch.ts";
+import { LONG_LINE_NOTE_BYTES, parseExtractName, SOURCE_NAME } from "./batch.ts";
 import { DONE_FOLDER, hashFile, pendingBytes, writeExtract } from "./extracts.ts";
 import type { Logger } from "./log.ts";
 
@@ -37,6 +40,11 @@ export interface ReceiverOptions {
   maxExtractBytes: number;
   /** Answer 503 while the directory holds this many bytes of unprocessed extracts. */
   maxPendingBytes?: number;
+  /** Where the extracts of a file are held up to (`GET /position`); none: always 404. */
+  locate?: (
+    source: string,
+    fileId: string,
+  ) => Promise<{ generation: number; offset: number } | null>;
   /** Answer 503 while this many uploads are being taken; default {@linkcode MAX_UPLOADS_IN_FLIGHT}. */
   maxUploads?: number;
   /** PEM certificate and key, for https. */
@@ -138,12 +146,13 @@ async function handleExtractRequest(
 ): Promise<Response> {
   const url = new URL(request.url);
   const prefix = "/extracts/";
-  if (!url.pathname.startsWith(prefix)) {
-    return answer(404, { error: "not_found", reason: "PUT /extracts/NAME" });
+  const position = url.pathname === "/position";
+  if (!url.pathname.startsWith(prefix) && !position) {
+    return answer(404, { error: "not_found", reason: "PUT /extracts/NAME or GET /position" });
   }
-  if (request.method !== "PUT") {
+  if (request.method !== (position ? "GET" : "PUT")) {
     return answer(405, { error: "method_not_allowed", reason: "PUT /extracts/NAME" }, {
-      Allow: "PUT",
+      Allow: position ? "GET" : "PUT",
     });
   }
   // Before any byte of the body is read.
@@ -151,6 +160,7 @@ async function handleExtractRequest(
   if (!auth.startsWith("Bearer ") || !sameSecret(auth.slice(7), options.token)) {
     return answer(401, { error: "unauthorized", reason: "missing or wrong bearer token" });
   }
+  if (position) return await answerPosition(url, options);
   let name: string;
   try {
     name = decodeURIComponent(url.pathname.slice(prefix.length));
@@ -210,6 +220,27 @@ async function handleExtractRequest(
   }
   options.log.debug(`received ${name}`, { bytes: expected });
   return answer(201, { ok: true, name });
+}
+
+/**
+ * `GET /position?source=S&file=ID`: how far the extracts of that file are held (stored in CouchDB,
+ * or waiting in the drop directory), for a capture that lost its cache file: 200 with the
+ * generation and offset to go on from, 404 when nothing of the file is held.
+ */
+async function answerPosition(url: URL, options: ReceiverOptions): Promise<Response> {
+  const source = url.searchParams.get("source") ?? "";
+  const file = url.searchParams.get("file") ?? "";
+  if (!SOURCE_NAME.test(source) || !/^[0-9a-f]{16}$/.test(file)) {
+    return answer(400, {
+      error: "bad_query",
+      reason: "give ?source=NAME&file=FILEID (16 hex digits)",
+    });
+  }
+  const found = options.locate ? await options.locate(source, file) : null;
+  return found ? answer(200, found) : answer(404, {
+    error: "not_found",
+    reason: `nothing of file ${file} of ${source} is held here`,
+  });
 }
 
 /** Uploads taken at once; more are answered 503, so that memory stays bounded whatever the clients. */

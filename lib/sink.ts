@@ -27,6 +27,8 @@ export interface BatchSink {
    * looks back that many batches.
    */
   inFlight?: number;
+  /** Who answers `findPosition`, for messages: "CouchDB", "the receiver at URL". */
+  positionHolder?: string;
   /** Where an earlier run got to in this file, when the cache file is gone and the sink can tell. */
   findPosition?(
     source: string,

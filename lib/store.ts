@@ -602,7 +602,7 @@ export async function generationFor(
 export async function findStoredPosition(
   db: CouchClient,
   source: string,
-  file: FileIdentity,
+  file: FileRef,
 ): Promise<{ generation: number; offset: number } | null> {
   let last = -1;
   while (await generationInUse(db, source, last + 1)) last++;

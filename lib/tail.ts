@@ -71,6 +71,8 @@ export interface TailStart {
    * tell (CouchDB can). A cache file that named the wrong file then costs nothing.
    */
   locate?: (file: FileIdentity) => Promise<{ generation: number; offset: number } | null>;
+  /** Who `locate` asks, for messages; "CouchDB" by default. */
+  holder?: string;
 }
 
 interface Current {
@@ -219,7 +221,9 @@ export class Tailer {
     const found = await start.locate(await readIdentity(opened.file));
     if (!found || found.offset > (await opened.file.stat()).size) return false;
     this.#log.warn(
-      `${this.path} is not the file the cache file names, but CouchDB holds it (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
+      `${this.path} is not the file the cache file names, but ${
+        start.holder ?? "CouchDB"
+      } holds it (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
     );
     await this.#adopt(opened, found.generation, found.offset, false);
     return true;

@@ -40,6 +40,7 @@ Deno.test("the quick benchmark runs and fills every row of its table", async () 
       "5. Idle",
       "6. Correctness",
       "7. Scaling",
+      "8. The receiver",
     ]
   ) {
     assert.ok(rows.some((r) => r.includes(section)), `no ${section} row`);

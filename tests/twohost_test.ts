@@ -607,3 +607,84 @@ test("a line longer than the limit, shipped over HTTP: its note (first bytes) tr
   assert.equal(noted.source.start, new TextEncoder().encode(before).length);
   assert.equal(noted.source.end - noted.source.start, 300_001);
 });
+
+test("--ship-to with the cache file lost: the receiver says where this file stands, and only what follows is shipped", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  await Deno.writeTextFile(`${dir.path}/token`, "tok\n");
+  const port = freePortForTest();
+  await append(log, lines(300));
+  await using monitor = new Running(
+    "monitor",
+    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`),
+  );
+  await monitor.waitFor(/receiving extracts/);
+  const ship = () =>
+    run("capture", [
+      ...tailArgs(dir.path, "--ship-to", `http://127.0.0.1:${port}`, "--once"),
+      ...["--token-file", `${dir.path}/token`, log],
+    ]);
+  assert.equal((await ship()).code, 0);
+  const first = (await Deno.stat(log)).size;
+  await until(async () => await feedEnd(db) === first, 20_000, "the first part stored");
+  await Deno.remove(`${dir.path}/cache.json`);
+  await append(log, lines(100));
+  const again = await ship();
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(
+    again.stderr,
+    new RegExp(
+      `no cache file .*; the receiver at http://127\\.0\\.0\\.1:${port} holds this file \\(generation 0\\): continuing at offset ${first}`,
+    ),
+  );
+  const bytes = await Deno.readFile(log);
+  await until(async () => await feedEnd(db) === bytes.length, 20_000, "the rest stored");
+  await assertFeedOnce(db, bytes);
+  const starts = [...Deno.readDirSync(`${drop}/done`)].map((e) =>
+    e.name.split(".")[2].slice(0, 16)
+  );
+  assert.equal(starts.filter((s) => Number(s) === 0).length, 1, "the start shipped once");
+});
+
+test("the receiver takes 16 uploads at once: more are answered 503 with Retry-After, and taken once they are done", async () => {
+  const { dir, drop, db } = await setup();
+  await using _ = dir;
+  await Deno.writeTextFile(`${dir.path}/token`, "tok");
+  const port = freePortForTest();
+  await using monitor = new Running(
+    "monitor",
+    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`),
+  );
+  await monitor.waitFor(/receiving extracts/);
+  // Sixteen uploads that send their headers and some of their body, then hang.
+  const held: Deno.Conn[] = [];
+  for (let i = 0; i < 16; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const name = `h.0.${String(i * 1000).padStart(16, "0")}-${
+      String(i * 1000 + 1000).padStart(16, "0")
+    }.log`;
+    await conn.write(new TextEncoder().encode(
+      `PUT /extracts/${name} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nContent-Length: 1000\r\n\r\n${
+        "y".repeat(100)
+      }`,
+    ));
+    held.push(conn);
+  }
+  const put = async () => {
+    const response = await fetch(
+      `http://127.0.0.1:${port}/extracts/n.0.0000000000000000-0000000000000006.log`,
+      {
+        method: "PUT",
+        body: "hello\n",
+        headers: { Authorization: "Bearer tok" },
+      },
+    );
+    await response.body?.cancel();
+    return response;
+  };
+  // The sixteenth upload is taken once its request is read: wait for the 503 the next one gets.
+  await until(async () => (await put()).status === 503, 10_000, "503 while 16 uploads hang");
+  assert.equal((await put()).headers.get("retry-after"), "1");
+  for (const conn of held) conn.close();
+  await until(async () => (await put()).status === 201, 10_000, "201 once they are gone");
+});
