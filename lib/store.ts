@@ -33,7 +33,7 @@ import {
   writeRejectedMembers,
 } from "./format.ts";
 import { PermanentError } from "./errors.ts";
-import { type FileIdentity, type FileRef, sameFile } from "./identity.ts";
+import { type FileRef, sameFile } from "./identity.ts";
 import { type YearResolver, yearResolver } from "./spysocket.ts";
 
 /** One document per batch (`feed`) or one per line (`records`). */
