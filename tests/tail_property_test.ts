@@ -1,12 +1,18 @@
 /**
  * Model-based tests of the line scanner and of the capture loop over real files, in the manner of
  * Vector's file-source model tests: random sequences of appends, partial writes, too-long lines,
- * rotations, truncations and restarts, checked against a simple model of what the files held.
+ * rotations, truncations, restarts and lost or corrupted cache files, checked against a simple
+ * model of what the files held; and two captures handing extracts of one log to one monitor.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Batch } from "../lib/batch.ts";
 import { runCapture } from "../lib/capture.ts";
+import { CouchClient } from "../lib/couchdb.ts";
+import { extractSink } from "../lib/handover.ts";
+import { runMonitor } from "../lib/monitor.ts";
+import { storeBatch } from "../lib/store.ts";
+import { assertFeedOnce } from "./helpers.ts";
 import type { BatchSink } from "../lib/sink.ts";
 import { LineScanner } from "../lib/lines.ts";
 import { createLogger } from "../lib/log.ts";
@@ -291,5 +297,106 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
       },
     ),
     { numRuns: 200 },
+  );
+});
+
+type HandOp =
+  | { op: "lines"; lines: string[] }
+  | { op: "extract"; writer: 0 | 1 }
+  | { op: "lose-cache"; writer: 0 | 1 }
+  | { op: "monitor" };
+
+const handOpArb: fc.Arbitrary<HandOp> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.array(lineArb, { minLength: 1, maxLength: 12 }).map((lines) => ({
+      op: "lines" as const,
+      lines,
+    })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(0, 1).map((writer) => ({ op: "extract" as const, writer })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(0, 1).map((writer) => ({ op: "lose-cache" as const, writer })),
+  },
+  { weight: 2, arbitrary: fc.constant({ op: "monitor" as const }) },
+);
+
+Deno.test("property: two captures handing extracts of one log to one drop directory, cache files lost between runs, and the monitor store every line once", async () => {
+  const server = Deno.env.get("COUCHDB_URL")?.replace(/\/+$/, "");
+  assert.ok(server, "COUCHDB_URL is not set: run the tests with `deno task test`");
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(handOpArb, { minLength: 1, maxLength: 14 }),
+      fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 })),
+      async (ops, batchLines) => {
+        const dir = await Deno.makeTempDir();
+        const path = `${dir}/app.log`;
+        const drop = `${dir}/drop`;
+        await Deno.mkdir(drop);
+        const db = `${server}/lc_model_${Date.now().toString(36)}_${run++}`;
+        const caches = [`${dir}/a.cache.json`, `${dir}/b.cache.json`];
+        const extract = (writer: 0 | 1) =>
+          runCapture(
+            {
+              path,
+              source: "t",
+              cachePath: caches[writer],
+              target: drop,
+              sink: extractSink({ extractDir: drop, maxPendingBytes: 1 << 30, log: silent }),
+              from: "start",
+              once: true,
+              flushMs: 1,
+              batchLines: batchLines[writer],
+              batchBytes: 1 << 20,
+              maxLineBytes: 1000,
+              pollMs: 10,
+            },
+            silent,
+            new AbortController().signal,
+          );
+        // A new client each time: what a monitor knows of CouchDB goes with its process.
+        const monitor = async () => {
+          const client = new CouchClient({ url: db });
+          await client.ensureDatabase();
+          const options = { mode: "feed" as const, columns: "classic" as const, year: 2012 };
+          return await runMonitor(
+            {
+              dir: drop,
+              once: true,
+              done: "keep",
+              store: (batch) => storeBatch(client, batch, { ...options, fromExtracts: true }),
+              maxLineBytes: 1000,
+              batchLines: 1000,
+              pollMs: 10,
+            },
+            silent,
+            new AbortController().signal,
+          );
+        };
+        try {
+          await Deno.writeTextFile(path, "");
+          for (const step of ops) {
+            if (step.op === "lines") {
+              await Deno.writeTextFile(path, step.lines.join(""), { append: true });
+            } else if (step.op === "extract") assert.equal(await extract(step.writer), 0);
+            else if (step.op === "lose-cache") {
+              await Deno.remove(caches[step.writer]).catch(() => {});
+            } else assert.equal(await monitor(), 0);
+          }
+          assert.equal(await extract(0), 0);
+          assert.equal(await monitor(), 0);
+          await assertFeedOnce(db, await Deno.readFile(path));
+        } finally {
+          await fetch(db, { method: "DELETE" }).then((r) => r.body?.cancel(), () => {});
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    ),
+    { numRuns: 25 },
   );
 });
