@@ -122,6 +122,14 @@ Deno.test("property: the scanner returns every whole line once, whatever the wri
   );
 });
 
+/** Some whole lines appended to the log. */
+function appendArb(most: number): fc.Arbitrary<{ op: "lines"; lines: string[] }> {
+  return fc.array(lineArb, { minLength: 1, maxLength: most }).map((lines) => ({
+    op: "lines" as const,
+    lines,
+  }));
+}
+
 type Op =
   | { op: "lines"; lines: string[] }
   | { op: "partial"; text: string }
@@ -133,13 +141,7 @@ type Op =
   | { op: "corrupt-cache"; how: "inside-line" | "past-end" | "behind" };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 5,
-    arbitrary: fc.array(lineArb, { minLength: 1, maxLength: 8 }).map((lines) => ({
-      op: "lines" as const,
-      lines,
-    })),
-  },
+  { weight: 5, arbitrary: appendArb(8) },
   {
     weight: 2,
     arbitrary: fc.stringMatching(/^[ -~]{1,20}$/).map((text) => ({ op: "partial" as const, text })),
@@ -307,13 +309,7 @@ type HandOp =
   | { op: "monitor" };
 
 const handOpArb: fc.Arbitrary<HandOp> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.array(lineArb, { minLength: 1, maxLength: 12 }).map((lines) => ({
-      op: "lines" as const,
-      lines,
-    })),
-  },
+  { weight: 4, arbitrary: appendArb(12) },
   {
     weight: 3,
     arbitrary: fc.constantFrom(0, 1).map((writer) => ({ op: "extract" as const, writer })),

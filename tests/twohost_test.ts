@@ -51,6 +51,25 @@ async function setup() {
   return { dir, drop, log: `${dir.path}/spysocket.log`, db: freshDb("two") };
 }
 
+/** A monitor receiving extracts over HTTP (`--listen`) with the token `token`, once it listens. */
+async function receivingMonitor(
+  dir: string,
+  drop: string,
+  db: string,
+  token = "tok",
+  ...extra: string[]
+): Promise<{ monitor: Running; url: string; port: number; tokenFile: string }> {
+  const tokenFile = `${dir}/token`;
+  await Deno.writeTextFile(tokenFile, `${token}\n`);
+  const port = freePortForTest();
+  const monitor = new Running("monitor", [
+    ...extra,
+    ...monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", tokenFile),
+  ]);
+  await monitor.waitFor(/receiving extracts/);
+  return { monitor, url: `http://127.0.0.1:${port}`, port, tokenFile };
+}
+
 test("end to end through a drop directory: monitor started before capture, every line once", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
@@ -227,24 +246,12 @@ test("files that cannot be extracts go to rejected/ with a reason, and the monit
 test("shipping over HTTP end to end: capture --ship-to → receiver → monitor → CouchDB", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
-  await Deno.writeTextFile(`${dir.path}/token`, "s3cret-token\n");
-  const port = freePortForTest();
   await append(log, lines(500));
-  await using monitor = new Running(
-    "monitor",
-    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`),
-  );
-  await monitor.waitFor(/receiving extracts/);
+  const receiving = await receivingMonitor(dir.path, drop, db, "s3cret-token");
+  await using _monitor = receiving.monitor;
   await using capture = new Running(
     "capture",
-    tailArgs(
-      dir.path,
-      "--ship-to",
-      `http://127.0.0.1:${port}`,
-      "--token-file",
-      `${dir.path}/token`,
-      log,
-    ),
+    tailArgs(dir.path, "--ship-to", receiving.url, "--token-file", receiving.tokenFile, log),
   );
   const writer = startWriter(log, lines);
   await new Promise((r) => setTimeout(r, 800));
@@ -582,20 +589,21 @@ test("tail-only, a cache file that does not fit the log: refused, naming it and 
 test("a line longer than the limit, shipped over HTTP: its note (first bytes) travels, it is stored as rejected, and the lines after it arrive", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
-  await Deno.writeTextFile(`${dir.path}/token`, "tok\n");
-  const port = freePortForTest();
   const before = lines(50);
   await append(log, before + "X".repeat(300_000) + "\n" + lines(50));
   // The receiver takes less than the long line: it must never be sent whole.
-  await using monitor = new Running(
-    "monitor",
-    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`)
-      .toSpliced(0, 0, "--max-extract-bytes", "100000"),
+  const receiving = await receivingMonitor(
+    dir.path,
+    drop,
+    db,
+    "tok",
+    "--max-extract-bytes",
+    "100000",
   );
-  await monitor.waitFor(/receiving extracts/);
+  await using _monitor = receiving.monitor;
   const shipped = await run("capture", [
-    ...tailArgs(dir.path, "--ship-to", `http://127.0.0.1:${port}`, "--once"),
-    ...["--token-file", `${dir.path}/token`, "--max-line-bytes", "50000", log],
+    ...tailArgs(dir.path, "--ship-to", receiving.url, "--once"),
+    ...["--token-file", receiving.tokenFile, "--max-line-bytes", "50000", log],
   ]);
   assert.equal(shipped.code, 0, shipped.stderr);
   const bytes = await Deno.readFile(log);
@@ -611,18 +619,14 @@ test("a line longer than the limit, shipped over HTTP: its note (first bytes) tr
 test("--ship-to with the cache file lost: the receiver says where this file stands, and only what follows is shipped", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
-  await Deno.writeTextFile(`${dir.path}/token`, "tok\n");
-  const port = freePortForTest();
   await append(log, lines(300));
-  await using monitor = new Running(
-    "monitor",
-    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`),
-  );
-  await monitor.waitFor(/receiving extracts/);
+  const receiving = await receivingMonitor(dir.path, drop, db);
+  await using _monitor = receiving.monitor;
+  const port = receiving.port;
   const ship = () =>
     run("capture", [
-      ...tailArgs(dir.path, "--ship-to", `http://127.0.0.1:${port}`, "--once"),
-      ...["--token-file", `${dir.path}/token`, log],
+      ...tailArgs(dir.path, "--ship-to", receiving.url, "--once"),
+      ...["--token-file", receiving.tokenFile, log],
     ]);
   assert.equal((await ship()).code, 0);
   const first = (await Deno.stat(log)).size;
@@ -649,13 +653,9 @@ test("--ship-to with the cache file lost: the receiver says where this file stan
 test("the receiver takes 16 uploads at once: more are answered 503 with Retry-After, and taken once they are done", async () => {
   const { dir, drop, db } = await setup();
   await using _ = dir;
-  await Deno.writeTextFile(`${dir.path}/token`, "tok");
-  const port = freePortForTest();
-  await using monitor = new Running(
-    "monitor",
-    monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", `${dir.path}/token`),
-  );
-  await monitor.waitFor(/receiving extracts/);
+  const receiving = await receivingMonitor(dir.path, drop, db);
+  await using _monitor = receiving.monitor;
+  const port = receiving.port;
   // Sixteen uploads that send their headers and some of their body, then hang.
   const held: Deno.Conn[] = [];
   for (let i = 0; i < 16; i++) {
