@@ -25,6 +25,8 @@ export interface OptionSpec {
   values?: readonly string[];
   /** Smallest allowed integer. */
   min?: number;
+  /** Largest allowed integer. */
+  max?: number;
   default?: unknown;
   /** How the default is shown in `--help` when it is computed. */
   defaultText?: string;
@@ -79,12 +81,15 @@ function convert(spec: OptionSpec, value: unknown, where: string): unknown {
     case "integer": {
       const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
       const min = spec.min ?? 0;
-      const what = min === 1
+      const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+      const what = spec.max !== undefined
+        ? `an integer from ${min} to ${max}`
+        : min === 1
         ? "a positive integer"
         : min === 0
         ? "a whole number ≥ 0"
         : `an integer ≥ ${min}`;
-      if (typeof n === "number" && Number.isSafeInteger(n) && n >= min) return n;
+      if (typeof n === "number" && Number.isSafeInteger(n) && n >= min && n <= max) return n;
       throw fail(what);
     }
   }

@@ -94,6 +94,15 @@ const COUCH_OPTIONS: OptionSpec[] = [
     min: 1970,
     help: "the year of every report, instead of inferring it",
   },
+  {
+    key: "gzipLevel",
+    flag: "gzip-level",
+    type: "integer",
+    min: 0,
+    max: 9,
+    default: 1,
+    help: "gzip level of feed attachments sent to Apache CouchDB (0: the server compresses them)",
+  },
   { key: "caFile", flag: "ca-file", type: "string", help: "PEM file of a private CA, for https" },
   {
     key: "requestTimeoutMs",

@@ -27,6 +27,7 @@ import {
   CouchError,
   type CouchSettings,
   parseCouchUrl,
+  takesMultipart,
 } from "./couchdb.ts";
 import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { setErrorFormat } from "./main.ts";
@@ -125,6 +126,10 @@ export async function couchSink(
   };
   const feedViews = storeOptions.mode === "feed";
   await db.ensureDatabase({ feedViews });
+  // Decided by what the server says it is, never by trying: pouchdb-server exits on a multipart PUT.
+  if (takesMultipart(await db.serverInfo())) {
+    storeOptions.feedAttachments = { gzipLevel: options.gzipLevel as number };
+  }
   const store = async (batch: Batch) => {
     try {
       return await storeBatch(db, batch, storeOptions);
