@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ByteWriter } from "../lib/bytes.ts";
 import { csvHeader } from "../lib/csv.ts";
+import { csvHeaderReference } from "./csv_reference.ts";
 import { formatCsv } from "../lib/format.ts";
 import { parseLine, yearResolver } from "../lib/spysocket.ts";
 import { FIXTURES, run } from "./helpers.ts";
@@ -123,4 +124,10 @@ Deno.test("parsing a report back from its own line gives the same report", () =>
     "12:00:00 02/29  V.7.42  H.0.0  MT_LOCATION  Lat/Lon:36.1/-76.2 [Invalid]  Adher:0 [Valid]  Odom:0 [Valid]  DGPS:Off";
   const r = parseLine(line, yearResolver({ year: 2024 }));
   assert.equal(r.kind, "location");
+});
+
+Deno.test("the header of each column set is csv-stringify's: no column name needs quoting", () => {
+  for (const columns of ["classic", "full"] as const) {
+    assert.equal(csvHeader(columns), csvHeaderReference(columns));
+  }
 });

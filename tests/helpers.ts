@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { csvRowsReference } from "../lib/csv.ts";
+import { csvRowsReference } from "./csv_reference.ts";
 import { denoRunArgs } from "../tools/deno_run.ts";
 import { createSimulator, simulateText } from "../lib/simulator.ts";
 import { parseLine, yearResolver } from "../lib/spysocket.ts";

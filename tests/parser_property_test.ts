@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ByteWriter } from "../lib/bytes.ts";
-import { csvRowsReference, writeCsvRow } from "../lib/csv.ts";
+import { writeCsvRow } from "../lib/csv.ts";
+import { csvRowsReference } from "./csv_reference.ts";
 import { formatCsv } from "../lib/format.ts";
 import { recordDocuments } from "../lib/store.ts";
 import {
