@@ -202,13 +202,18 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     default: false,
     help: "capture what is new now, store it, and exit",
   },
+  // A batch goes once its first line has waited this long, unless one is being stored: then the
+  // log keeps what comes meanwhile and the next batch takes it all, so batches grow with the
+  // server's answer time. Measured on CouchDB 3.5 at 1,000 lines/s: 500 ms gave p99 525 ms and
+  // 1.7% of a core; 50 ms gives p99 69 ms (61 lines a document, about 1,000 documents a minute)
+  // and 5.8%; 25 ms, 46 ms and 9.5%.
   {
     key: "flushMs",
     flag: "flush-ms",
     type: "integer",
     min: 1,
-    default: 500,
-    help: "longest a read line waits before it is pushed",
+    default: 50,
+    help: "longest a read line waits before it is pushed, while no batch is being stored",
   },
   BATCH_LINES,
   {

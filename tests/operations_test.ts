@@ -180,7 +180,7 @@ test("--help lists every option with its default, the configuration keys and two
         );
       }
     }
-    assert.match(help.stdout, /\(default: 500\)|\(default: keep\)/);
+    assert.match(help.stdout, /\(default: 50\)|\(default: keep\)/);
     assert.equal(
       help.stdout.split("examples:")[1].split("\n").filter((l) => l.startsWith(`  ${program}`))
         .length,
