@@ -44,16 +44,15 @@ export type StoreMode = "feed" | "records";
 export const STORE_MODES: readonly StoreMode[] = ["feed", "records"];
 
 /**
- * Batches stored at once in records mode. Each line has an id of its own, so batches may overlap
- * in time: a later batch stored before an earlier one leaves a gap only within the last this many
- * batches, which {@linkcode findStoredPosition} looks back over. A feed document covers a range,
- * so feed batches go one at a time.
+ * Batches stored at once, in either mode: a later batch stored before an earlier one leaves a gap
+ * only within the last this many batches, which {@linkcode findStoredPosition} looks back over,
+ * and the cache file moves only over the contiguous acknowledged prefix.
  */
-export const RECORDS_IN_FLIGHT = 2;
+export const BATCHES_IN_FLIGHT = 2;
 
 /** How many batches may be stored at once in a mode. */
-export function batchesInFlight(mode: StoreMode): number {
-  return mode === "records" ? RECORDS_IN_FLIGHT : 1;
+export function batchesInFlight(_mode: StoreMode): number {
+  return BATCHES_IN_FLIGHT;
 }
 
 /** How batches are stored. */
@@ -129,20 +128,23 @@ function sourceFields(source: SourceInfo, generation: number): Record<string, un
   return { id: source.id, host: source.host, path: source.path, generation };
 }
 
-// Feed documents are made and stored one at a time (one batch in flight in feed mode): two
-// buffers, reused, serve them all, so no batch makes large strings for the garbage collector.
+// Buffers reused from batch to batch, so that no batch makes large strings for the garbage
+// collector: the CSV is written and then encoded at once (gzip or base64, no wait between), so
+// one serves all; a JSON body is sent while the next batch is made, so each batch in flight takes
+// one from the pool and gives it back when stored.
 const csvOut = new ByteWriter(1 << 20);
-const feedOut = new ByteWriter(1 << 20);
+const feedBodies: ByteWriter[] = [];
 
 /**
- * The feed document of a batch, as JSON bytes (valid until the next call): the CSV attachment,
- * and the rejected lines when any. The CSV is written as bytes and base64-encoded straight into
- * the document.
+ * The feed document of a batch, as JSON bytes written into `feedOut` (valid until it is written
+ * again): the CSV attachment, and the rejected lines when any. The CSV is written as bytes and
+ * base64-encoded straight into the document.
  */
 export function feedDocument(
   batch: Batch,
   columns: ColumnSet,
   resolver: YearResolver,
+  feedOut: ByteWriter = new ByteWriter(1 << 20),
 ): { json: Uint8Array; rows: number; rejected: RejectedLine[] } {
   const { doc, rows, rejected } = feedContent(batch, columns, resolver);
   feedOut.clear();
@@ -316,6 +318,29 @@ async function storeFeed(
   options: StoreOptions,
 ): Promise<StoreResult> {
   const memory = memoryOf(db);
+  // Batches of a generation go out in order, two in flight: each is made while the one before is
+  // being stored, but sent only once that one's outcome is known, since a conflict may show that
+  // more is stored than the batch before covered (an earlier run cut its batches elsewhere).
+  const chain = generationKey(batch.source.id, batch.generation);
+  const before = memory.sending.get(chain);
+  let settled!: () => void;
+  const mine = new Promise<void>((resolve) => (settled = resolve));
+  memory.sending.set(chain, mine);
+  try {
+    return await storeFeedInTurn(db, memory, batch, options, before);
+  } finally {
+    settled();
+    if (memory.sending.get(chain) === mine) memory.sending.delete(chain);
+  }
+}
+
+async function storeFeedInTurn(
+  db: CouchClient,
+  memory: StoreMemory,
+  batch: Batch,
+  options: StoreOptions,
+  before: Promise<void> | undefined,
+): Promise<StoreResult> {
   const resolver = years(batch, options);
   let current = options.fromExtracts
     ? await withFileGeneration(db, memory, batch)
@@ -330,37 +355,51 @@ async function storeFeed(
     skippedBytes,
     conflicts,
   });
+  /** Cuts what is stored up to `end` off the batch: false when nothing of it is left. */
+  const storedUpTo = (end: number): boolean => {
+    if (end >= current.end) {
+      skippedBytes += current.end - current.start;
+      return false;
+    }
+    skippedBytes += end - current.start;
+    current = batchFrom(current, end);
+    return true;
+  };
   for (;;) {
-    {
-      // The batch may start inside a stored document (an extract replayed or overlapping, or a
-      // cache file set back): what that covers is stored, and only the rest is pushed. Off the
-      // contiguous path only, so once per generation and process on capture's own batches.
-      const covering = await coveringFeed(db, memory, current);
-      if (covering && !sameFile(covering.file, current.source.file)) {
-        current = await moveToFileGeneration(db, memory, batch, current);
-        continue;
-      }
-      if (covering) {
-        if (covering.end >= current.end) {
-          skippedBytes += current.end - current.start;
-          return done(covering.end);
-        }
-        skippedBytes += covering.end - current.start;
-        current = batchFrom(current, covering.end);
-      }
+    // The batch may start inside a stored document (an extract replayed or overlapping, or a
+    // cache file set back): what that covers is stored, and only the rest is pushed. Off the
+    // contiguous path only, so once per generation and process on capture's own batches.
+    const covering = before ? null : await coveringFeed(db, memory, current);
+    if (covering && !sameFile(covering.file, current.source.file)) {
+      current = await moveToFileGeneration(db, memory, batch, current);
+      continue;
+    }
+    if (covering) {
+      remember(memory, current, covering.end, covering.file);
+      if (!storedUpTo(covering.end)) return done(covering.end);
     }
     const id = feedDocId(current.source.id, current.generation, current.start);
     const parts = options.feedAttachments;
-    let doc: { rows: number; rejected: RejectedLine[] };
+    const body = parts ? null : feedBodies.pop() ?? new ByteWriter(1 << 20);
     let outcome: "created" | "conflict";
-    if (parts) {
-      const multipart = feedDocumentParts(current, options.columns, resolver, parts.gzipLevel);
-      outcome = await db.putDocumentMultipart(id, multipart.json, multipart.attachments);
-      doc = multipart;
-    } else {
-      const json = feedDocument(current, options.columns, resolver);
-      outcome = await db.putDocumentJson(id, json.json);
-      doc = json;
+    let doc: { rows: number; rejected: RejectedLine[] };
+    try {
+      const made = parts
+        ? feedDocumentParts(current, options.columns, resolver, parts.gzipLevel)
+        : feedDocument(current, options.columns, resolver, body!);
+      if (before) {
+        await before;
+        before = undefined;
+        // Where the batch before ends now; the usual case is where this one starts.
+        const known = memory.feedEnds.get(generationKey(current.source.id, current.generation));
+        if (!known || known.end !== current.start) continue; // look again, from the top
+      }
+      outcome = "attachments" in made
+        ? await db.putDocumentMultipart(id, made.json, made.attachments as Uint8Array[])
+        : await db.putDocumentJson(id, made.json);
+      doc = made;
+    } finally {
+      if (body) feedBodies.push(body);
     }
     if (outcome === "created") {
       remember(memory, current, current.end, current.source.file);
@@ -380,12 +419,7 @@ async function storeFeed(
       continue;
     }
     remember(memory, current, end, file);
-    if (end >= current.end) {
-      skippedBytes += current.end - current.start;
-      return done(end);
-    }
-    skippedBytes += end - current.start;
-    current = batchFrom(current, end);
+    if (!storedUpTo(end)) return done(end);
   }
 }
 
@@ -399,6 +433,8 @@ interface StoreMemory {
   claimed: Map<string, FileRef>;
   feedEnds: Map<string, { end: number; file: FileRef }>;
   moved: Map<string, number>;
+  /** Per source and generation, the feed batch being stored now: the next one waits for it. */
+  sending: Map<string, Promise<void>>;
 }
 
 const memories = new WeakMap<CouchClient, StoreMemory>();
@@ -406,7 +442,7 @@ const memories = new WeakMap<CouchClient, StoreMemory>();
 function memoryOf(db: CouchClient): StoreMemory {
   let memory = memories.get(db);
   if (!memory) {
-    memory = { claimed: new Map(), feedEnds: new Map(), moved: new Map() };
+    memory = { claimed: new Map(), feedEnds: new Map(), moved: new Map(), sending: new Map() };
     memories.set(db, memory);
   }
   return memory;
@@ -660,7 +696,7 @@ export async function generationFor(
  * Where an earlier run left this file, read from CouchDB, for a capture whose cache file is gone:
  * the newest generation stored from the same file, and the offset from which to go on. In feed
  * mode that is the end of the last document. In records mode the last batches may be partly
- * stored (up to {@linkcode RECORDS_IN_FLIGHT} were in flight), so it is the start of the batch
+ * stored (up to {@linkcode BATCHES_IN_FLIGHT} were in flight), so it is the start of the batch
  * that many batches back; lines stored already meet a conflict and are skipped. `null` when
  * CouchDB holds nothing of this file.
  */
@@ -672,17 +708,7 @@ export async function findStoredPosition(
   let last = -1;
   while (await generationInUse(db, source, last + 1)) last++;
   for (let generation = last; generation >= 0; generation--) {
-    const feedPrefix = `feed:${source}:${generation}:`;
-    const [feed] = await db.allDocs<StoredFeed>({
-      startkey: feedPrefix + "\ufff0",
-      endkey: feedPrefix,
-      descending: true,
-      limit: 1,
-      includeDocs: true,
-    });
-    const feedEnd = feed?.doc?.source?.file && sameFile(feed.doc.source.file, file)
-      ? feed.doc.source.end
-      : undefined;
+    const feedEnd = await feedResumePoint(db, source, generation, file);
     const stored = (await db.getDocument<StoredGeneration>(generationDocId(source, generation)))
       ?.source?.file;
     const recordsStart = stored && sameFile(stored, file)
@@ -694,7 +720,38 @@ export async function findStoredPosition(
   return null;
 }
 
-/** The start of the records batch {@linkcode RECORDS_IN_FLIGHT} batches back from the last. */
+/**
+ * Where feed documents of a generation of this file leave off: the end of the last one, unless a
+ * gap lies among the last {@linkcode BATCHES_IN_FLIGHT} (a later batch stored before an earlier
+ * one), then the start of the gap. `undefined` when the generation holds no feed document of it.
+ */
+async function feedResumePoint(
+  db: CouchClient,
+  source: string,
+  generation: number,
+  file: FileRef,
+): Promise<number | undefined> {
+  const prefix = `feed:${source}:${generation}:`;
+  const rows = await db.allDocs<StoredFeed & { source?: { start?: number } }>({
+    startkey: prefix + "\ufff0",
+    endkey: prefix,
+    descending: true,
+    limit: BATCHES_IN_FLIGHT,
+    includeDocs: true,
+  });
+  const docs = rows.map((r) => r.doc?.source).filter((s) =>
+    s?.file && sameFile(s.file, file) && typeof s.end === "number" && typeof s.start === "number"
+  ) as { start: number; end: number }[];
+  if (docs.length === 0) return undefined;
+  // Newest first: a document that does not start where the one before it ends follows a gap.
+  for (let i = docs.length - 1; i > 0; i--) {
+    if (docs[i - 1].start !== docs[i].end) return docs[i].end;
+  }
+  // Fewer documents than batches in flight: what came before the oldest may be missing too.
+  return docs.length < BATCHES_IN_FLIGHT && docs[docs.length - 1].start !== 0 ? 0 : docs[0].end;
+}
+
+/** The start of the records batch {@linkcode BATCHES_IN_FLIGHT} batches back from the last. */
 async function recordsResumePoint(
   db: CouchClient,
   source: string,
@@ -703,7 +760,7 @@ async function recordsResumePoint(
   const prefix = recordIdPrefix(source, generation);
   let below = prefix + "\ufff0";
   let start: number | undefined;
-  for (let back = 0; back < RECORDS_IN_FLIGHT; back++) {
+  for (let back = 0; back < BATCHES_IN_FLIGHT; back++) {
     const [row] = await db.allDocs<StoredRecord>({
       startkey: below,
       endkey: prefix,

@@ -464,6 +464,33 @@ test("records mode, a lost cache file after a crash with two batches in flight (
   await assertRecordsOnce(db, await Deno.readFile(log));
 });
 
+test("feed mode, a lost cache file after a crash with two batches in flight (the later one stored, the earlier one not): every line once", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const db = freshDb("lostfeedinflight");
+  await append(log, lines(100));
+  const args = (...extra: string[]) =>
+    captureArgs(db, dir.path, "--once", "--batch-lines", "10", ...extra, log);
+  assert.equal((await run("capture", args())).code, 0);
+  // The ninth document is gone, as if it was in flight at the crash while the tenth was stored.
+  const ninth = (await feedDocs(db))[8];
+  const gone = await fetch(
+    `${db}/${encodeURIComponent(ninth._id)}?rev=${(ninth as unknown as { _rev: string })._rev}`,
+    { method: "DELETE" },
+  );
+  await gone.body?.cancel();
+  assert.equal((await feedDocs(db)).length, 9);
+  await Deno.remove(`${dir.path}/cache.json`);
+  await append(log, lines(20));
+  const result = await run("capture", args());
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(`no cache file.*continuing at offset ${ninth.source.start}\\b`),
+  );
+  await assertFeedOnce(db, await Deno.readFile(log));
+});
+
 test("a replaced cache file (generation reused by another file): the data moves to a new generation", async () => {
   await using dir = await tempDir();
   const a = `${dir.path}/a.log`, b = `${dir.path}/b.log`;
