@@ -460,7 +460,14 @@ export class CouchClient {
 
   /** Stores a new document already serialized as JSON (text or UTF-8 bytes). */
   async putDocumentJson(id: string, json: string | Uint8Array): Promise<"created" | "conflict"> {
-    const { status, body } = await this.request("PUT", encodeId(id), json);
+    return this.#newDocumentOutcome(id, await this.request("PUT", encodeId(id), json));
+  }
+
+  /** A new document's PUT: stored (201, or 202 below a cluster's quorum), or already there. */
+  #newDocumentOutcome(
+    id: string,
+    { status, body }: { status: number; body: Record<string, unknown> },
+  ): "created" | "conflict" {
     if (status === 409) return "conflict";
     if (status === 201 || status === 202) return "created";
     throw new CouchError(
@@ -490,16 +497,10 @@ export class CouchClient {
       parts.push(asciiOf(`\r\n--${boundary}\r\n\r\n`), attachment);
     }
     parts.push(asciiOf(`\r\n--${boundary}--`));
-    const { status, body } = await this.request("PUT", encodeId(id), parts, {
+    const answer = await this.request("PUT", encodeId(id), parts, {
       contentType: `multipart/related; boundary="${boundary}"`,
     });
-    if (status === 409) return "conflict";
-    if (status === 201 || status === 202) return "created";
-    throw new CouchError(
-      `CouchDB at ${this.server} did not store ${id} (${status} ${body.error ?? ""})`,
-      status,
-      String(body.error ?? ""),
-    );
+    return this.#newDocumentOutcome(id, answer);
   }
 
   /** Reads one document, or `null` when there is none. */
