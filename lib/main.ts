@@ -1,7 +1,7 @@
 /**
  * How both programs start and stop: a clear one-line error and exit code for every failure (2 for
  * usage and configuration, 1 for the rest), and signals: the first SIGTERM or SIGINT asks the program
- * to stop (it has 5 seconds), a second one exits at once.
+ * to stop (it has 5 seconds), a second one exits at once; SIGHUP is said and survived.
  *
  * @example
  * ```ts
@@ -36,6 +36,17 @@ export async function runMain(
     setTimeout(() => Deno.exit(0), STOP_GRACE_MS);
   };
   for (const name of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(name, stop);
+  // Services get SIGHUP to reopen their logs (logrotate's postrotate, `systemctl reload`); these
+  // programs hold no log file open and rewrite their cache file whole, so there is nothing to
+  // reopen: it is said, and the program carries on, where the default would kill it (exit 129).
+  Deno.addSignalListener("SIGHUP", () => {
+    const line = `${program}: SIGHUP: nothing to reopen (logs go to stderr); carrying on`;
+    console.error(
+      errorFormat === "json"
+        ? JSON.stringify({ time: new Date().toISOString(), level: "info", msg: line })
+        : line,
+    );
+  });
   let code: number;
   try {
     code = await main(controller.signal);

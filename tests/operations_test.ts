@@ -424,3 +424,26 @@ test("--log-level warn leaves only warnings and errors", async () => {
   assert.ok(!/ INFO /.test(result.stderr), result.stderr);
   assert.match(result.stderr, / WARN +rejected line/);
 });
+
+test("SIGHUP does not stop capture or the monitor: it is said, and they carry on", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, simulatedLines(3)(20));
+  await Deno.mkdir(`${dir.path}/drop`);
+  const programs = [
+    new Running("capture", ["--couchdb", freshDb("hup"), "--cache", `${dir.path}/c.json`, log]),
+    new Running("monitor", ["--couchdb", freshDb("hupmon"), `${dir.path}/drop`]),
+  ];
+  try {
+    await programs[0].waitFor(/capturing/);
+    await programs[1].waitFor(/monitoring/);
+    for (const program of programs) {
+      program.kill("SIGHUP");
+      await program.waitFor(/SIGHUP: nothing to reopen \(logs go to stderr\); carrying on/);
+      program.kill("SIGTERM");
+      assert.equal((await program.done).code, 0, program.stderr);
+    }
+  } finally {
+    for (const program of programs) await program[Symbol.asyncDispose]();
+  }
+});
