@@ -32,6 +32,7 @@ import {
   type StoreCounters,
   storeRetrying,
 } from "./sink.ts";
+import { PermanentError } from "./errors.ts";
 import { type FileIdentity, matchesIdentity, readIdentity, sameIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 import { Tailer, type TailRead, type TailStart } from "./tail.ts";
@@ -195,6 +196,13 @@ export async function runCapture(
     );
   }
   await tailer.start(await startPoint(settings, checkpoint, log), checkpoint?.seenSize);
+  // A script's --once must not pass for a capture of a log that is not there (a wrong path).
+  if (settings.once && !tailer.position) {
+    tailer.close();
+    throw new PermanentError(
+      `${settings.path} does not exist: --once has nothing to capture (without --once, capture waits for the log to appear)`,
+    );
+  }
   log.info(`capturing ${settings.path} into ${settings.target}`, {
     source: settings.source,
     cache: settings.cachePath,

@@ -285,6 +285,19 @@ test("a log that does not exist yet: capture waits for it, says so once, and doe
   assert.equal(capture.stderr.match(/does not exist yet/g)?.length, 1);
 });
 
+test("--once on a log that does not exist: exit 1, the last line saying so", async () => {
+  await using dir = await tempDir();
+  const result = await run(
+    "capture",
+    captureArgs(freshDb("oncemissing"), dir.path, "--once", `${dir.path}/nowhere.log`),
+  );
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr.trim().split("\n").at(-1)!,
+    /^capture: \S*nowhere\.log does not exist: --once has nothing to capture/,
+  );
+});
+
 test("a partial last line waits for its newline", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;
