@@ -83,6 +83,18 @@ await runMain("capture", async (signal) => {
     ? listenAddress("capture", "--status-listen", o.statusListen as string)
     : null;
   const log = programLogger(o);
+  await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
+    throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
+  });
+  // One capture per cache file (a unit and a manual run, say): the second refuses to start. The
+  // lock is held until the process ends, however it ends.
+  await holdLock(
+    cacheLockPath(cachePath),
+    `cache file ${cachePath}`,
+    "another capture runs on this log; stop it first, or give this one its own --cache",
+  );
+  const stale = await removeStaleTemps(cachePath);
+  if (stale) log.info(`removed ${stale} temporary files of ${cachePath} left by a crash`);
   let sink: BatchSink;
   let couchOutage = () => false;
   let requests = NO_REQUESTS;
@@ -117,19 +129,6 @@ await runMain("capture", async (signal) => {
     couchOutage = () => couch.db.inOutage;
     requests = couch.db;
   }
-  await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
-    throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
-  });
-  // One capture per cache file (a unit and a manual run, say): the second refuses to start. The
-  // lock is held until the process ends, however it ends.
-  await holdLock(
-    cacheLockPath(cachePath),
-    `cache file ${cachePath}`,
-    "another capture runs on this log; stop it first, or give this one its own --cache",
-  );
-  const stale = await removeStaleTemps(cachePath);
-  if (stale) log.info(`removed ${stale} temporary files of ${cachePath} left by a crash`);
-
   const stats = newStats();
   if (statusAt) {
     startStatusServer({

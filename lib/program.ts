@@ -33,7 +33,7 @@ import { createLogger, type Logger, type LogLevel } from "./log.ts";
 import { setErrorFormat } from "./main.ts";
 import type { Batch } from "./batch.ts";
 import {
-  batchesInFlight,
+  BATCHES_IN_FLIGHT,
   findStoredPosition,
   forgetClaimedGenerations,
   storeBatch,
@@ -147,7 +147,7 @@ export async function couchSink(
     url: db.url,
     sink: {
       store,
-      inFlight: batchesInFlight(storeOptions.mode),
+      inFlight: BATCHES_IN_FLIGHT,
       positionHolder: "CouchDB",
       findPosition: (source, file) => findStoredPosition(db, source, file),
     },

@@ -50,11 +50,6 @@ export const STORE_MODES: readonly StoreMode[] = ["feed", "records"];
  */
 export const BATCHES_IN_FLIGHT = 2;
 
-/** How many batches may be stored at once in a mode. */
-export function batchesInFlight(_mode: StoreMode): number {
-  return BATCHES_IN_FLIGHT;
-}
-
 /** How batches are stored. */
 export interface StoreOptions {
   mode: StoreMode;
@@ -342,9 +337,7 @@ async function storeFeedInTurn(
   before: Promise<void> | undefined,
 ): Promise<StoreResult> {
   const resolver = years(batch, options);
-  let current = options.fromExtracts
-    ? await withFileGeneration(db, memory, batch)
-    : withKnownGeneration(memory, batch);
+  let current = await withGeneration(db, memory, batch, options);
   let conflicts = 0;
   let skippedBytes = 0;
   const done = (end: number, rows = 0, rejected: RejectedLine[] = []): StoreResult => ({
@@ -496,6 +489,18 @@ async function withFileGeneration(
     memory.moved.set(key, holding);
   }
   return withKnownGeneration(memory, batch);
+}
+
+/** The batch under the generation its file goes under: by file id for extracts, else as moved. */
+async function withGeneration(
+  db: CouchClient,
+  memory: StoreMemory,
+  batch: Batch,
+  options: StoreOptions,
+): Promise<Batch> {
+  return options.fromExtracts
+    ? await withFileGeneration(db, memory, batch)
+    : withKnownGeneration(memory, batch);
 }
 
 /** The batch under the generation its file was moved to earlier in this process, if it was. */
