@@ -60,8 +60,9 @@ async function convert(args: string[]): Promise<number> {
   const result = await convertFiles(
     positionals,
     { columns: values.columns as ColumnSet, year },
-    async (bytes) => {
-      for (let at = 0; at < bytes.length;) at += await Deno.stdout.write(bytes.subarray(at));
+    // Synchronous, as the reads are: nothing else runs meanwhile.
+    (bytes) => {
+      for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
     },
   );
   for (const { file, line } of result.rejected.slice(0, 20)) {
@@ -157,6 +158,7 @@ await runMain("monitor", async (signal) => {
       once: o.once as boolean,
       done: o.done as "keep" | "delete",
       store: sink.store,
+      inFlight: sink.inFlight,
       maxLineBytes: o.maxLineBytes as number,
       batchLines: batchLinesFor(o),
       pollMs: o.pollMs as number,

@@ -5,6 +5,8 @@
  */
 import { join } from "node:path";
 import { denoRunArgs } from "../tools/deno_run.ts";
+import { startCouchServer } from "../tools/couch_server.ts";
+import { couchdbScripts, startCouchdb } from "../tools/real_couchdb.ts";
 
 export const ROOT = join(import.meta.dirname!, "..");
 
@@ -198,4 +200,27 @@ export async function repeat(runs: number, fn: (run: number) => Promise<number>)
   const values: number[] = [];
   for (let i = 0; i < runs; i++) values.push(await fn(i));
   return spread(values);
+}
+
+/**
+ * The server users run, when it is at hand: `COUCHDB_URL`, else an Apache CouchDB node from its
+ * release beside the project, else pouchdb-server. Disposing of it stops what was started.
+ */
+export async function benchServer(): Promise<
+  { server: AsyncDisposable; base: string; how: string }
+> {
+  const given = Deno.env.get("COUCHDB_URL")?.replace(/\/+$/, "");
+  if (given) {
+    return {
+      server: { [Symbol.asyncDispose]: async () => {} },
+      base: given,
+      how: "given by COUCHDB_URL",
+    };
+  }
+  if (couchdbScripts()) {
+    const couchdb = await startCouchdb();
+    return { server: couchdb, base: couchdb.url, how: "single node, started by the bench" };
+  }
+  const pouchdb = await startCouchServer();
+  return { server: pouchdb, base: pouchdb.url, how: "in memory, started by the bench" };
 }

@@ -20,11 +20,12 @@ import { CouchClient, takesMultipart } from "../lib/couchdb.ts";
 import { type Batch, feedDocId } from "../lib/batch.ts";
 import { yearResolver } from "../lib/spysocket.ts";
 import { csvHeader } from "../lib/csv.ts";
-import { freePort, startCouchServer } from "../tools/couch_server.ts";
-import { couchdbScripts, serverName, startCouchdb } from "../tools/real_couchdb.ts";
+import { freePort } from "../tools/couch_server.ts";
+import { serverName } from "../tools/real_couchdb.ts";
 import { Proxy } from "../tools/proxy.ts";
 import { taskArgs } from "../tools/deno_run.ts";
 import {
+  benchServer,
   docCount,
   getJson,
   measure,
@@ -94,18 +95,7 @@ const add = (section: string, measure: string, result: string, beside = "") => {
 };
 
 const work = await Deno.makeTempDir({ prefix: "logcapture-bench-" });
-// The server users run when it is at hand: COUCHDB_URL, else Apache CouchDB from its release
-// beside the project, else pouchdb-server.
-let server: AsyncDisposable | null = null;
-let base = Deno.env.get("COUCHDB_URL")?.replace(/\/+$/, "");
-let serverHow = "given by COUCHDB_URL";
-if (!base && couchdbScripts()) {
-  const couchdb = await startCouchdb();
-  [server, base, serverHow] = [couchdb, couchdb.url, "single node, started by the bench"];
-} else if (!base) {
-  const pouchdb = await startCouchServer();
-  [server, base, serverHow] = [pouchdb, pouchdb.url, "in memory, started by the bench"];
-}
+const { server, base, how: serverHow } = await benchServer();
 const serverVersion = `${await serverName(base)} (${serverHow})`;
 console.error(`server: ${serverVersion}`);
 let dbCounter = 0;
@@ -138,6 +128,17 @@ async function simulatedLog(lines: number): Promise<string> {
 
 function captureArgs(db: string, cache: string, ...extra: string[]): string[] {
   return ["--couchdb", db, "--cache", cache, "--year", year, "--source", "bench", ...extra];
+}
+
+/** The size `deno info` gives for a module and all it imports. */
+async function graphSize(module: string): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", module],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return /size:\s*(\S+)/.exec(new TextDecoder().decode(out.stdout))?.[1] ?? "unknown";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,6 +175,35 @@ async function readingAndFormatting(): Promise<void> {
     `cat: ${num(mb / cat.median)} MB/s; wc -l: ${
       num(SIZES.parse / wc.median)
     } lines/s. Target ≥ 1,000,000 lines/s`,
+  );
+  // The same work as a user runs it: a whole process, start-up included, the CSV into a file.
+  const csv = join(work, "convert.csv");
+  const toFile = (args: string[]) => ["sh", "-c", `exec "$0" "$@" > '${csv}'`, ...args];
+  const convert = (file: string) => toFile(program("monitor", ["convert", "--year", year, file]));
+  const whole = await repeat(5, async () => {
+    const run = await measure(convert(path));
+    if (run.code !== 0) throw new Error(`monitor convert failed: ${run.stderr.slice(-500)}`);
+    return SIZES.parse / run.seconds;
+  });
+  add(
+    "1. Reading and formatting",
+    `monitor convert as a whole process, ${num(SIZES.parse)} lines, CSV written to a file`,
+    show(whole, 0, "lines/s") + " (5 runs, start-up included)",
+    "Target ≥ 1,000,000 lines/s",
+  );
+  const small = await simulatedLog(1000);
+  const version = await repeat(
+    5,
+    async () => (await measure(program("capture", ["--version"]))).seconds,
+  );
+  const convertSmall = await repeat(5, async () => (await measure(convert(small))).seconds);
+  add(
+    "1. Reading and formatting",
+    "start-up: capture --version; monitor convert of 1,000 lines",
+    `${num(version.median * 1000)} ms; ${num(convertSmall.median * 1000)} ms (medians of 5)`,
+    `capture's module graph: ${await graphSize(
+      "capture.ts",
+    )} (\`deno info\`; csv-stringify, 940 KB, is a test oracle only)`,
   );
 }
 
@@ -634,6 +664,8 @@ interface LatencyResult {
   p95: number;
   p99: number;
   linesPerDoc: number;
+  /** Feed documents written a minute. */
+  docsPerMinute: number;
   /** Capture's RSS every `rssEveryS` seconds of the writing, the last at its end. */
   rss: { seconds: number; mb: number }[];
   /** Capture's CPU time over the writing, as a share of one core. */
@@ -653,6 +685,7 @@ async function latency(
   seconds: number,
   proxy?: Proxy,
   rssEveryS = seconds / 4,
+  captureExtra: string[] = [],
 ): Promise<LatencyResult> {
   const dir = await Deno.makeTempDir({ dir: work, prefix: "latency-" });
   const log = join(dir, "spysocket.log");
@@ -668,7 +701,9 @@ async function latency(
   };
   let capture: Watched;
   if (config === "all-in-one") {
-    capture = spawn(program("capture", captureArgs(couch, join(dir, "c.json"), log)));
+    capture = spawn(
+      program("capture", captureArgs(couch, join(dir, "c.json"), ...captureExtra, log)),
+    );
   } else {
     const drop = join(dir, "drop");
     await Deno.mkdir(drop);
@@ -799,6 +834,7 @@ async function latency(
     p95: quantile(0.95),
     p99: quantile(0.99),
     linesPerDoc: docs.length ? written / docs.length : NaN,
+    docsPerMinute: (docs.length * 60) / seconds,
     rss,
     cpuShare,
     behindAtEnd,
@@ -808,6 +844,8 @@ async function latency(
 /** A latency row's result: the quantiles, and whether capture kept up. */
 function latencyText(r: LatencyResult): string {
   return `p50 ${num(r.p50)} ms, p95 ${num(r.p95)} ms, p99 ${num(r.p99)} ms; ${
+    num(r.docsPerMinute)
+  } feed documents a minute (${num(r.linesPerDoc)} lines each); ${
     num(r.behindAtEnd)
   } bytes behind at the end`;
 }
@@ -834,6 +872,17 @@ async function liveLatency(): Promise<void> {
         target,
       );
       if (config === "all-in-one" && rate === 1000) {
+        // For sites whose feed consumers want fewer, larger documents: the setting that gives them.
+        const fewer = await latency(config, rate, SIZES.latencyS, undefined, undefined, [
+          "--flush-ms",
+          "1000",
+        ]);
+        add(
+          "3. Live latency (append → visible in _changes)",
+          `${config}, ${num(rate)} lines/s for ${SIZES.latencyS} s, --flush-ms 1000`,
+          latencyText(fewer),
+          "fewer, larger documents, for consumers that read them one by one",
+        );
         const [early] = r.rss, end = r.rss.at(-1)!;
         liveMemory.push(
           `capture RSS ${num(early.mb)} MB after ${num(early.seconds)} s, ${num(end.mb)} MB after ${
@@ -1122,7 +1171,7 @@ try {
   for (const db of databases) {
     await fetch(db, { method: "DELETE" }).then((r) => r.body?.cancel()).catch(() => {});
   }
-  await server?.[Symbol.asyncDispose]();
+  await server[Symbol.asyncDispose]();
   await Deno.remove(work, { recursive: true }).catch(() => {});
 }
 

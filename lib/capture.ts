@@ -36,6 +36,7 @@ import { PermanentError } from "./errors.ts";
 import { type FileIdentity, matchesIdentity, readIdentity, sameIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
 import { Tailer, type TailRead, type TailStart } from "./tail.ts";
+import { InFlight } from "./window.ts";
 
 /** Capture settings (the resolved command line). */
 export interface CaptureSettings {
@@ -261,40 +262,35 @@ export async function runCapture(
   }
 
   // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
-  // once; the cache file still moves only over the contiguous acknowledged prefix. A fatal error
-  // is kept in the outcome until its batch's turn, so that no rejection goes unhandled meanwhile.
-  type Outcome = { result: SinkResult | null } | { error: unknown };
-  const inFlight: { batch: Batch; outcome: Promise<Outcome> }[] = [];
-  const maxInFlight = Math.max(1, settings.sink.inFlight ?? 1);
+  // once; the cache file still moves only over the contiguous acknowledged prefix.
+  const inFlight = new InFlight<Batch, SinkResult | null>(settings.sink.inFlight ?? 1);
 
   /** Waits for the oldest batch in flight and acknowledges it; false when the capture stopped. */
   async function settleOldest(): Promise<boolean> {
-    const { batch, outcome } = inFlight.shift()!;
-    const settled = await outcome;
-    if (batch.oversized === null) builder.recycle(batch);
-    if ("error" in settled) throw settled.error;
-    if (!settled.result) return false;
-    await acknowledge(batch, settled.result);
+    const settled = await inFlight.shift();
+    if (settled.item.oversized === null) builder.recycle(settled.item);
+    if (!settled.ok) throw settled.error;
+    if (!settled.value) return false;
+    await acknowledge(settled.item, settled.value);
     return true;
   }
 
   /** Waits for every batch in flight, in order; false when the capture stopped. */
   async function settleAll(): Promise<boolean> {
     let ok = true;
-    while (inFlight.length > 0) {
+    while (inFlight.size > 0) {
       if (ok) ok = await settleOldest();
       // After a stop, the later batches are still waited for, none left running behind capture;
       // stored or not, they are not acknowledged: the cache file never skips a gap.
-      else await inFlight.shift()!.outcome;
+      else await inFlight.shift();
     }
     return ok;
   }
 
   /** Sends a batch, then waits while as many as may be are in flight. */
   async function push(batch: Batch): Promise<boolean> {
-    const outcome = store(batch).then((result) => ({ result }), (error) => ({ error }));
-    inFlight.push({ batch, outcome });
-    while (inFlight.length >= maxInFlight) {
+    inFlight.push(batch, store(batch));
+    while (inFlight.full) {
       if (!await settleOldest()) {
         await settleAll();
         return false;
@@ -413,7 +409,7 @@ export async function runCapture(
    */
   async function recordPosition(): Promise<void> {
     const position = tailer.position;
-    if (!builder.empty || inFlight.length > 0 || !position) return;
+    if (!builder.empty || inFlight.size > 0 || !position) return;
     if (
       committed && position.generation === committed.generation &&
       position.offset === committed.offset && position.file === committed.file

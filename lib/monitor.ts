@@ -33,6 +33,7 @@ import { type FileRef, LEGACY_EXTRACT_IDENTITY } from "./identity.ts";
 import { lineRuns, LineScanner } from "./lines.ts";
 import type { Logger } from "./log.ts";
 import { FolderWatch } from "./watch.ts";
+import { InFlight } from "./window.ts";
 
 /** Monitor settings. */
 export interface MonitorSettings {
@@ -44,6 +45,8 @@ export interface MonitorSettings {
   maxLineBytes: number;
   /** Most lines in one stored batch. */
   batchLines: number;
+  /** How many batches may be stored at once (the sink's `inFlight`; 1 when absent). */
+  inFlight?: number;
   /** How often the folder is scanned without a filesystem event; default 1000 ms. */
   pollMs?: number;
 }
@@ -178,6 +181,32 @@ export async function runMonitor(
     }
     const scanner = new LineScanner(file, 0, { maxLineBytes: settings.maxLineBytes });
     let skippedBytes = 0;
+    // Batches of the extract in flight, oldest first: the extract is moved away only once all
+    // of it is stored. Each holds a copy of its lines, since the scanner's buffer is reused.
+    const window = new InFlight<Batch, SinkResult | null>(settings.inFlight ?? 1);
+    let sentTo = extract.start;
+    let storedTo = extract.start;
+    /** Settles the oldest batch in flight; false when the monitor stopped. */
+    const settleOldest = async (): Promise<boolean> => {
+      const settled = await window.shift();
+      if (!settled.ok) throw settled.error;
+      const result = settled.value;
+      if (!result) return false;
+      countStored(stats, result);
+      skippedBytes += result.skippedBytes ?? 0;
+      if (result.rejected?.length) logRejected(extract.source, result.rejected);
+      storedTo = Math.max(storedTo, result.end);
+      return true;
+    };
+    /** Waits for every batch in flight; false when the monitor stopped. */
+    const settleAll = async (): Promise<boolean> => {
+      let ok = true;
+      while (window.size > 0) {
+        if (ok) ok = await settleOldest();
+        else await window.shift();
+      }
+      return ok;
+    };
     chunks: for (let item = await scanner.next(); item; item = await scanner.next()) {
       const runs = item.kind === "lines" ? lineRuns(item.bytes, settings.batchLines) : [[0, 0]];
       for (const [from, to] of runs) {
@@ -188,7 +217,7 @@ export async function runMonitor(
             generation: extract.generation,
             start,
             end: start + to - from,
-            data: item.bytes.subarray(from, to),
+            data: window.limit > 1 ? item.bytes.slice(from, to) : item.bytes.subarray(from, to),
             oversized: null,
             readAt,
           }
@@ -201,21 +230,31 @@ export async function runMonitor(
             oversized: { ...item, offset: start },
             readAt,
           };
-        const result = await storeRetrying(settings.store, batch, signal, (error, attempt) => {
-          if (attempt === 0) log.warn(`${extract.name}: ${error.message}; retrying`);
-        });
-        if (!result) return; // stopped: the extract stays for the next run
-        countStored(stats, result);
-        skippedBytes += result.skippedBytes ?? 0;
-        if (result.rejected?.length) logRejected(extract.source, result.rejected);
-        if (result.end >= extract.end) break chunks;
-        if (result.end > batch.end) {
+        window.push(
+          batch,
+          storeRetrying(settings.store, batch, signal, (error, attempt) => {
+            if (attempt === 0) log.warn(`${extract.name}: ${error.message}; retrying`);
+          }),
+        );
+        sentTo = batch.end;
+        // One batch at most is being made while the others are stored.
+        while (window.full) {
+          if (!await settleOldest()) {
+            await settleAll();
+            return; // stopped: the extract stays for the next run
+          }
+        }
+        if (storedTo >= extract.end) break chunks;
+        if (storedTo > sentTo) {
           // An earlier run stored more: go on from there (the buffer is read anew).
-          scanner.seekTo(result.end - extract.start);
+          if (!await settleAll()) return;
+          if (storedTo >= extract.end) break chunks;
+          scanner.seekTo(storedTo - extract.start);
           continue chunks;
         }
       }
     }
+    if (!await settleAll()) return;
     if (skippedBytes) {
       log.info(`${extract.name}: skipped ${skippedBytes} bytes that CouchDB already held`);
     }
