@@ -13,15 +13,41 @@ import { extractSink } from "./lib/handover.ts";
 import { removeStaleTemps } from "./lib/atomic.ts";
 import { cacheLockPath, holdLock } from "./lib/lock.ts";
 import { runMain } from "./lib/main.ts";
-import { batchLinesFor, CAPTURE_OPTIONS } from "./lib/options.ts";
+import {
+  batchLinesFor,
+  CAPTURE_OPTIONS,
+  EXIT_CODES,
+  retryForMsOf,
+  VERSION,
+} from "./lib/options.ts";
 import { startStatusServer } from "./lib/status.ts";
 import { captureMetrics, NO_REQUESTS } from "./lib/metrics.ts";
-import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
+import {
+  checkingClient,
+  couchSink,
+  listenAddress,
+  programLogger,
+  programOptions,
+} from "./lib/program.ts";
+import {
+  cacheCheck,
+  type Check,
+  couchChecks,
+  describeOrigins,
+  dropDirectoryCheck,
+  logCheck,
+  pemFileCheck,
+  receiverCheck,
+  runChecks,
+} from "./lib/check.ts";
 
-const USAGE = "capture [options] LOGFILE";
+const USAGE = "capture [options] LOGFILE\n       capture check [options] LOGFILE";
 const EXAMPLES = `examples:
-  capture --couchdb http://couch:5984/hrtfeed /var/log/spysocket.log
-  capture -t Tail_Only --extract-dir /srv/spysocket-drop /var/log/spysocket.log`;
+  capture check --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
+  capture --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
+  capture -t Tail_Only --extract-dir /srv/spysocket-drop --source avl1 /var/log/spysocket.log
+
+${EXIT_CODES}`;
 
 /** The cache file's default folder: systemd's state directory, else the user's. */
 function defaultCacheFolder(): string {
@@ -50,13 +76,46 @@ function legacyFlags(args: string[]): string[] {
   return out;
 }
 
+/** `capture check`: each part of this setup tried, one line each; how many failed. */
+async function checkSetup(
+  o: Record<string, unknown>,
+  origins: Record<string, string>,
+  path: string,
+  cachePath: string,
+): Promise<number> {
+  const checks: Check[] = [
+    { name: "configuration", run: () => Promise.resolve(describeOrigins(origins)) },
+    logCheck(path),
+    cacheCheck(cachePath, cacheLockPath(cachePath)),
+  ];
+  if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile as string, "--ca-file"));
+  if (o.tailOnly) {
+    if (o.extractDir) checks.push(dropDirectoryCheck(o.extractDir as string));
+    if (o.shipTo) {
+      const token = await readSecretFile(o.tokenFile as string, "--token-file");
+      const client = await httpClientWithCa(o.caFile as string | undefined);
+      checks.push(receiverCheck(o.shipTo as string, token, client));
+    }
+  } else {
+    const db = await checkingClient("capture", o);
+    checks.push(...couchChecks(db, { feedViews: o.mode === "feed" }));
+  }
+  return await runChecks(checks);
+}
+
 await runMain("capture", async (signal) => {
+  const checking = Deno.args[0] === "check";
   const resolved = await programOptions(
     { name: "capture", specs: CAPTURE_OPTIONS, usage: USAGE, examples: EXAMPLES },
-    legacyFlags(Deno.args),
+    legacyFlags(checking ? Deno.args.slice(1) : Deno.args),
   );
   if (!resolved) return 0;
-  const { options: o, positionals } = resolved;
+  const { options: o, positionals, origins } = resolved;
+  if (o.printConfig && positionals.length === 0) {
+    // Without LOGFILE, the source and the cache file are what the settings say, if anything.
+    console.log(printableConfig(CAPTURE_OPTIONS, o, origins));
+    return 0;
+  }
   if (positionals.length !== 1) {
     throw new UsageError(
       `capture: give exactly one LOGFILE, got ${positionals.length} (see capture --help)`,
@@ -71,14 +130,24 @@ await runMain("capture", async (signal) => {
   }
   const cachePath = (o.cache as string | undefined) ??
     join(defaultCacheFolder(), `${source}.cache.json`);
+  const derived = {
+    source: origins.source ?? "default (the host and LOGFILE)",
+    cache: origins.cache ?? "default (the state folder and source)",
+  };
   if (o.printConfig) {
-    console.log(printableConfig(CAPTURE_OPTIONS, { ...o, source, cache: cachePath }));
+    console.log(
+      printableConfig(CAPTURE_OPTIONS, { ...o, source, cache: cachePath }, {
+        ...origins,
+        ...derived,
+      }),
+    );
     return 0;
   }
   if (o.status) {
     console.log(await describeStatus(path, cachePath));
     return 0;
   }
+  if (checking) return await checkSetup(o, { ...origins, ...derived }, path, cachePath) ? 1 : 0;
   const statusAt = o.statusListen
     ? listenAddress("capture", "--status-listen", o.statusListen as string)
     : null;
@@ -120,6 +189,7 @@ await runMain("capture", async (signal) => {
       httpClient: await httpClientWithCa(o.caFile as string | undefined),
       log,
       pollMs: o.pollMs as number,
+      retryForMs: retryForMsOf(o),
     });
     target = [o.extractDir, o.shipTo].filter(Boolean).join(" and ");
   } else {
@@ -153,6 +223,8 @@ await runMain("capture", async (signal) => {
       cachePath,
       sink,
       target,
+      mode: o.tailOnly ? "tail-only" : `all-in-one, ${o.mode} mode`,
+      version: VERSION,
       from: o.from as "start" | "end",
       once: o.once as boolean,
       flushMs: o.flushMs as number,
@@ -162,6 +234,7 @@ await runMain("capture", async (signal) => {
       rotated: o.rotated as string[] | undefined,
       importHistory: o.importHistory as string | undefined,
       pollMs: o.pollMs as number,
+      retryForMs: retryForMsOf(o),
     },
     log,
     signal,

@@ -4,62 +4,96 @@
  * Run `monitor --help` for the options.
  * @module
  */
-import { parseArgs } from "node:util";
 import { printableConfig, readSecretFile, UsageError } from "./lib/config.ts";
 import { convertFiles } from "./lib/convert.ts";
-import { COLUMN_SETS, type ColumnSet } from "./lib/csv.ts";
+import type { ColumnSet } from "./lib/csv.ts";
 import { holdLock } from "./lib/lock.ts";
 import { runMain } from "./lib/main.ts";
+import {
+  type Check,
+  CheckFailure,
+  couchChecks,
+  describeOrigins,
+  dropDirectoryCheck,
+  listenCheck,
+  pemFileCheck,
+  runChecks,
+  tlsPairCheck,
+} from "./lib/check.ts";
 import { monitorMetrics } from "./lib/metrics.ts";
 import { heldPosition, newMonitorStats, runMonitor } from "./lib/monitor.ts";
 import { findStoredPosition } from "./lib/store.ts";
-import { batchLinesFor, MONITOR_OPTIONS } from "./lib/options.ts";
-import { couchSink, listenAddress, programLogger, programOptions } from "./lib/program.ts";
+import {
+  batchLinesFor,
+  CONVERT_OPTIONS,
+  EXIT_CODES,
+  MONITOR_OPTIONS,
+  retryForMsOf,
+  VERSION,
+} from "./lib/options.ts";
+import {
+  checkingClient,
+  couchSink,
+  listenAddress,
+  programLogger,
+  programOptions,
+} from "./lib/program.ts";
 import { startReceiver } from "./lib/receiver.ts";
 import { startStatusServer } from "./lib/status.ts";
 
-const CONVERT_USAGE = "usage: monitor convert [--year YYYY] [--columns classic|full] FILE...";
+const CONVERT_USAGE = "monitor convert [options] FILE...";
+const CONVERT_EXAMPLES = `examples:
+  monitor convert --year 2012 /archive/spysocket.log.2012-03 > march.csv
+  monitor convert --columns full old/*.log > all.csv
+
+The CSV goes to stdout, one header and then every file's rows in the order given; rejected lines
+(the first 20, then their count) and unreadable files go to stderr.
+
+exit codes:
+  0  every file converted (rejected lines are counted on stderr, and do not change it)
+  1  a file could not be read (the others are converted)
+  2  a usage error`;
 
 /** `monitor convert`: CSV of old files on stdout, the rejected count on stderr. */
 async function convert(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        year: { type: "string" },
-        columns: { type: "string", default: "classic" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(
-      `monitor convert: ${(error as Error).message.split("\n")[0]} (${CONVERT_USAGE})`,
-    );
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(CONVERT_USAGE);
-    return 0;
-  }
-  const year = values.year === undefined ? undefined : Number(values.year);
-  if (year !== undefined && !(Number.isInteger(year) && year >= 1970 && year <= 9999)) {
-    throw new UsageError(
-      `monitor convert: --year must be a year such as 2012, got "${values.year}"`,
-    );
-  }
-  if (!COLUMN_SETS.includes(values.columns as ColumnSet)) {
-    throw new UsageError(
-      `monitor convert: --columns must be classic or full, got "${values.columns}"`,
-    );
-  }
+  const resolved = await programOptions(
+    {
+      name: "monitor convert",
+      specs: CONVERT_OPTIONS,
+      usage: CONVERT_USAGE,
+      examples: CONVERT_EXAMPLES,
+    },
+    args,
+  );
+  if (!resolved) return 0;
+  const { options, positionals } = resolved;
   if (positionals.length === 0) {
-    throw new UsageError(`monitor convert: no FILE given (${CONVERT_USAGE})`);
+    throw new UsageError(`monitor convert: no FILE given (see monitor convert --help)`);
+  }
+  const year = options.year as number | undefined;
+  if (year === undefined) {
+    // A copied or touched file has a new modification time, and its reports would be dated by it.
+    const dated = await Promise.all(
+      positionals.slice(0, 3).map(async (file) => {
+        const mtime = (await Deno.stat(file).catch(() => null))?.mtime;
+        return `${file}: ${mtime ? mtime.toISOString().slice(0, 10) : "?"}`;
+      }),
+    );
+    console.error(
+      `monitor convert: no --year: each report's year is inferred from its file's modification time (${
+        dated.join(", ")
+      }${
+        positionals.length > 3 ? ", ..." : ""
+      }); for files copied or touched since, give --year YYYY`,
+    );
   }
   const result = await convertFiles(
     positionals,
-    { columns: values.columns as ColumnSet, year },
+    {
+      columns: options.columns as ColumnSet,
+      year,
+      maxLineBytes: options.maxLineBytes as number,
+    },
     // Synchronous, as the reads are: nothing else runs meanwhile.
     (bytes) => {
       for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
@@ -77,37 +111,91 @@ async function convert(args: string[]): Promise<number> {
   return result.unreadable.length > 0 ? 1 : 0;
 }
 
-const USAGE =
-  "monitor [options] DIR\n       monitor convert [--year YYYY] [--columns classic|full] FILE...";
+const USAGE = "monitor [options] DIR\n       monitor check [options] DIR\n" +
+  "       monitor convert [--year YYYY] [--columns classic|full] FILE...";
 const EXAMPLES = `examples:
+  monitor check --couchdb http://couch:5984/hrtfeed /srv/spysocket-drop
   monitor --couchdb http://couch:5984/hrtfeed /srv/spysocket-drop
-  monitor --couchdb http://couch:5984/hrtfeed --listen 0.0.0.0:8443 --token-file /etc/logcapture/token \\
-    --tls-cert /etc/logcapture/cert.pem --tls-key /etc/logcapture/key.pem /srv/spysocket-drop`;
+  monitor --couchdb http://couch:5984/hrtfeed --listen 0.0.0.0:8443 \\
+    --token-file /etc/logcapture/token --tls-cert /etc/logcapture/cert.pem \\
+    --tls-key /etc/logcapture/key.pem /srv/spysocket-drop
+
+${EXIT_CODES}`;
+
+/** `monitor check`: each part of this setup tried, one line each; how many failed. */
+async function checkSetup(
+  o: Record<string, unknown>,
+  origins: Record<string, string>,
+  dir: string,
+): Promise<number> {
+  const checks: Check[] = [
+    { name: "configuration", run: () => Promise.resolve(describeOrigins(origins)) },
+    dropDirectoryCheck(dir),
+    {
+      name: "drop directory lock",
+      after: "drop directory",
+      run: async () => {
+        try {
+          (await holdLock(dir, `drop directory ${dir}`, "")).release();
+        } catch (error) {
+          throw new CheckFailure(
+            (error as Error).message.replace(/: $/, ""),
+            "a monitor runs on this directory already; one monitor per drop directory",
+          );
+        }
+        return "no other monitor holds it";
+      },
+    },
+  ];
+  if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile as string, "--ca-file"));
+  checks.push(...couchChecks(await checkingClient("monitor", o), { feedViews: o.mode === "feed" }));
+  if (o.listen) {
+    const { hostname, port } = listenAddress("monitor", "--listen", o.listen as string);
+    checks.push(listenCheck(hostname, port), {
+      name: "token file",
+      run: async () => {
+        await readSecretFile(o.tokenFile as string, "--token-file").catch((error) => {
+          throw new CheckFailure(error.message, "give a file holding the token on one line");
+        });
+        return `${o.tokenFile} holds a token`;
+      },
+    });
+    if (o.tlsCert) {
+      checks.push(
+        pemFileCheck("TLS key", o.tlsKey as string, "--tls-key"),
+        tlsPairCheck(o.tlsCert as string, o.tlsKey as string),
+      );
+    }
+  }
+  return await runChecks(checks);
+}
 
 await runMain("monitor", async (signal) => {
   if (Deno.args[0] === "convert") return await convert(Deno.args.slice(1));
+  const checking = Deno.args[0] === "check";
   const resolved = await programOptions(
     { name: "monitor", specs: MONITOR_OPTIONS, usage: USAGE, examples: EXAMPLES },
-    Deno.args,
+    checking ? Deno.args.slice(1) : Deno.args,
   );
   if (!resolved) return 0;
-  const { options: o, positionals } = resolved;
+  const { options: o, positionals, origins } = resolved;
+  if (o.printConfig && positionals.length <= 1) {
+    console.log(printableConfig(MONITOR_OPTIONS, o, origins));
+    return 0;
+  }
   if (positionals.length !== 1) {
     throw new UsageError(
       `monitor: give exactly one DIR, got ${positionals.length} (see monitor --help)`,
     );
   }
   const dir = positionals[0];
-  if (o.printConfig) {
-    console.log(printableConfig(MONITOR_OPTIONS, o));
-    return 0;
-  }
-  const info = await Deno.stat(dir).catch(() => null);
-  if (!info?.isDirectory) throw new UsageError(`monitor: ${dir} is not a directory`);
   if (o.listen && !o.tokenFile) throw new UsageError("monitor: --listen needs --token-file FILE");
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
     throw new UsageError("monitor: --tls-cert and --tls-key go together");
   }
+  if (checking) return await checkSetup(o, origins, dir) ? 1 : 0;
+  const info = await Deno.stat(dir).catch(() => null);
+  if (!info?.isDirectory) throw new UsageError(`monitor: ${dir} is not a directory`);
   const listen = o.listen ? listenAddress("monitor", "--listen", o.listen as string) : null;
   const statusAt = o.statusListen
     ? listenAddress("monitor", "--status-listen", o.statusListen as string)
@@ -151,7 +239,11 @@ await runMain("monitor", async (signal) => {
       signal,
     });
   }
-  log.info(`monitoring ${dir} into ${url}`);
+  log.info(`monitoring ${dir} into ${url}`, {
+    version: VERSION,
+    mode: `${o.mode} mode`,
+    receiver: listen ? `${listen.hostname}:${listen.port}` : null,
+  });
   return await runMonitor(
     {
       dir,
@@ -162,6 +254,7 @@ await runMain("monitor", async (signal) => {
       maxLineBytes: o.maxLineBytes as number,
       batchLines: batchLinesFor(o),
       pollMs: o.pollMs as number,
+      retryForMs: retryForMsOf(o),
     },
     log,
     signal,

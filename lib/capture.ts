@@ -26,11 +26,14 @@ import {
 import {
   type BatchSink,
   countStored,
+  logStoredBatch,
   newStoreCounters,
   rejectionLogger,
   type SinkResult,
+  stopReason,
   type StoreCounters,
   storeRetrying,
+  summaryFields,
 } from "./sink.ts";
 import { PermanentError } from "./errors.ts";
 import { type FileIdentity, matchesIdentity, readIdentity, sameIdentity } from "./identity.ts";
@@ -46,6 +49,10 @@ export interface CaptureSettings {
   sink: BatchSink;
   /** Where the sink stores batches, for messages: a CouchDB URL, a drop directory, a receiver. */
   target: string;
+  /** How it stores them, for the first log line: "feed mode", "tail-only". */
+  mode?: string;
+  /** The program's version, for the first log line. */
+  version?: string;
   from: "start" | "end";
   once: boolean;
   flushMs: number;
@@ -55,6 +62,8 @@ export interface CaptureSettings {
   rotated?: string[];
   importHistory?: string;
   pollMs?: number;
+  /** How long a failing sink is retried before capture stops with its error; default forever. */
+  retryForMs?: number;
 }
 
 /** Counters, for logs and metrics. */
@@ -196,7 +205,9 @@ export async function runCapture(
       `cache file ${settings.cachePath} belongs to ${checkpoint.path}, not ${settings.path}: give each log its own --cache`,
     );
   }
-  await tailer.start(await startPoint(settings, checkpoint, log), checkpoint?.seenSize);
+  const startedAt = Date.now();
+  const { start, origin } = await startPoint(settings, checkpoint, log);
+  await tailer.start(start, checkpoint?.seenSize);
   // A script's --once must not pass for a capture of a log that is not there (a wrong path).
   if (settings.once && !tailer.position) {
     tailer.close();
@@ -205,7 +216,12 @@ export async function runCapture(
     );
   }
   log.info(`capturing ${settings.path} into ${settings.target}`, {
+    version: settings.version,
+    mode: settings.mode,
     source: settings.source,
+    generation: tailer.position?.generation ?? start.generation,
+    offset: tailer.position?.offset ?? start.offset,
+    from: origin,
     cache: settings.cachePath,
   });
   stats.tailing = true;
@@ -232,7 +248,7 @@ export async function runCapture(
       stats.pushErrors++;
       stats.pushFailing = error.message;
       if (attempt === 0) log.warn(`${error.message}; retrying`);
-    });
+    }, settings.retryForMs);
     if (result) stats.pushFailing = null;
     return result;
   }
@@ -263,15 +279,19 @@ export async function runCapture(
 
   // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
   // once; the cache file still moves only over the contiguous acknowledged prefix.
-  const inFlight = new InFlight<Batch, SinkResult | null>(settings.sink.inFlight ?? 1);
+  const inFlight = new InFlight<{ batch: Batch; sentAt: number }, SinkResult | null>(
+    settings.sink.inFlight ?? 1,
+  );
 
   /** Waits for the oldest batch in flight and acknowledges it; false when the capture stopped. */
   async function settleOldest(): Promise<boolean> {
     const settled = await inFlight.shift();
-    if (settled.item.oversized === null) builder.recycle(settled.item);
+    const { batch, sentAt } = settled.item;
+    if (batch.oversized === null) builder.recycle(batch);
     if (!settled.ok) throw settled.error;
     if (!settled.value) return false;
-    await acknowledge(settled.item, settled.value);
+    logStoredBatch(log, batch, settled.value, performance.now() - sentAt);
+    await acknowledge(batch, settled.value);
     return true;
   }
 
@@ -289,7 +309,7 @@ export async function runCapture(
 
   /** Sends a batch, then waits while as many as may be are in flight. */
   async function push(batch: Batch): Promise<boolean> {
-    inFlight.push(batch, store(batch));
+    inFlight.push({ batch, sentAt: performance.now() }, store(batch));
     while (inFlight.full) {
       if (!await settleOldest()) {
         await settleAll();
@@ -332,6 +352,7 @@ export async function runCapture(
     );
   }
 
+  let stopping: string | null = null;
   try {
     // Stopped while gathering lines: what was written meanwhile is read too, and goes with the
     // last push (the log is read up to where it stands, as with --once).
@@ -397,9 +418,19 @@ export async function runCapture(
     // Stopping: what was read is pushed once more, if CouchDB takes it before the grace period ends.
     if (await drain()) await recordPosition();
     return 0;
+  } catch (error) {
+    stopping = "stopping on an error";
+    throw error;
   } finally {
     stats.tailing = false;
     tailer.close();
+    log.info(`${stopping ?? stopReason(signal, "stopped: --once has captured all there was")}`, {
+      lines: stats.linesRead,
+      ...summaryFields(stats, startedAt),
+      generation: committed?.generation ?? null,
+      offset: committed?.offset ?? null,
+      saved: settings.cachePath,
+    });
   }
 
   /**
@@ -457,7 +488,7 @@ async function startPoint(
   settings: CaptureSettings,
   checkpoint: Checkpoint | null,
   log: Logger,
-): Promise<TailStart> {
+): Promise<{ start: TailStart; origin: string }> {
   const sink = settings.sink;
   // CouchDB is the source of truth: whenever the cache file is in doubt, or a file is about to be
   // started from 0 as a new generation, capture asks it where this file stands.
@@ -467,7 +498,12 @@ async function startPoint(
   const holder = sink.positionHolder ?? "CouchDB";
   if (checkpoint) {
     const doubt = await checkpointDisagreement(checkpoint, settings.path);
-    if (!doubt) return { ...checkpointStart(checkpoint), locate, holder };
+    if (!doubt) {
+      return {
+        start: { ...checkpointStart(checkpoint), locate, holder },
+        origin: "the cache file",
+      };
+    }
     if (!locate) {
       throw new CheckpointError(
         `cache file ${settings.cachePath} does not fit ${settings.path}: ${doubt}. Move it away to start over: capture hands the log over again from its start, and the monitor stores each line once`,
@@ -482,9 +518,10 @@ async function startPoint(
           : `${holder} holds nothing of this file: starting it at 0`
       }`,
     );
-    return found && file
-      ? { ...found, file }
-      : { generation: checkpoint.generation, offset: 0, file: file ?? undefined };
+    return found && file ? { start: { ...found, file }, origin: holder } : {
+      start: { generation: checkpoint.generation, offset: 0, file: file ?? undefined },
+      origin: `${holder} (nothing held)`,
+    };
   }
   if (settings.importHistory) {
     const size = await readLegacyHistory(settings.importHistory, settings.path);
@@ -492,7 +529,7 @@ async function startPoint(
       throw new Error(`${settings.importHistory} has no size.<path> entry for ${settings.path}`);
     }
     log.info(`starting from the 2012 history ${settings.importHistory}: offset ${size}`);
-    return { generation: 0, offset: size };
+    return { start: { generation: 0, offset: size }, origin: "the 2012 history" };
   }
   if (locate) {
     const file = await identityAtPath(settings.path);
@@ -501,10 +538,13 @@ async function startPoint(
       log.warn(
         `no cache file at ${settings.cachePath}; ${holder} holds this file (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
       );
-      return { ...found, file };
+      return { start: { ...found, file }, origin: holder };
     }
   }
-  return { generation: 0, offset: 0, fromEnd: settings.from === "end" };
+  return {
+    start: { generation: 0, offset: 0, fromEnd: settings.from === "end" },
+    origin: `--from ${settings.from}`,
+  };
 }
 
 async function identityAtPath(path: string): Promise<FileIdentity | null> {

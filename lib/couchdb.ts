@@ -18,6 +18,8 @@
  */
 import { backoffDelay, sleep } from "./backoff.ts";
 import { readSecretFile } from "./config.ts";
+import { networkReason } from "./errors.ts";
+import { formatDuration } from "./units.ts";
 import type { Logger } from "./log.ts";
 
 /** How to reach one database. */
@@ -111,9 +113,20 @@ export function takesMultipart(info: ServerInfo): boolean {
 /** A CouchDB document body. */
 export type Doc = { _id: string; [key: string]: unknown };
 
+/** The id of the feed design document. */
+export const FEED_DESIGN_ID = "_design/feed";
+
+/** Whether a stored design document has the views this version writes. */
+function designState(current: Doc | null): "current" | "outdated" | "missing" {
+  if (!current) return "missing";
+  return JSON.stringify(current.views) === JSON.stringify(FEED_DESIGN.views)
+    ? "current"
+    : "outdated";
+}
+
 /** The design document of SPEC §3: feed documents by `timestamp`, all, new and old; and their row count. */
 export const FEED_DESIGN: Doc = {
-  _id: "_design/feed",
+  _id: FEED_DESIGN_ID,
   language: "javascript",
   views: {
     all: {
@@ -194,32 +207,6 @@ function isTransient(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
-/** Why a fetch failed, in words: "connection refused", "no answer within 60 s", ... */
-function networkReason(error: unknown, timeoutMs: number): string {
-  if (
-    error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")
-  ) {
-    return `no answer within ${timeoutMs / 1000} s`;
-  }
-  let text = "";
-  for (
-    let e = error as Error | undefined, depth = 0;
-    e && depth < 5;
-    e = e.cause as Error, depth++
-  ) {
-    text += ` ${e.message ?? e}`;
-  }
-  text = text.trim();
-  if (/connection refused/i.test(text)) return "connection refused";
-  if (/dns error|failed to lookup|name or service not known/i.test(text)) return "host not found";
-  if (/connection reset/i.test(text)) return "connection reset";
-  if (/connection closed before message completed/i.test(text)) {
-    return "connection closed mid-request";
-  }
-  if (/certificate|tls|ssl/i.test(text)) return `TLS error (${text.replace(/.*: /, "")})`;
-  return text.replace(/https?:\/\/\S+/g, "").replace(/\s+/g, " ").trim();
-}
-
 /** One database on one CouchDB server. */
 export class CouchClient {
   /** The server, without credentials: `http://host:5984`. */
@@ -289,6 +276,10 @@ export class CouchClient {
     const deadline = Date.now() + (options.retry === false ? 0 : this.#retryForMs);
     for (let attempt = 0;; attempt++) {
       let failure: CouchError;
+      // No attempt outlasts what is left of the time to retry in.
+      const timeoutMs = options.retry === false
+        ? this.#timeoutMs
+        : Math.max(1000, Math.min(this.#timeoutMs, deadline - Date.now()));
       try {
         const response = await fetch(url, {
           method,
@@ -298,7 +289,7 @@ export class CouchClient {
             : payload instanceof Uint8Array && payload.length > STREAM_ABOVE_BYTES
             ? streamOf([payload])
             : payload,
-          signal: AbortSignal.timeout(this.#timeoutMs),
+          signal: AbortSignal.timeout(timeoutMs),
           client: this.#httpClient,
         });
         const text = await response.text();
@@ -333,17 +324,39 @@ export class CouchClient {
         );
       } catch (error) {
         if (error instanceof CouchError && error.error !== "not_json") throw error;
-        failure = error instanceof CouchError ? error : new CouchError(
-          `cannot reach CouchDB at ${this.server}: ${networkReason(error, this.#timeoutMs)}`,
-          0,
-        );
+        const reason = networkReason(error, timeoutMs);
+        // A TLS hello to a plain-http port is often met with silence, not an error.
+        const hint = /^no answer/.test(reason) && this.server.startsWith("https:")
+          ? " (an https URL on a plain-http port looks like this too)"
+          : "";
+        failure = error instanceof CouchError
+          ? error
+          : new CouchError(`cannot reach CouchDB at ${this.server}: ${reason}${hint}`, 0);
       }
       const delay = backoffDelay(attempt, this.#backoffMs, this.#maxBackoffMs);
-      if (Date.now() >= deadline) throw failure;
+      if (Date.now() >= deadline) {
+        if (!Number.isFinite(this.#retryForMs) || !this.#retryForMs || options.retry === false) {
+          throw failure;
+        }
+        throw new CouchError(
+          `${failure.message}; gave up after ${
+            formatDuration(this.#retryForMs)
+          } of retrying (--retry-for)`,
+          failure.status,
+          failure.error,
+          true, // retried as long as it may be: the program stops on it
+        );
+      }
       this.retries++;
       if (this.#outageSince === null) {
         this.#outageSince = Date.now();
-        this.#log?.warn(`${failure.message}; retrying with backoff until it answers`);
+        this.#log?.warn(
+          `${failure.message}; retrying with backoff${
+            Number.isFinite(this.#retryForMs)
+              ? ` for up to ${formatDuration(this.#retryForMs)}`
+              : " until it answers"
+          }`,
+        );
       }
       await sleep(Math.min(delay, deadline - Date.now()));
     }
@@ -447,10 +460,15 @@ export class CouchClient {
     }
     if (options.feedViews === false) return;
     const current = await this.getDocument<Doc & { _rev: string }>(FEED_DESIGN._id);
-    if (current && JSON.stringify(current.views) === JSON.stringify(FEED_DESIGN.views)) return;
+    if (designState(current) === "current") return;
     const doc = current ? { ...FEED_DESIGN, _rev: current._rev } : FEED_DESIGN;
     const put = await this.request("PUT", encodeId(FEED_DESIGN._id), doc);
     if (put.status === 409) return; // another process installed it just now
+  }
+
+  /** Whether the feed design document is there with the views this version writes. */
+  async feedDesignState(): Promise<"current" | "outdated" | "missing"> {
+    return designState(await this.getDocument<Doc>(FEED_DESIGN_ID));
   }
 
   /** Stores a new document (with inline `_attachments`) in one request. */
@@ -594,6 +612,8 @@ export interface CouchSettings {
   password?: string;
   passwordFile?: string;
   requestTimeoutMs?: number;
+  /** How long a failing request is retried; default forever. */
+  retryForMs?: number;
   /** For a private CA. */
   httpClient?: Deno.HttpClient;
 }
@@ -625,6 +645,7 @@ export async function clientFromSettings(
     user: settings.user,
     password,
     timeoutMs: settings.requestTimeoutMs,
+    retryForMs: settings.retryForMs,
     httpClient: settings.httpClient,
     log,
   });

@@ -13,7 +13,7 @@
  */
 import { backoffDelay, sleep } from "./backoff.ts";
 import { type Batch, extractName, LONG_LINE_NOTE_BYTES } from "./batch.ts";
-import { PermanentError } from "./errors.ts";
+import { networkReason, PermanentError } from "./errors.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
 import { pendingBytes, writeExtract } from "./extracts.ts";
 import type { FileIdentity } from "./identity.ts";
@@ -35,6 +35,8 @@ export interface HandoverOptions {
   log: Logger;
   /** How often a full drop directory is looked at again; default 1000 ms. */
   pollMs?: number;
+  /** How long an unanswering receiver is retried before the request fails; default forever. */
+  retryForMs?: number;
 }
 
 /** Raised when the receiver refuses an extract for good (wrong token, a different extract by that name). */
@@ -80,8 +82,9 @@ export function extractSink(options: HandoverOptions): BatchSink {
   }
 
   /**
-   * One request to the receiver, retried with backoff until it answers: its status and text for a
-   * success or a 404; a {@linkcode HandoverError} for a refusal no retry mends (401, 400, 409, 413).
+   * One request to the receiver, retried with backoff until it answers (or for `retryForMs`): its
+   * status and text for a success or a 404; a {@linkcode HandoverError} for a refusal no retry
+   * mends (401, 400, 409, 413).
    */
   async function askReceiver(
     method: "PUT" | "GET",
@@ -90,6 +93,7 @@ export function extractSink(options: HandoverOptions): BatchSink {
     body?: Uint8Array<ArrayBuffer>,
   ): Promise<{ status: number; text: string }> {
     const url = `${options.shipTo!.replace(/\/+$/, "")}${path}`;
+    const deadline = Date.now() + (options.retryForMs ?? Infinity);
     for (let attempt = 0;; attempt++) {
       let reason: string;
       try {
@@ -120,14 +124,17 @@ export function extractSink(options: HandoverOptions): BatchSink {
         reason = `${response.status} ${text.trim().slice(0, 200)}`;
       } catch (error) {
         if (error instanceof HandoverError) throw error;
-        reason = (error as Error).message;
+        reason = networkReason(error, options.timeoutMs ?? 60_000);
       }
       if (attempt === 0) {
         log.warn(
           `cannot reach the receiver at ${options.shipTo} for ${what}: ${reason}; retrying with backoff`,
         );
       }
-      await sleep(backoffDelay(attempt, 250, 30_000));
+      if (Date.now() >= deadline) {
+        throw new Error(`cannot reach the receiver at ${options.shipTo} for ${what}: ${reason}`);
+      }
+      await sleep(Math.min(backoffDelay(attempt, 250, 30_000), deadline - Date.now()));
     }
   }
 

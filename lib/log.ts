@@ -60,7 +60,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     } else {
       const extra = fields
         ? Object.entries(fields).map(([k, v]) =>
-          ` ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`
+          // logfmt's rule: a value with spaces, quotes or "=" is quoted.
+          ` ${k}=${typeof v === "string" && !/[\s"=]/.test(v) && v !== "" ? v : JSON.stringify(v)}`
         )
           .join("")
         : "";

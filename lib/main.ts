@@ -29,13 +29,16 @@ export async function runMain(
 ): Promise<never> {
   const controller = new AbortController();
   let stopping = false;
-  const stop = () => {
+  const stop = (name: Deno.Signal) => {
     if (stopping) Deno.exit(1);
     stopping = true;
-    controller.abort();
+    // The signal's name is the reason, for the stop summary.
+    controller.abort(name);
     setTimeout(() => Deno.exit(0), STOP_GRACE_MS);
   };
-  for (const name of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(name, stop);
+  for (const name of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(name, () => stop(name));
+  }
   // Services get SIGHUP to reopen their logs (logrotate's postrotate, `systemctl reload`); these
   // programs hold no log file open and rewrite their cache file whole, so there is nothing to
   // reopen: it is said, and the program carries on, where the default would kill it (exit 129).
@@ -52,7 +55,9 @@ export async function runMain(
     code = await main(controller.signal);
   } catch (error) {
     const message = (error as Error)?.message ?? String(error);
-    const line = message.startsWith(`${program}:`) ? message : `${program}: ${message}`;
+    const line = message.startsWith(`${program}:`) || message.startsWith(`${program} `)
+      ? message
+      : `${program}: ${message}`;
     console.error(
       errorFormat === "json"
         ? JSON.stringify({ time: new Date().toISOString(), level: "error", msg: line })

@@ -15,11 +15,14 @@ import { join } from "node:path";
 import { type Batch, LONG_LINE_NOTE_BYTES } from "./batch.ts";
 import {
   countStored,
+  logStoredBatch,
   newStoreCounters,
   rejectionLogger,
   type SinkResult,
+  stopReason,
   type StoreCounters,
   storeRetrying,
+  summaryFields,
 } from "./sink.ts";
 import {
   DONE_FOLDER,
@@ -49,6 +52,8 @@ export interface MonitorSettings {
   inFlight?: number;
   /** How often the folder is scanned without a filesystem event; default 1000 ms. */
   pollMs?: number;
+  /** How long a failing store is retried before the monitor stops with its error; default forever. */
+  retryForMs?: number;
 }
 
 /** Counters, for logs and metrics. */
@@ -172,7 +177,7 @@ export async function runMonitor(
       };
       const result = await storeRetrying(settings.store, batch, signal, (error, attempt) => {
         if (attempt === 0) log.warn(`${extract.name}: ${error.message}; retrying`);
-      });
+      }, settings.retryForMs);
       if (!result) return;
       countStored(stats, result);
       if (result.rejected?.length) logRejected(extract.source, result.rejected);
@@ -183,7 +188,9 @@ export async function runMonitor(
     let skippedBytes = 0;
     // Batches of the extract in flight, oldest first: the extract is moved away only once all
     // of it is stored. Each holds a copy of its lines, since the scanner's buffer is reused.
-    const window = new InFlight<Batch, SinkResult | null>(settings.inFlight ?? 1);
+    const window = new InFlight<{ batch: Batch; sentAt: number }, SinkResult | null>(
+      settings.inFlight ?? 1,
+    );
     let sentTo = extract.start;
     let storedTo = extract.start;
     /** Settles the oldest batch in flight; false when the monitor stopped. */
@@ -192,6 +199,7 @@ export async function runMonitor(
       if (!settled.ok) throw settled.error;
       const result = settled.value;
       if (!result) return false;
+      logStoredBatch(log, settled.item.batch, result, performance.now() - settled.item.sentAt);
       countStored(stats, result);
       skippedBytes += result.skippedBytes ?? 0;
       if (result.rejected?.length) logRejected(extract.source, result.rejected);
@@ -231,10 +239,10 @@ export async function runMonitor(
             readAt,
           };
         window.push(
-          batch,
+          { batch, sentAt: performance.now() },
           storeRetrying(settings.store, batch, signal, (error, attempt) => {
             if (attempt === 0) log.warn(`${extract.name}: ${error.message}; retrying`);
-          }),
+          }, settings.retryForMs),
         );
         sentTo = batch.end;
         // One batch at most is being made while the others are stored.
@@ -269,6 +277,8 @@ export async function runMonitor(
     log.debug(`stored ${extract.name}`);
   }
 
+  const startedAt = Date.now();
+  let stopping: string | null = null;
   try {
     while (!signal.aborted) {
       for (const name of await listMisnamed(dir)) {
@@ -291,7 +301,18 @@ export async function runMonitor(
       await watch.wait(settings.pollMs ?? 1000, signal);
     }
     return 0;
+  } catch (error) {
+    stopping = "stopping on an error";
+    throw error;
   } finally {
     watch.close();
+    log.info(
+      stopping ?? stopReason(signal, "stopped: --once has processed every extract there was"),
+      {
+        extracts: stats.extractsDone,
+        extractsRejected: stats.extractsRejected,
+        ...summaryFields(stats, startedAt),
+      },
+    );
   }
 }

@@ -15,6 +15,16 @@ import { type OptionSpec, readConfigFile, UsageError } from "./config.ts";
 import { COLUMN_SETS } from "./csv.ts";
 import { STORE_MODES } from "./store.ts";
 
+/** The sections of `--help`, in order. */
+export const HELP_SECTIONS = [
+  "input",
+  "CouchDB",
+  "batching",
+  "two-host (tail-only)",
+  "receiver (monitor --listen)",
+  "operations",
+] as const;
+
 /** The version of both programs. */
 export const VERSION = "0.1.0";
 
@@ -26,11 +36,14 @@ const PROGRAM_FLAGS: OptionSpec[] = [
     key: "config",
     flag: "config",
     type: "string",
+    placeholder: "FILE",
+    section: "operations",
     flagOnly: true,
     help: "read settings from this JSON file",
   },
   {
     key: "printConfig",
+    section: "operations",
     flag: "print-config",
     type: "boolean",
     flagOnly: true,
@@ -38,6 +51,7 @@ const PROGRAM_FLAGS: OptionSpec[] = [
   },
   {
     key: "help",
+    section: "operations",
     flag: "help",
     short: "h",
     type: "boolean",
@@ -46,6 +60,7 @@ const PROGRAM_FLAGS: OptionSpec[] = [
   },
   {
     key: "version",
+    section: "operations",
     flag: "version",
     type: "boolean",
     flagOnly: true,
@@ -59,6 +74,8 @@ const COUCH_OPTIONS: OptionSpec[] = [
     key: "couchdb",
     flag: "couchdb",
     type: "string",
+    placeholder: "URL",
+    section: "CouchDB",
     env: "COUCHDB_URL",
     help: "the database, http(s)://host:5984/dbname",
   },
@@ -73,6 +90,7 @@ const COUCH_OPTIONS: OptionSpec[] = [
   { key: "passwordFile", type: "string", help: "file holding the CouchDB password" },
   {
     key: "mode",
+    section: "CouchDB",
     flag: "mode",
     type: "enum",
     values: STORE_MODES,
@@ -81,6 +99,7 @@ const COUCH_OPTIONS: OptionSpec[] = [
   },
   {
     key: "columns",
+    section: "CouchDB",
     flag: "columns",
     type: "enum",
     values: COLUMN_SETS,
@@ -89,6 +108,7 @@ const COUCH_OPTIONS: OptionSpec[] = [
   },
   {
     key: "year",
+    section: "CouchDB",
     flag: "year",
     type: "integer",
     min: 1970,
@@ -96,6 +116,7 @@ const COUCH_OPTIONS: OptionSpec[] = [
   },
   {
     key: "gzipLevel",
+    section: "CouchDB",
     flag: "gzip-level",
     type: "integer",
     min: 0,
@@ -103,14 +124,33 @@ const COUCH_OPTIONS: OptionSpec[] = [
     default: 1,
     help: "gzip level of feed attachments sent to Apache CouchDB (0: the server compresses them)",
   },
-  { key: "caFile", flag: "ca-file", type: "string", help: "PEM file of a private CA, for https" },
+  {
+    key: "caFile",
+    flag: "ca-file",
+    type: "string",
+    placeholder: "FILE",
+    section: "CouchDB",
+    help: "PEM file of a private CA, for https",
+  },
   {
     key: "requestTimeoutMs",
-    flag: "request-timeout-ms",
-    type: "integer",
+    flag: "request-timeout",
+    aliases: ["request-timeout-ms"],
+    type: "duration",
     min: 1,
     default: 60_000,
+    section: "CouchDB",
     help: "timeout of each CouchDB request",
+  },
+  {
+    key: "retryForMs",
+    flag: "retry-for",
+    type: "duration",
+    min: 1,
+    forever: true,
+    defaultText: "5m with --once, else forever",
+    section: "CouchDB",
+    help: "how long a failing server is retried before the program exits 1 with the last error",
   },
 ];
 
@@ -120,9 +160,19 @@ const BATCH_LINES: OptionSpec = {
   flag: "batch-lines",
   type: "integer",
   min: 1,
+  section: "batching",
   defaultText: "5000 in feed mode, 1000 in records mode",
   help: "most lines in a batch",
 };
+
+/** Scripts want an end: `--once` gives up on a failing server after this long, by default. */
+export const ONCE_RETRY_FOR_MS = 5 * 60_000;
+
+/** The retry-for setting, or its default: {@linkcode ONCE_RETRY_FOR_MS} with `--once`, else forever. */
+export function retryForMsOf(options: Record<string, unknown>): number {
+  return (options.retryForMs as number | undefined) ??
+    (options.once ? ONCE_RETRY_FOR_MS : Infinity);
+}
 
 /** The batch-lines setting, or its default for the mode. */
 export function batchLinesFor(options: Record<string, unknown>): number {
@@ -132,6 +182,7 @@ export function batchLinesFor(options: Record<string, unknown>): number {
 const LOG_OPTIONS: OptionSpec[] = [
   {
     key: "logLevel",
+    section: "operations",
     flag: "log-level",
     type: "enum",
     values: ["debug", "info", "warn", "error"],
@@ -142,10 +193,13 @@ const LOG_OPTIONS: OptionSpec[] = [
     key: "statusListen",
     flag: "status-listen",
     type: "string",
+    placeholder: "HOST:PORT",
+    section: "operations",
     help: "serve /healthz and /metrics on HOST:PORT",
   },
   {
     key: "verbose",
+    section: "operations",
     flag: "verbose",
     short: "v",
     type: "boolean",
@@ -154,6 +208,7 @@ const LOG_OPTIONS: OptionSpec[] = [
   },
   {
     key: "logFormat",
+    section: "operations",
     flag: "log-format",
     type: "enum",
     values: ["text", "json"],
@@ -166,6 +221,7 @@ const LOG_OPTIONS: OptionSpec[] = [
 export const CAPTURE_OPTIONS: OptionSpec[] = [
   {
     key: "status",
+    section: "operations",
     flag: "status",
     type: "boolean",
     flagOnly: true,
@@ -176,19 +232,24 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     key: "source",
     flag: "source",
     type: "string",
-    defaultText: "HOST-LOGNAME",
+    placeholder: "NAME",
+    section: "input",
+    defaultText: "HOST-LOGNAME, which changes with the host name: set it",
     help: "stable name of this log in document ids",
   },
   {
     key: "cache",
     flag: "cache",
     type: "string",
+    placeholder: "FILE",
+    section: "input",
     defaultText:
-      "$STATE_DIRECTORY/SOURCE.cache.json, else ~/.local/state/logcapture/SOURCE.cache.json",
+      "$STATE_DIRECTORY/SOURCE.cache.json, else $XDG_STATE_HOME/logcapture/, else ~/.local/state/logcapture/",
     help: "the private cache file",
   },
   {
     key: "from",
+    section: "input",
     flag: "from",
     type: "enum",
     values: ["start", "end"],
@@ -200,6 +261,7 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     flag: "once",
     type: "boolean",
     default: false,
+    section: "input",
     help: "capture what is new now, store it, and exit",
   },
   // A batch goes once its first line has waited this long, unless one is being stored: then the
@@ -209,17 +271,20 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
   // and 5.8%; 25 ms, 46 ms and 9.5%.
   {
     key: "flushMs",
-    flag: "flush-ms",
-    type: "integer",
+    flag: "flush",
+    aliases: ["flush-ms"],
+    type: "duration",
     min: 1,
     default: 50,
+    section: "batching",
     help: "longest a read line waits before it is pushed, while no batch is being stored",
   },
   BATCH_LINES,
   {
     key: "batchBytes",
     flag: "batch-bytes",
-    type: "integer",
+    type: "bytes",
+    section: "batching",
     min: 1,
     default: MiB,
     help: "most bytes in a batch",
@@ -227,7 +292,8 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
   {
     key: "maxLineBytes",
     flag: "max-line-bytes",
-    type: "integer",
+    type: "bytes",
+    section: "input",
     min: 1,
     default: MiB,
     help: "longer lines are rejected (first bytes kept)",
@@ -236,6 +302,8 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     key: "rotated",
     flag: "rotated",
     type: "list",
+    placeholder: "GLOB",
+    section: "input",
     defaultText: "LOGFILE.* and LOGFILE-*",
     help: "where rotated files go (repeatable)",
   },
@@ -243,18 +311,23 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     key: "importHistory",
     flag: "import-history",
     type: "string",
+    placeholder: "FILE",
+    section: "input",
     help: "start from a 2012 logtail.history file",
   },
   {
     key: "pollMs",
-    flag: "poll-ms",
-    type: "integer",
+    flag: "poll",
+    aliases: ["poll-ms"],
+    type: "duration",
     min: 10,
+    section: "input",
     default: 1000,
     help: "how often the log is checked without a filesystem event",
   },
   {
     key: "tailOnly",
+    section: "two-host (tail-only)",
     flag: "tail-only",
     short: "t",
     type: "boolean",
@@ -265,26 +338,33 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
     key: "extractDir",
     flag: "extract-dir",
     type: "string",
+    placeholder: "DIR",
+    section: "two-host (tail-only)",
     help: "tail-only: the drop directory for extracts",
   },
   {
     key: "maxPendingBytes",
     flag: "max-pending-bytes",
-    type: "integer",
+    type: "bytes",
     min: 1,
     default: 1 << 30,
+    section: "two-host (tail-only)",
     help: "tail-only: pause while the drop directory holds this much",
   },
   {
     key: "shipTo",
     flag: "ship-to",
     type: "string",
+    placeholder: "URL",
+    section: "two-host (tail-only)",
     help: "tail-only: a monitor's receiver, http(s)://host:port",
   },
   {
     key: "tokenFile",
     flag: "token-file",
     type: "string",
+    placeholder: "FILE",
+    section: "two-host (tail-only)",
     help: "tail-only: file holding the receiver's bearer token",
   },
   ...LOG_OPTIONS,
@@ -299,10 +379,12 @@ export const MONITOR_OPTIONS: OptionSpec[] = [
     flag: "once",
     type: "boolean",
     default: false,
+    section: "input",
     help: "process the extracts there now, and exit",
   },
   {
     key: "done",
+    section: "input",
     flag: "done",
     type: "enum",
     values: ["keep", "delete"],
@@ -313,16 +395,19 @@ export const MONITOR_OPTIONS: OptionSpec[] = [
   {
     key: "maxLineBytes",
     flag: "max-line-bytes",
-    type: "integer",
+    type: "bytes",
+    section: "input",
     min: 1,
     default: MiB,
     help: "longer lines are rejected (first bytes kept)",
   },
   {
     key: "pollMs",
-    flag: "poll-ms",
-    type: "integer",
+    flag: "poll",
+    aliases: ["poll-ms"],
+    type: "duration",
     min: 10,
+    section: "input",
     default: 1000,
     help: "how often DIR is scanned without a filesystem event",
   },
@@ -330,30 +415,39 @@ export const MONITOR_OPTIONS: OptionSpec[] = [
     key: "listen",
     flag: "listen",
     type: "string",
+    placeholder: "HOST:PORT",
+    section: "receiver (monitor --listen)",
     help: "receive extracts over HTTP on HOST:PORT",
   },
   {
     key: "tokenFile",
     flag: "token-file",
     type: "string",
+    placeholder: "FILE",
+    section: "receiver (monitor --listen)",
     help: "file holding the bearer token the receiver requires",
   },
   {
     key: "tlsCert",
     flag: "tls-cert",
     type: "string",
+    placeholder: "FILE",
+    section: "receiver (monitor --listen)",
     help: "PEM certificate, for an https receiver",
   },
   {
     key: "tlsKey",
     flag: "tls-key",
     type: "string",
+    placeholder: "FILE",
+    section: "receiver (monitor --listen)",
     help: "PEM private key, for an https receiver",
   },
   {
     key: "maxExtractBytes",
     flag: "max-extract-bytes",
-    type: "integer",
+    type: "bytes",
+    section: "receiver (monitor --listen)",
     min: 1,
     default: 64 * MiB,
     help: "largest extract the receiver takes",
@@ -361,14 +455,57 @@ export const MONITOR_OPTIONS: OptionSpec[] = [
   {
     key: "maxPendingBytes",
     flag: "max-pending-bytes",
-    type: "integer",
+    type: "bytes",
     min: 1,
     default: 1 << 30,
+    section: "receiver (monitor --listen)",
     help: "the receiver answers 503 while DIR holds this much",
   },
   ...LOG_OPTIONS,
   ...PROGRAM_FLAGS,
 ];
+
+/** The options of `monitor convert`. */
+export const CONVERT_OPTIONS: OptionSpec[] = [
+  {
+    key: "year",
+    flag: "year",
+    type: "integer",
+    min: 1970,
+    max: 9999,
+    placeholder: "YYYY",
+    section: "input",
+    defaultText: "inferred from each file's modification time",
+    help: "the year of every report",
+  },
+  {
+    key: "columns",
+    flag: "columns",
+    type: "enum",
+    values: COLUMN_SETS,
+    default: "classic",
+    section: "input",
+    help: "CSV column set",
+  },
+  {
+    key: "maxLineBytes",
+    flag: "max-line-bytes",
+    type: "bytes",
+    min: 1,
+    default: MiB,
+    section: "input",
+    help: "longer lines are rejected (first bytes kept)",
+  },
+  ...PROGRAM_FLAGS.filter((spec) => spec.key === "help"),
+];
+
+/** What the exit codes mean, for `--help`: the same for both programs. */
+export const EXIT_CODES = `exit codes:
+  0  done: stopped by SIGTERM or SIGINT, --once finished, or every check passed
+  1  a failure the message names: the log missing with --once, CouchDB or the receiver still
+     failing after --retry-for, a refusal no retry mends (401, a foreign document), the cache file
+     or drop directory held by another process, a check that failed
+  2  a usage or configuration error: a wrong flag, key or value (the message names the fix)`;
 
 /** How the 2012 tools' `hrtail.properties` keys map onto settings. */
 const LEGACY_KEYS: Record<string, string> = {

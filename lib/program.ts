@@ -19,7 +19,7 @@ import {
   resolveOptions,
   UsageError,
 } from "./config.ts";
-import { readProgramConfig, VERSION } from "./options.ts";
+import { HELP_SECTIONS, readProgramConfig, retryForMsOf, VERSION } from "./options.ts";
 import { parseHostPort } from "./status.ts";
 import {
   clientFromSettings,
@@ -60,7 +60,7 @@ export async function programOptions(info: ProgramInfo, args: string[]): Promise
     (path) => readProgramConfig(path, info.specs, (note) => console.error(`${info.name}: ${note}`)),
   );
   if (resolved.options.help) {
-    console.log(helpText(info.usage, info.specs, info.examples));
+    console.log(helpText(info.usage, info.specs, info.examples, HELP_SECTIONS));
     return null;
   }
   if (resolved.options.version) {
@@ -94,15 +94,25 @@ export function programLogger(options: Record<string, unknown>): Logger {
   });
 }
 
-/**
- * CouchDB from the options: checks the URL (a usage error when it is wrong), makes the client,
- * creates the database and its design document, and returns the sink that stores batches there.
- */
-export async function couchSink(
+/** A client for `check`: the same URL and credentials, but no retrying, and 10 s at most a request. */
+export async function checkingClient(
   program: string,
   options: Record<string, unknown>,
-  log: Logger,
-): Promise<{ sink: BatchSink; url: string; db: CouchClient }> {
+): Promise<CouchClient> {
+  checkCouchUrl(program, options);
+  return await clientFromSettings(
+    {
+      ...(options as CouchSettings),
+      retryForMs: 0,
+      requestTimeoutMs: Math.min(10_000, options.requestTimeoutMs as number),
+      httpClient: await httpClientWithCa(options.caFile as string | undefined),
+    },
+    createLogger({ level: "error" }),
+  );
+}
+
+/** The CouchDB URL of the options, or a usage error saying what is wrong with it. */
+function checkCouchUrl(program: string, options: Record<string, unknown>): void {
   if (!options.couchdb) {
     throw new UsageError(
       `${program}: no CouchDB given: use --couchdb http://host:5984/dbname (or COUCHDB_URL)`,
@@ -113,8 +123,21 @@ export async function couchSink(
   } catch (error) {
     throw new UsageError(`${program}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * CouchDB from the options: checks the URL (a usage error when it is wrong), makes the client,
+ * creates the database and its design document, and returns the sink that stores batches there.
+ */
+export async function couchSink(
+  program: string,
+  options: Record<string, unknown>,
+  log: Logger,
+): Promise<{ sink: BatchSink; url: string; db: CouchClient }> {
+  checkCouchUrl(program, options);
   const settings: CouchSettings = {
     ...(options as CouchSettings),
+    retryForMs: retryForMsOf(options),
     httpClient: await httpClientWithCa(options.caFile as string | undefined),
   };
   const db = await clientFromSettings(settings, log);

@@ -12,7 +12,8 @@
  */
 import { backoffDelay, sleep } from "./backoff.ts";
 import type { Batch } from "./batch.ts";
-import { isPermanent } from "./errors.ts";
+import { isPermanent, PermanentError } from "./errors.ts";
+import { formatDuration } from "./units.ts";
 import type { RejectedLine } from "./format.ts";
 import type { FileIdentity } from "./identity.ts";
 import type { Logger } from "./log.ts";
@@ -47,22 +48,33 @@ export interface SinkResult {
 }
 
 /**
- * Stores one batch, retrying every failure but a permanent one (`errors.ts`) with backoff, for as
- * long as it takes: the stored result, or `null` once `signal` stops the program. `failed` hears
- * of each failed attempt (the first one is worth a log line; the rest are counted).
+ * Stores one batch, retrying every failure but a permanent one (`errors.ts`) with backoff, for
+ * `retryForMs` (default: as long as it takes): the stored result, or `null` once `signal` stops
+ * the program. `failed` hears of each failed attempt (the first one is worth a log line; the rest
+ * are counted). Past `retryForMs`, the last failure is thrown as a {@linkcode PermanentError}.
  */
 export async function storeRetrying(
   store: (batch: Batch) => Promise<SinkResult>,
   batch: Batch,
   signal: AbortSignal,
   failed: (error: Error, attempt: number) => void,
+  retryForMs = Infinity,
 ): Promise<SinkResult | null> {
+  const started = Date.now();
   for (let attempt = 0;; attempt++) {
     try {
       return await store(batch);
     } catch (error) {
       if (isPermanent(error)) throw error;
       if (signal.aborted) return null;
+      if (Date.now() - started >= retryForMs) {
+        throw new PermanentError(
+          `gave up after ${formatDuration(retryForMs)} of retrying (--retry-for): ${
+            (error as Error).message
+          }`,
+          { cause: error },
+        );
+      }
       failed(error as Error, attempt);
       await sleep(backoffDelay(attempt, 500, 30_000), signal);
     }
@@ -100,6 +112,45 @@ export function countStored(counters: StoreCounters, result: SinkResult): void {
   counters.conflictsResolved += result.conflicts ?? 0;
   counters.bytesSkipped += result.skippedBytes ?? 0;
   counters.lastAckAt = Date.now();
+}
+
+/**
+ * Logs one stored batch at debug level: its range, what it held, what was met, how long it took.
+ * The same fields go into a JSON line.
+ */
+export function logStoredBatch(
+  log: Logger,
+  batch: Batch,
+  result: SinkResult,
+  ms: number,
+): void {
+  log.debug(`stored ${batch.source.id} bytes ${batch.start}-${result.end}`, {
+    generation: result.generation,
+    start: batch.start,
+    end: result.end,
+    rows: result.rows ?? 0,
+    rejected: result.rejected?.length ?? 0,
+    conflicts: result.conflicts ?? 0,
+    skippedBytes: result.skippedBytes ?? 0,
+    ms: Math.round(ms),
+  });
+}
+
+/** Why a program stops, for its last line: the signal's name, or what it was asked to do. */
+export function stopReason(signal: AbortSignal, done: string): string {
+  return signal.aborted ? `stopped by ${String(signal.reason ?? "a signal")}` : done;
+}
+
+/** The fields of the line a program logs as it stops: what it stored, and in how long. */
+export function summaryFields(counters: StoreCounters, startedAt: number): Record<string, unknown> {
+  return {
+    rows: counters.rowsPushed,
+    rejected: counters.linesRejected,
+    batches: counters.batches,
+    conflicts: counters.conflictsResolved,
+    skippedBytes: counters.bytesSkipped,
+    seconds: Math.round((Date.now() - startedAt) / 100) / 10,
+  };
 }
 
 /**

@@ -560,7 +560,12 @@ test("records mode, generation reused by another file: the gen: document tells, 
 test("usage errors: one line naming the problem, exit code 2", async () => {
   const cases: [string[], RegExp][] = [
     [[], /give exactly one LOGFILE/],
-    [["--flush-ms", "fast", "x.log"], /--flush-ms must be a positive integer, got "fast"/],
+    [
+      ["--flush-ms", "fast", "x.log"],
+      /--flush-ms must be a duration such as 500ms, 5s or 2m, got "fast"/,
+    ],
+    [["--batch-lines", "x", "x.log"], /--batch-lines must be a positive integer, got "x"/],
+    [["--flsh", "5s", "x.log"], /unknown option --flsh; did you mean --flush\?/],
     [["--mode", "both", "x.log"], /--mode must be one of feed, records, got "both"/],
     [["--bogus", "x.log"], /unknown option --bogus/],
     [["--couchdb"], /option --couchdb needs a value/],

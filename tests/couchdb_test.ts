@@ -96,7 +96,7 @@ test("a server that is not listening: retried, then a clear error once the retry
   await assert.rejects(db.ensureDatabase(), (error: CouchError) => {
     assert.equal(
       error.message,
-      `cannot reach CouchDB at http://127.0.0.1:${port}: connection refused`,
+      `cannot reach CouchDB at http://127.0.0.1:${port}: connection refused; gave up after 1500ms of retrying (--retry-for)`,
     );
     return true;
   });

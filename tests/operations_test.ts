@@ -37,9 +37,14 @@ test("configuration errors name the key and the file, exit 2", async () => {
   const cases: [string, RegExp][] = [
     [
       '{"flushMs": "fast"}',
-      /^capture: capture\.json: "flushMs" must be a positive integer, got "fast"$/m,
+      /^capture: capture\.json: "flushMs" must be a duration such as 500ms, 5s or 2m, got "fast"$/m,
     ],
-    ['{"flushMS": 100}', /capture\.json: unknown key "flushMS" \(known keys: .*flushMs/],
+    [
+      '{"flushMS": 100}',
+      /capture\.json: unknown key "flushMS"; did you mean "flushMs"\? \(known keys: .*flushMs/,
+    ],
+    ['{"batch_lines": 100}', /unknown key "batch_lines"; did you mean "batchLines"\?/],
+    ['{"batchLines": "100"}', /"batchLines" must be a positive integer, got "100"/],
     ['{"mode": "both"}', /capture\.json: "mode" must be one of feed, records, got "both"/],
     ['{"batchLines": 0}', /"batchLines" must be a positive integer, got 0/],
     ['{"once": "yes"}', /"once" must be true or false, got "yes"/],
@@ -163,7 +168,7 @@ test("--import-history starts from the 2012 logtail.history size", async () => {
   assert.equal(cache.offset, (await Deno.stat(log)).size);
 });
 
-test("--help lists every option with its default, the configuration keys and two examples; --version", async () => {
+test("--help lists every option with its default by section, the configuration keys, three examples and the exit codes; --version", async () => {
   for (
     const [program, specs] of [["capture", CAPTURE_OPTIONS], ["monitor", MONITOR_OPTIONS]] as const
   ) {
@@ -180,12 +185,21 @@ test("--help lists every option with its default, the configuration keys and two
         );
       }
     }
-    assert.match(help.stdout, /\(default: 50\)|\(default: keep\)/);
+    // Help text is wrapped: read it as one line.
+    assert.match(help.stdout.replace(/\s+/g, " "), /\(default: 50ms\)|\(default: keep\)/);
     assert.equal(
       help.stdout.split("examples:")[1].split("\n").filter((l) => l.startsWith(`  ${program}`))
         .length,
-      2,
+      3,
     );
+    // A manual: sections, typed placeholders, exit codes, and no line past 99 columns.
+    assert.match(help.stdout, /^CouchDB:$/m);
+    assert.match(help.stdout, /--couchdb URL /);
+    assert.match(help.stdout, /--batch-lines N /);
+    assert.match(help.stdout, /^exit codes:\n {2}0 /m);
+    assert.doesNotMatch(help.stdout, / VALUE /);
+    const long = help.stdout.split("\n").filter((line) => line.length > 99);
+    assert.deepEqual(long, [], `${program} --help has lines over 99 columns`);
     const version = await run(program, ["--version"]);
     assert.match(version.stdout, new RegExp(`^${program} \\d+\\.\\d+\\.\\d+\\n$`));
   }
@@ -370,9 +384,10 @@ test("the build: compiled binaries run --version, --help and a short capture (or
   assert.equal(body.rows[0].value, 281);
 });
 
-test("the demo runs, and stops cleanly on SIGINT with no process or file left behind", async () => {
-  const demo = new Deno.Command(Deno.execPath(), {
-    args: toolArgs("tools/demo.ts", ["--rate", "300"]),
+test("the demo runs, and stops cleanly on Ctrl-C (SIGINT to its process group) with its final count right, and no process or file left behind", async () => {
+  // In a session of its own, as a terminal runs it: Ctrl-C reaches every process of the group.
+  const demo = new Deno.Command("setsid", {
+    args: [Deno.execPath(), ...toolArgs("tools/demo.ts", ["--rate", "300"])],
     env: { COUCHDB_URL: "" },
     stdin: "null",
     stdout: "piped",
@@ -388,11 +403,17 @@ test("the demo runs, and stops cleanly on SIGINT with no process or file left be
     "demo output",
   );
   const folder = /log: +(\S+)\/spysocket\.log/.exec(output)![1];
-  await new Promise((r) => setTimeout(r, 10_000 - 4000));
-  demo.kill("SIGINT");
+  await until(
+    () => (output.match(/\d+ s {2}written/g)?.length ?? 0) >= 3,
+    30_000,
+    "three progress lines",
+  );
+  const group = await new Deno.Command("kill", { args: ["-INT", "--", `-${demo.pid}`] }).output();
+  assert.ok(group.success, new TextDecoder().decode(group.stderr));
   const status = await demo.status;
   await reader;
   assert.equal(status.code, 0);
+  // Counted before the server stopped: every line written is in CouchDB.
   assert.match(output, /stopped: (\d+) lines written, \1 rows in CouchDB/);
   assert.match(output, /in CouchDB +[1-9]\d* rows/);
   const ps = new TextDecoder().decode(
@@ -404,6 +425,25 @@ test("the demo runs, and stops cleanly on SIGINT with no process or file left be
     false,
     `${folder} was left behind`,
   );
+});
+
+test("the demo says why no rows come: capture's own error when it exits, and exit code 1", async () => {
+  await using refusing = refusingServer();
+  const demo = await new Deno.Command(Deno.execPath(), {
+    args: toolArgs("tools/demo.ts", ["--rate", "100", "--seconds", "20"]),
+    env: { COUCHDB_URL: refusing.url },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(demo.stdout);
+  assert.equal(demo.code, 1, output);
+  assert.match(
+    output,
+    /capture exited \(code 1\):\n {2}capture: .*refused the credentials \(401\)/,
+  );
+  assert.match(output, /stopped: \d+ lines written, 0 rows in CouchDB/);
+  assert.doesNotMatch(new TextDecoder().decode(demo.stderr), /TypeError|already terminated/);
 });
 
 test("--log-level warn leaves only warnings and errors", async () => {

@@ -66,6 +66,20 @@ export async function installCouchServer(log = (m: string) => console.error(m)):
   return BIN;
 }
 
+/** Whether util-linux's `setsid` is there. */
+async function hasSetsid(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("setsid", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output()).success;
+  } catch {
+    return false;
+  }
+}
+
 /** A free TCP port on loopback. */
 export function freePort(): number {
   // Below Linux's ephemeral range (32768–60999): a port the kernel handed out could be taken again
@@ -82,7 +96,10 @@ export function freePort(): number {
 }
 
 /** Installs (if needed) and starts pouchdb-server in memory on a free loopback port. */
-export async function startCouchServer(port = freePort()): Promise<CouchServer> {
+export async function startCouchServer(
+  port = freePort(),
+  options: { ownSession?: boolean } = {},
+): Promise<CouchServer> {
   const bin = await installCouchServer();
   const dir = await Deno.makeTempDir({ prefix: "logcapture-couch-" });
   await Deno.mkdir(join(dir, "data"));
@@ -94,19 +111,24 @@ export async function startCouchServer(port = freePort()): Promise<CouchServer> 
   let child: Deno.ChildProcess | null = null;
 
   async function start(): Promise<void> {
-    child = new Deno.Command(bin, {
-      args: [
-        "-n",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--in-memory",
-        "--dir",
-        join(dir, "data"),
-        "--config",
-        join(dir, "config.json"),
-      ],
+    const args = [
+      "-n",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--in-memory",
+      "--dir",
+      join(dir, "data"),
+      "--config",
+      join(dir, "config.json"),
+    ];
+    // Ctrl-C reaches the whole foreground process group, and pouchdb-server exits on SIGINT. In a
+    // session of its own (setsid execs it: same PID) it outlives its caller's last count, and is
+    // stopped by it.
+    const own = options.ownSession && await hasSetsid();
+    child = new Deno.Command(own ? "setsid" : bin, {
+      args: own ? [bin, ...args] : args,
       cwd: dir,
       stdout: "null",
       stderr: "null",

@@ -2,8 +2,10 @@
  * `deno task demo`: the main job on a demo setup. Starts a CouchDB API server (pouchdb-server,
  * installed on the fly) unless `COUCHDB_URL` is given, writes a simulated spysocket log at a
  * realistic rate, runs `capture` all-in-one on it, and prints every couple of seconds the lines
- * written, the rows in CouchDB and the lag. Ctrl-C stops everything it started; its files live in
- * one temporary folder, removed at the end.
+ * written, the rows in CouchDB and the lag. When rows stop coming, it shows what capture last said;
+ * when capture exits, why. Ctrl-C stops everything it started, in order (the writer, capture, the
+ * final count, the server: the server runs in a session of its own, out of Ctrl-C's reach); its files live
+ * in one temporary folder, removed at the end.
  * @module
  */
 import { join } from "node:path";
@@ -27,12 +29,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 if (stopAfter > 0) setTimeout(() => stop.abort(), stopAfter);
 
 let server: Awaited<ReturnType<typeof startCouchServer>> | null = null;
+let captureFailed = false;
 let capture: Deno.ChildProcess | null = null;
 try {
   let base = Deno.env.get("COUCHDB_URL")?.replace(/\/+$/, "");
   if (!base) {
     console.log("starting a CouchDB API server (pouchdb-server) on loopback…");
-    server = await startCouchServer();
+    server = await startCouchServer(undefined, { ownSession: true });
     base = server.url;
   }
   const display = base.replace(/\/\/[^/@]*@/, "//");
@@ -55,9 +58,19 @@ try {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const captureLog = Deno.open(join(dir, "capture.log"), { write: true, create: true }).then((f) =>
-    capture!.stderr.pipeTo(f.writable)
-  );
+  const captureLogPath = join(dir, "capture.log");
+  const captureLog = (async () => {
+    using file = await Deno.open(captureLogPath, { write: true, create: true });
+    for await (const chunk of capture!.stderr) await file.write(chunk);
+  })();
+  let captureExit: number | null = null;
+  capture.status.then((status) => (captureExit = status.code));
+  /** Capture's last lines but its debug ones, to show why rows are not coming. */
+  const captureSays = async (count: number): Promise<string> => {
+    const text = await Deno.readTextFile(captureLogPath).catch(() => "");
+    const said = text.trim().split("\n").filter((l) => l && !l.includes(" DEBUG ")).slice(-count);
+    return said.length ? said.map((l) => `  capture: ${l}`).join("\n") : "  (capture said nothing)";
+  };
 
   // The writer: `rate` lines a second, in small slices, like a busy AVL server.
   const sim = createSimulator({ seed: Date.now() % 100000 });
@@ -83,6 +96,8 @@ try {
     return body?.rows?.[0]?.value ?? 0;
   };
   let shownSamples = false;
+  let stalled = 0;
+  let lastRows = 0;
   while (!stop.signal.aborted) {
     await new Promise((r) => {
       const t = setTimeout(r, 2000);
@@ -92,7 +107,19 @@ try {
       }, { once: true });
     });
     if (stop.signal.aborted) break;
+    if (captureExit !== null) {
+      await captureLog.catch(() => {});
+      console.log(`capture exited (code ${captureExit}):\n${await captureSays(5)}`);
+      captureFailed = captureExit !== 0;
+      break;
+    }
     const rows = await rowsStored();
+    // Rows not growing while lines are written: say what capture last said, once per stall.
+    stalled = rows > lastRows || written === rows ? 0 : stalled + 1;
+    lastRows = rows;
+    if (stalled === 3) {
+      console.log(`no new rows for 6 s; capture last said:\n${await captureSays(3)}`);
+    }
     const seconds = Math.round((Date.now() - started) / 1000);
     console.log(
       `${String(seconds).padStart(4)} s  written ${String(written).padStart(7)} lines  in CouchDB ${
@@ -117,8 +144,15 @@ try {
       }
     }
   }
+  stop.abort();
   await writer;
-  capture.kill("SIGTERM");
+  if (captureExit === null) {
+    try {
+      capture.kill("SIGTERM"); // it may have stopped already, on the same Ctrl-C
+    } catch {
+      // already gone
+    }
+  }
   await capture.status;
   await captureLog.catch(() => {});
   capture = null;
@@ -132,4 +166,5 @@ try {
   await server?.[Symbol.asyncDispose]();
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
-Deno.exit(0);
+// A capture that failed on its own (a refusing server, say) fails the demo.
+Deno.exit(captureFailed ? 1 : 0);
