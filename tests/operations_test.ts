@@ -350,8 +350,9 @@ test("the run tasks start the programs as the build compiles them and the tests 
 
 test("the build: compiled binaries run --version, --help and a short capture (or a clear one-line error)", async () => {
   await using dir = await tempDir();
+  const dist = join(dir.path, "dist");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: toolArgs("tools/build.ts", ["--out", dir.path]),
+    args: toolArgs("tools/build.ts", ["--out", dist]),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -360,15 +361,20 @@ test("the build: compiled binaries run --version, --help and a short capture (or
   ).join("\n");
   if (!out.success) {
     assert.equal(stderr.split("\n").length, 1, stderr);
-    assert.match(stderr, /DENORT_BIN/);
+    // Offline: the runtime's URL, to fetch it elsewhere, and DENORT_BIN; no empty dist/ left.
+    assert.match(
+      stderr,
+      new RegExp(`for ${Deno.build.target} \\(https://\\S+denort-\\S+\\.zip\\).*DENORT_BIN=`),
+    );
+    assert.equal(await Deno.stat(dist).then(() => true, () => false), false, "an empty dist/");
     console.log(`skipped the compiled-binary checks: ${stderr}`);
     return;
   }
-  const capture = join(dir.path, "capture");
+  const capture = join(dist, "capture");
   const version = await new Deno.Command(capture, { args: ["--version"], stdout: "piped" })
     .output();
   assert.match(new TextDecoder().decode(version.stdout), /^capture /);
-  const help = await new Deno.Command(join(dir.path, "monitor"), {
+  const help = await new Deno.Command(join(dist, "monitor"), {
     args: ["--help"],
     stdout: "piped",
   }).output();
@@ -486,4 +492,195 @@ test("SIGHUP does not stop capture or the monitor: it is said, and they carry on
   } finally {
     for (const program of programs) await program[Symbol.asyncDispose]();
   }
+});
+
+/** The JSON log lines of a program's stderr, by their message. */
+function jsonLines(stderr: string): Record<string, unknown>[] {
+  return stderr.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+}
+
+test("capture says where it starts and why, each batch at debug, and what it did when it stops (text and JSON)", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, simulatedLines(21)(20));
+  const size = (await Deno.stat(log)).size;
+  const db = freshDb("lifecycle");
+  const args = ["--couchdb", db, "--cache", `${dir.path}/c.json`, "--source", "avl1"];
+  const first = await run("capture", [...args, "--once", "-v", log]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(
+    first.stderr,
+    /INFO +capturing \S+ into \S+ version=\d+\.\d+\.\d+ mode="all-in-one, feed mode" source=avl1 generation=0 offset=0 from="--from start"/,
+  );
+  assert.match(
+    first.stderr,
+    new RegExp(
+      `DEBUG +stored avl1 bytes 0-${size} generation=0 start=0 end=${size} rows=20 rejected=0 conflicts=0 skippedBytes=0 ms=\\d+`,
+    ),
+  );
+  assert.match(
+    first.stderr,
+    new RegExp(
+      `INFO +stopped: --once has captured all there was lines=20 rows=20 rejected=0 batches=1 conflicts=0 skippedBytes=0 seconds=[\\d.]+ generation=0 offset=${size} saved=\\S+c\\.json`,
+    ),
+  );
+
+  await append(log, simulatedLines(22)(5) + "not a report\n");
+  const second = await run("capture", [...args, "--once", "--log-format", "json", log]);
+  assert.equal(second.code, 0, second.stderr);
+  const [start, ...rest] = jsonLines(second.stderr);
+  assert.equal(start.msg, `capturing ${log} into ${db.replace(/\/\/[^@]*@/, "//")}`);
+  assert.deepEqual([start.source, start.generation, start.offset, start.from], [
+    "avl1",
+    0,
+    size,
+    "the cache file",
+  ]);
+  const summary = rest.at(-1)!;
+  assert.equal(summary.msg, "stopped: --once has captured all there was");
+  assert.deepEqual([summary.lines, summary.rows, summary.rejected, summary.batches], [6, 5, 1, 1]);
+  assert.equal(summary.offset, (await Deno.stat(log)).size);
+
+  await using running = new Running("capture", [...args, "-v", log]);
+  await running.waitFor(/capturing/);
+  await append(log, simulatedLines(23)(3));
+  await running.waitFor(/DEBUG +stored avl1 .* rows=3 /);
+  running.kill("SIGTERM");
+  assert.equal((await running.done).code, 0, running.stderr);
+  assert.match(
+    running.stderr,
+    /INFO +stopped by SIGTERM lines=3 rows=3 rejected=0 batches=1 .* saved=/,
+  );
+});
+
+test("the monitor says what it did when it stops: after --once, and after SIGTERM", async () => {
+  await using dir = await tempDir();
+  const drop = `${dir.path}/drop`;
+  await Deno.mkdir(drop);
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, simulatedLines(24)(10));
+  const made = await run("capture", [
+    "-t",
+    "Tail_Only",
+    "--extract-dir",
+    drop,
+    "--cache",
+    `${dir.path}/c.json`,
+    "--source",
+    "avl1",
+    "--once",
+    log,
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  const db = freshDb("monlife");
+  const once = await run("monitor", ["--couchdb", db, "--once", "-v", drop]);
+  assert.equal(once.code, 0, once.stderr);
+  assert.match(once.stderr, /INFO +monitoring \S+ into \S+ version=\S+ mode="feed mode"/);
+  assert.match(once.stderr, /DEBUG +stored avl1 bytes 0-\d+ generation=0 .* rows=10 /);
+  assert.match(
+    once.stderr,
+    /INFO +stopped: --once has processed every extract there was extracts=1 extractsRejected=0 rows=10 rejected=0 batches=1 /,
+  );
+  await using running = new Running("monitor", ["--couchdb", db, drop]);
+  await running.waitFor(/monitoring/);
+  running.kill("SIGTERM");
+  assert.equal((await running.done).code, 0);
+  assert.match(running.stderr, /INFO +stopped by SIGTERM extracts=0 /);
+});
+
+test("--once exit codes for scripts: 0 done, 1 with the last error once --retry-for is over (at the start, and mid-run), 2 for usage", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, simulatedLines(25)(10));
+  const cache = `${dir.path}/c.json`;
+  const db = freshDb("oncecodes");
+  assert.equal((await run("capture", ["--couchdb", db, "--cache", cache, "--once", log])).code, 0);
+
+  const port = freePortForTest();
+  const unreachable = await run("capture", [
+    "--couchdb",
+    `http://127.0.0.1:${port}/db`,
+    "--cache",
+    `${dir.path}/other.json`,
+    "--once",
+    "--retry-for",
+    "1s",
+    log,
+  ]);
+  assert.equal(unreachable.code, 1);
+  assert.match(
+    unreachable.stderr.trim().split("\n").at(-1)!,
+    /^capture: cannot reach CouchDB at http:\/\/127\.0\.0\.1:\d+: connection refused; gave up after 1s of retrying \(--retry-for\)$/,
+  );
+
+  // Mid-run: the database was reached, then the server goes away for longer than --retry-for.
+  using proxy = new Proxy(serverUrl());
+  await append(log, simulatedLines(26)(10));
+  await using capture = new Running("capture", [
+    "--couchdb",
+    proxy.urlFor(db),
+    "--cache",
+    cache,
+    "--retry-for",
+    "2s",
+    "--poll",
+    "50ms",
+    log,
+  ]);
+  await capture.waitFor(/capturing/);
+  proxy.down();
+  await append(log, simulatedLines(27)(10));
+  const status = await capture.done;
+  assert.equal(status.code, 1, capture.stderr);
+  assert.match(
+    capture.stderr.trim().split("\n").at(-1)!,
+    /^capture: .*(cannot reach CouchDB|gave up).*\(--retry-for\)/,
+  );
+  assert.match(capture.stderr, /stopping on an error lines=\d+/);
+
+  const monitorDown = await run("monitor", [
+    "--couchdb",
+    `http://127.0.0.1:${port}/db`,
+    "--once",
+    "--retry-for",
+    "1s",
+    dir.path,
+  ]);
+  assert.equal(monitorDown.code, 1);
+  assert.match(monitorDown.stderr, /gave up after 1s of retrying \(--retry-for\)/);
+  const usage = await run("capture", ["--once", "--retry-for", "soon", log]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--retry-for must be a duration such as 500ms, 5s or 2m/);
+});
+
+test("--print-config needs no LOGFILE, and says where each value came from", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/capture.json`;
+  await Deno.writeTextFile(path, JSON.stringify({ batchLines: 200, flushMs: "1s" }));
+  const result = await run("capture", ["--config", path, "--print-config", "--poll", "2s"], {
+    COUCHDB_URL: "http://admin:secret@couch:5984/db",
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const config = JSON.parse(result.stdout);
+  assert.deepEqual([config.batchLines, config.flushMs, config.pollMs, config.couchdb], [
+    200,
+    1000,
+    2000,
+    "http://admin:***@couch:5984/db",
+  ]);
+  assert.deepEqual(
+    [
+      config.$origin.batchLines,
+      config.$origin.flushMs,
+      config.$origin.pollMs,
+      config.$origin.couchdb,
+      config.$origin.mode,
+    ],
+    [`file ${path}`, `file ${path}`, "--poll", "$COUCHDB_URL", "default"],
+  );
+  // What it prints is a configuration file again: `$origin` is skipped when it is read back.
+  await Deno.writeTextFile(path, result.stdout);
+  const again = await run("capture", ["--config", path, "--print-config"], { COUCHDB_URL: "" });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).pollMs, 2000);
 });

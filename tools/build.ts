@@ -31,7 +31,19 @@ export async function build(options: { target?: string; out: string }): Promise<
       );
     }
   }
+  const existed = await Deno.stat(options.out).then(() => true, () => false);
   await Deno.mkdir(options.out, { recursive: true });
+  try {
+    return await compileAll(options);
+  } catch (error) {
+    // A failed build leaves no empty output folder behind it.
+    if (!existed) await Deno.remove(options.out).catch(() => {});
+    throw error;
+  }
+}
+
+async function compileAll(options: { target?: string; out: string }): Promise<string[]> {
+  const target = options.target ?? Deno.build.target;
   const built: string[] = [];
   for (const program of PROGRAMS) {
     const output = join(options.out, options.target ? `${program}-${options.target}` : program);
@@ -55,11 +67,12 @@ export async function build(options: { target?: string; out: string }): Promise<
     if (!result.success) {
       const text = new TextDecoder().decode(result.stderr);
       if (/denort|download|dns error|lookup address|connect|certificate/i.test(text)) {
+        // The URL Deno tried is what a user fetches on a machine that can, and copies over.
+        const url = /https:\/\/\S+?\.zip/.exec(text)?.[0] ??
+          `https://dl.deno.land/release/v${Deno.version.deno}/denort-${target}.zip`;
         throw new Error(
-          `build: deno compile could not get its denort runtime${
-            options.target ? ` for ${options.target}` : ""
-          } (no download possible here): ` +
-            `set DENORT_BIN to the denort binary of Deno ${Deno.version.deno} for that target (from denort-<target>.zip of the Deno release) and run again`,
+          `build: deno compile could not download its runtime for ${target} (${url}): ` +
+            `fetch it where you can, unzip it, and run again with DENORT_BIN=/path/to/denort`,
         );
       }
       throw new Error(
