@@ -13,6 +13,7 @@ import {
   freshDb,
   Proxy,
   refusingServer,
+  ROOT,
   run,
   Running,
   serverCredentials,
@@ -683,4 +684,25 @@ test("--print-config needs no LOGFILE, and says where each value came from", asy
   const again = await run("capture", ["--config", path, "--print-config"], { COUCHDB_URL: "" });
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).pollMs, 2000);
+});
+
+test("the example configurations are valid, and the capture one agrees with the systemd unit", async () => {
+  for (const program of ["capture", "monitor"] as const) {
+    const result = await run(program, [
+      "--config",
+      `${ROOT}/examples/${program}.json`,
+      "--print-config",
+    ], { COUCHDB_URL: "" });
+    assert.equal(result.code, 0, result.stderr);
+    const config = JSON.parse(result.stdout);
+    assert.equal(config.$origin.couchdb, `file ${ROOT}/examples/${program}.json`);
+    if (program === "capture") {
+      const unit = await Deno.readTextFile(`${ROOT}/deploy/capture@.service`);
+      // The unit's instance `spysocket` puts its cache file where the example says.
+      const cache = /--cache \$\{STATE_DIRECTORY\}\/%i\.cache\.json/.test(unit)
+        ? "/var/lib/logcapture/spysocket.cache.json"
+        : null;
+      assert.equal(config.cache, cache);
+    }
+  }
 });
