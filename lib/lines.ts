@@ -46,6 +46,11 @@ export interface ScannerOptions {
   maxLineBytes: number;
   /** The size of the one read buffer; raised to hold the longest line allowed. */
   bufferBytes?: number;
+  /**
+   * A buffer to read into, reused from an earlier scanner that is done with it (it must hold the
+   * longest line allowed); a new one is made when absent or too small.
+   */
+  buffer?: Uint8Array;
 }
 
 /** How many first bytes of an oversized line are kept. */
@@ -67,10 +72,16 @@ export class LineScanner {
   constructor(reader: SeekableReader, offset: number, options: ScannerOptions) {
     this.#reader = reader;
     this.#maxLineBytes = options.maxLineBytes;
-    this.#buffer = new Uint8Array(
-      Math.max(options.bufferBytes ?? 1 << 20, options.maxLineBytes + 1),
-    );
+    const size = Math.max(options.bufferBytes ?? 1 << 20, options.maxLineBytes + 1);
+    this.#buffer = options.buffer && options.buffer.length >= size
+      ? options.buffer
+      : new Uint8Array(size);
     this.#position = offset;
+  }
+
+  /** The buffer it reads into, to give to a later scanner once this one's chunks are done with. */
+  get buffer(): Uint8Array {
+    return this.#buffer;
   }
 
   /** The offset of the first byte not yet returned: where the next line starts. */

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   append,
   assertFeedOnce,
+  assertRecordsOnce,
   expectedRows,
   feedDocs,
   feedEnd,
@@ -115,6 +116,51 @@ test("a backlog of extracts at monitor start, monitor started after capture, --d
   assert.equal(result.code, 0, result.stderr);
   await assertFeedOnce(db, await Deno.readFile(log));
   assert.equal([...Deno.readDirSync(drop)].length, 0);
+});
+
+test("extracts longer than the monitor's read buffer, cut into many batches, two in flight across extracts: every line once, in both modes", async () => {
+  const { dir, drop, log, db } = await setup();
+  await using _ = dir;
+  // About 2.6 MB of log in extracts of up to 2 MiB: each is read in several chunks of the 1 MiB
+  // buffer the monitor reuses from one extract to the next.
+  await append(log, lines(17_000));
+  const made = await run(
+    "capture",
+    tailArgs(
+      dir.path,
+      "--extract-dir",
+      drop,
+      "--batch-bytes",
+      "2MiB",
+      "--batch-lines",
+      "100000",
+      "--once",
+      log,
+    ),
+  );
+  assert.equal(made.code, 0, made.stderr);
+  await append(log, lines(3000));
+  const more = await run(
+    "capture",
+    tailArgs(dir.path, "--extract-dir", drop, "--batch-lines", "700", "--once", log),
+  );
+  assert.equal(more.code, 0, more.stderr);
+  assert.ok([...Deno.readDirSync(drop)].length >= 6);
+  const bytes = await Deno.readFile(log);
+  const result = await run("monitor", monitorArgs(db, drop, "--once", "--batch-lines", "1500"));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, bytes);
+  // The same extracts again, in records mode, into another database.
+  for (const entry of Deno.readDirSync(`${drop}/done`)) {
+    await Deno.rename(`${drop}/done/${entry.name}`, `${drop}/${entry.name}`);
+  }
+  const records = freshDb("bigrec");
+  const again = await run(
+    "monitor",
+    monitorArgs(records, drop, "--once", "--mode", "records", "--batch-lines", "900"),
+  );
+  assert.equal(again.code, 0, again.stderr);
+  await assertRecordsOnce(records, bytes);
 });
 
 test("crash loop on both sides: 20 SIGKILLs of capture and of the monitor while a writer appends", async () => {
