@@ -5,30 +5,32 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/capture.ts";
-import { httpClientWithCa, printableConfig, readSecretFile, UsageError } from "./lib/config.ts";
-import { SOURCE_NAME } from "./lib/batch.ts";
-import type { BatchSink } from "./lib/sink.ts";
-import { extractSink } from "./lib/handover.ts";
-import { removeStaleTemps } from "./lib/atomic.ts";
-import { cacheLockPath, holdLock } from "./lib/lock.ts";
-import { runMain } from "./lib/main.ts";
+import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
+import { httpClientWithCa, printableConfig } from "./lib/cli/config.ts";
+import { UsageError } from "./lib/base/errors.ts";
+import { readSecretFile } from "./lib/base/secret.ts";
+import { SOURCE_NAME } from "./lib/sink/batch.ts";
+import type { BatchSink } from "./lib/sink/sink.ts";
+import { extractSink } from "./lib/sink/handover.ts";
+import { removeStaleTemps } from "./lib/source/atomic.ts";
+import { cacheLockPath, holdLock } from "./lib/source/lock.ts";
+import { runMain } from "./lib/cli/main.ts";
 import {
   batchLinesFor,
   CAPTURE_OPTIONS,
   EXIT_CODES,
   retryForMsOf,
   VERSION,
-} from "./lib/options.ts";
-import { startStatusServer } from "./lib/status.ts";
-import { captureMetrics, NO_REQUESTS } from "./lib/metrics.ts";
+} from "./lib/cli/options.ts";
+import { startStatusServer } from "./lib/cli/status.ts";
+import { captureMetrics, NO_REQUESTS } from "./lib/cli/metrics.ts";
 import {
   checkingClient,
   couchSink,
   listenAddress,
   programLogger,
   programOptions,
-} from "./lib/program.ts";
+} from "./lib/cli/program.ts";
 import {
   cacheCheck,
   type Check,
@@ -39,7 +41,7 @@ import {
   pemFileCheck,
   receiverCheck,
   runChecks,
-} from "./lib/check.ts";
+} from "./lib/cli/check.ts";
 
 const USAGE = "capture [options] LOGFILE\n       capture check [options] LOGFILE";
 const EXAMPLES = `examples:

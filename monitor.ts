@@ -4,11 +4,13 @@
  * Run `monitor --help` for the options.
  * @module
  */
-import { printableConfig, readSecretFile, UsageError } from "./lib/config.ts";
-import { convertFiles } from "./lib/convert.ts";
-import type { ColumnSet } from "./lib/csv.ts";
-import { holdLock } from "./lib/lock.ts";
-import { runMain } from "./lib/main.ts";
+import { printableConfig } from "./lib/cli/config.ts";
+import { UsageError } from "./lib/base/errors.ts";
+import { readSecretFile } from "./lib/base/secret.ts";
+import { convertFiles } from "./lib/run/convert.ts";
+import type { ColumnSet } from "./lib/format/csv.ts";
+import { holdLock } from "./lib/source/lock.ts";
+import { runMain } from "./lib/cli/main.ts";
 import {
   type Check,
   CheckFailure,
@@ -19,10 +21,10 @@ import {
   pemFileCheck,
   runChecks,
   tlsPairCheck,
-} from "./lib/check.ts";
-import { monitorMetrics } from "./lib/metrics.ts";
-import { heldPosition, newMonitorStats, runMonitor } from "./lib/monitor.ts";
-import { findStoredPosition } from "./lib/store.ts";
+} from "./lib/cli/check.ts";
+import { monitorMetrics } from "./lib/cli/metrics.ts";
+import { heldPosition, newMonitorStats, runMonitor } from "./lib/run/monitor_loop.ts";
+import { findStoredPosition } from "./lib/sink/store.ts";
 import {
   batchLinesFor,
   CONVERT_OPTIONS,
@@ -30,16 +32,16 @@ import {
   MONITOR_OPTIONS,
   retryForMsOf,
   VERSION,
-} from "./lib/options.ts";
+} from "./lib/cli/options.ts";
 import {
   checkingClient,
   couchSink,
   listenAddress,
   programLogger,
   programOptions,
-} from "./lib/program.ts";
-import { startReceiver } from "./lib/receiver.ts";
-import { startStatusServer } from "./lib/status.ts";
+} from "./lib/cli/program.ts";
+import { startReceiver } from "./lib/run/receiver.ts";
+import { startStatusServer } from "./lib/cli/status.ts";
 
 const CONVERT_USAGE = "monitor convert [options] FILE...";
 const CONVERT_EXAMPLES = `examples:

@@ -9,11 +9,11 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { lineRuns } from "../lib/lines.ts";
-import { recordDocuments } from "../lib/store.ts";
-import { yearResolver } from "../lib/spysocket.ts";
-import type { Batch } from "../lib/batch.ts";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
+import { lineRuns } from "../lib/source/lines.ts";
+import { recordDocuments } from "../lib/sink/store.ts";
+import { yearResolver } from "../lib/parse/spysocket.ts";
+import type { Batch } from "../lib/sink/batch.ts";
+import { createSimulator, simulateText } from "../tools/simulator.ts";
 import { serverName } from "../tools/real_couchdb.ts";
 import { taskArgs } from "../tools/deno_run.ts";
 import { benchServer, num, show, spread } from "./measure.ts";

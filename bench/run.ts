@@ -11,15 +11,15 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
-import { ByteWriter } from "../lib/bytes.ts";
-import { formatCsv } from "../lib/format.ts";
-import { lineRuns, LineScanner } from "../lib/lines.ts";
-import { feedDocument, feedDocumentParts, recordDocuments } from "../lib/store.ts";
-import { CouchClient, takesMultipart } from "../lib/couchdb.ts";
-import { type Batch, feedDocId } from "../lib/batch.ts";
-import { yearResolver } from "../lib/spysocket.ts";
-import { csvHeader } from "../lib/csv.ts";
+import { createSimulator, simulateText } from "../tools/simulator.ts";
+import { ByteWriter } from "../lib/base/bytes.ts";
+import { formatCsv } from "../lib/format/reports.ts";
+import { lineRuns, LineScanner } from "../lib/source/lines.ts";
+import { feedDocument, feedDocumentParts, recordDocuments } from "../lib/sink/store.ts";
+import { CouchClient, takesMultipart } from "../lib/sink/couchdb.ts";
+import { type Batch, feedDocId } from "../lib/sink/batch.ts";
+import { yearResolver } from "../lib/parse/spysocket.ts";
+import { csvHeader } from "../lib/format/csv.ts";
 import { freePort } from "../tools/couch_server.ts";
 import { serverName } from "../tools/real_couchdb.ts";
 import { Proxy } from "../tools/proxy.ts";

@@ -5,9 +5,9 @@ import {
   FEED_DESIGN,
   parseCouchUrl,
   takesMultipart,
-} from "../lib/couchdb.ts";
+} from "../lib/sink/couchdb.ts";
 import { gzipSync } from "node:zlib";
-import { createLogger } from "../lib/log.ts";
+import { createLogger } from "../lib/base/log.ts";
 import { freePort } from "../tools/couch_server.ts";
 import { fakeServer, freshDb, getJson, refusingServer, test } from "./helpers.ts";
 

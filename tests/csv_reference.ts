@@ -5,8 +5,8 @@
  * @module
  */
 import { stringify } from "csv-stringify/sync";
-import { type ColumnSet, csvColumns } from "../lib/csv.ts";
-import type { Report } from "../lib/spysocket.ts";
+import { type ColumnSet, csvColumns } from "../lib/format/csv.ts";
+import type { Report } from "../lib/parse/spysocket.ts";
 
 const CSV_OPTIONS = { record_delimiter: "unix", eof: true } as const;
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { ByteWriter } from "../lib/bytes.ts";
-import { csvHeader } from "../lib/csv.ts";
+import { ByteWriter } from "../lib/base/bytes.ts";
+import { csvHeader } from "../lib/format/csv.ts";
 import { csvHeaderReference } from "./csv_reference.ts";
-import { formatCsv } from "../lib/format.ts";
-import { parseLine, yearResolver } from "../lib/spysocket.ts";
+import { formatCsv } from "../lib/format/reports.ts";
+import { parseLine, yearResolver } from "../lib/parse/spysocket.ts";
 import { FIXTURES, run } from "./helpers.ts";
 
 const years = yearResolver({ year: 2012 });

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { csvRowsReference } from "./csv_reference.ts";
 import { denoRunArgs } from "../tools/deno_run.ts";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
-import { parseLine, yearResolver } from "../lib/spysocket.ts";
+import { createSimulator, simulateText } from "../tools/simulator.ts";
+import { parseLine, yearResolver } from "../lib/parse/spysocket.ts";
 
 export const ROOT = join(import.meta.dirname!, "..");
 /** The sample data of SPEC.md §6: the 2012 tools' sample logs, their output and their cache file. */

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { CAPTURE_OPTIONS, MONITOR_OPTIONS } from "../lib/options.ts";
+import { CAPTURE_OPTIONS, MONITOR_OPTIONS } from "../lib/cli/options.ts";
 import { RUNTIME_FLAGS } from "../tools/deno_run.ts";
 import {
   append,

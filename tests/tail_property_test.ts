@@ -6,17 +6,17 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Batch } from "../lib/batch.ts";
-import { runCapture } from "../lib/capture.ts";
-import { CouchClient } from "../lib/couchdb.ts";
-import { extractSink } from "../lib/handover.ts";
-import { runMonitor } from "../lib/monitor.ts";
-import { storeBatch } from "../lib/store.ts";
+import type { Batch } from "../lib/sink/batch.ts";
+import { runCapture } from "../lib/run/capture_loop.ts";
+import { CouchClient } from "../lib/sink/couchdb.ts";
+import { extractSink } from "../lib/sink/handover.ts";
+import { runMonitor } from "../lib/run/monitor_loop.ts";
+import { storeBatch } from "../lib/sink/store.ts";
 import { assertFeedOnce } from "./helpers.ts";
-import type { BatchSink } from "../lib/sink.ts";
-import { LineScanner } from "../lib/lines.ts";
-import { createLogger } from "../lib/log.ts";
-import { type FileIdentity, type FileRef, sameFile } from "../lib/identity.ts";
+import type { BatchSink } from "../lib/sink/sink.ts";
+import { LineScanner } from "../lib/source/lines.ts";
+import { createLogger } from "../lib/base/log.ts";
+import { type FileIdentity, type FileRef, sameFile } from "../lib/source/identity.ts";
 
 const encoder = new TextEncoder();
 const silent = createLogger({ write: () => {} });

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
+import { createSimulator, simulateText } from "./simulator.ts";
 import { startCouchServer } from "./couch_server.ts";
 import { denoRunArgs, taskArgs } from "./deno_run.ts";
 

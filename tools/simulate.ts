@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createSimulator, simulateText } from "../lib/simulator.ts";
+import { createSimulator, simulateText } from "./simulator.ts";
 import { taskArgs } from "./deno_run.ts";
 
 const USAGE =

@@ -34,7 +34,17 @@ async function main(): Promise<number> {
     console.error(`test server: ${name} at ${url.replace(/\/\/[^/@]*@/, "//")}`);
     const before = new Set(await testDatabases(url));
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "-A", "--config", join(ROOT, "deno.json"), ...taskArgs(), join(ROOT, "tests")],
+      // The examples of lib/ run too: they are its executable documentation.
+      args: [
+        "test",
+        "-A",
+        "--doc",
+        "--config",
+        join(ROOT, "deno.json"),
+        ...taskArgs(),
+        join(ROOT, "tests"),
+        join(ROOT, "lib"),
+      ],
       cwd: ROOT,
       env: { COUCHDB_URL: url, LOGCAPTURE_TEST_SERVER: server ? "pouchdb" : "external" },
       stdout: "piped",

@@ -1,0 +1,30 @@
+/**
+ * Secrets kept in files (a CouchDB password, a receiver's token), read the one way: the first
+ * line, its line end dropped; errors name the setting and the file, never the secret.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSecretFile } from "./secret.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "hunter2\n");
+ * assert.equal(await readSecretFile(path, "passwordFile"), "hunter2");
+ * await Deno.writeTextFile(path, "");
+ * await assert.rejects(readSecretFile(path, "passwordFile"), /passwordFile .* is empty/);
+ * ```
+ * @module
+ */
+import { UsageError } from "./errors.ts";
+
+/** Reads a one-line secret (a password, a token) from a file; the error names the setting and the file. */
+export async function readSecretFile(path: string, setting: string): Promise<string> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${setting} ${path}: ${(error as Error).message}`);
+  }
+  const secret = text.replace(/\r?\n$/, "");
+  if (!secret) throw new UsageError(`${setting} ${path} is empty`);
+  return secret;
+}

@@ -1,0 +1,86 @@
+/**
+ * The metrics each program serves on `/metrics`, from its counters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { captureMetrics, NO_REQUESTS } from "./metrics.ts";
+ * import { newStats } from "../run/capture_loop.ts";
+ * const stats = newStats();
+ * stats.linesRead = 5;
+ * const metrics = captureMetrics(stats, NO_REQUESTS);
+ * assert.equal(metrics.lines_read_total.value, 5);
+ * assert.equal(metrics.seconds_since_last_ack.value, -1); // nothing acknowledged yet
+ * ```
+ * @module
+ */
+import type { CaptureStats } from "../run/capture_loop.ts";
+import type { CouchClient } from "../sink/couchdb.ts";
+import type { MonitorStats } from "../run/monitor_loop.ts";
+import type { StoreCounters } from "../sink/sink.ts";
+import type { Metric } from "./status.ts";
+
+const counter = (value: number, help: string): Metric => ({ value, help, type: "counter" });
+const gauge = (value: number, help: string): Metric => ({ value, help, type: "gauge" });
+
+function sinceLastAck(lastAckAt: number): Metric {
+  return gauge(
+    lastAckAt ? (Date.now() - lastAckAt) / 1000 : -1,
+    "seconds since the last acknowledged batch (-1: none yet)",
+  );
+}
+
+/** What the CouchDB client counts of its requests. */
+export type RequestCounters = Pick<CouchClient, "retries" | "writesBelowQuorum">;
+
+/** No CouchDB (tail-only capture): nothing counted. */
+export const NO_REQUESTS: RequestCounters = { retries: 0, writesBelowQuorum: 0 };
+
+/** The metrics both programs have, from the counters every stored batch moves. */
+function storeMetrics(stats: StoreCounters, requests: RequestCounters): Record<string, Metric> {
+  return {
+    rows_pushed_total: counter(stats.rowsPushed, "CSV rows or records stored"),
+    lines_rejected_total: counter(
+      stats.linesRejected,
+      "lines that did not parse, kept with their batch",
+    ),
+    batches_total: counter(stats.batches, "batches acknowledged"),
+    conflicts_resolved_total: counter(
+      stats.conflictsResolved,
+      "conflicts resolved by reading what CouchDB holds",
+    ),
+    retries_total: counter(requests.retries, "CouchDB requests retried"),
+    writes_below_quorum_total: counter(
+      requests.writesBelowQuorum,
+      "writes a CouchDB cluster accepted on fewer copies than its write quorum (202): stored",
+    ),
+    bytes_skipped_total: counter(stats.bytesSkipped, "bytes an earlier run had stored already"),
+    seconds_since_last_ack: sinceLastAck(stats.lastAckAt),
+  };
+}
+
+/** The metrics of `capture`. */
+export function captureMetrics(
+  stats: CaptureStats,
+  requests: RequestCounters,
+): Record<string, Metric> {
+  return {
+    lines_read_total: counter(stats.linesRead, "lines read from the log"),
+    ...storeMetrics(stats, requests),
+    push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
+    bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
+  };
+}
+
+/** The metrics of `monitor`. */
+export function monitorMetrics(
+  stats: MonitorStats,
+  requests: RequestCounters,
+): Record<string, Metric> {
+  return {
+    extracts_done_total: counter(stats.extractsDone, "extracts stored"),
+    extracts_rejected_total: counter(stats.extractsRejected, "files moved to rejected/"),
+    extracts_pending: gauge(stats.extractsPending, "extracts waiting in the drop directory"),
+    ...storeMetrics(stats, requests),
+  };
+}

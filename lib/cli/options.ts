@@ -1,0 +1,565 @@
+/**
+ * The options of `capture` and `monitor`, in one table each: flags, configuration keys, defaults
+ * and help all come from here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { batchLinesFor, CAPTURE_OPTIONS, retryForMsOf } from "./options.ts";
+ * import { resolveOptions } from "./config.ts";
+ * const { options } = await resolveOptions("capture", CAPTURE_OPTIONS, [
+ *   "--once",
+ *   "--mode",
+ *   "records",
+ *   "app.log",
+ * ]);
+ * assert.equal(batchLinesFor(options), 1000); // records mode's default
+ * assert.equal(retryForMsOf(options), 5 * 60_000); // --once gives up after 5 minutes
+ * ```
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { type OptionSpec, readConfigFile } from "./config.ts";
+import { parseProperties } from "../base/properties.ts";
+import { UsageError } from "../base/errors.ts";
+import { COLUMN_SETS } from "../format/csv.ts";
+import { STORE_MODES } from "../sink/store.ts";
+
+/** The sections of `--help`, in order. */
+export const HELP_SECTIONS = [
+  "input",
+  "CouchDB",
+  "batching",
+  "two-host (tail-only)",
+  "receiver (monitor --listen)",
+  "operations",
+] as const;
+
+/** The version of both programs. */
+export const VERSION = "0.1.0";
+
+const MiB = 1 << 20;
+
+/** Flags that are not settings. */
+const PROGRAM_FLAGS: OptionSpec[] = [
+  {
+    key: "config",
+    flag: "config",
+    type: "string",
+    placeholder: "FILE",
+    section: "operations",
+    flagOnly: true,
+    help: "read settings from this JSON file",
+  },
+  {
+    key: "printConfig",
+    section: "operations",
+    flag: "print-config",
+    type: "boolean",
+    flagOnly: true,
+    help: "print the effective settings (secrets redacted) and exit",
+  },
+  {
+    key: "help",
+    section: "operations",
+    flag: "help",
+    short: "h",
+    type: "boolean",
+    flagOnly: true,
+    help: "print this help and exit",
+  },
+  {
+    key: "version",
+    section: "operations",
+    flag: "version",
+    type: "boolean",
+    flagOnly: true,
+    help: "print the version and exit",
+  },
+];
+
+/** CouchDB and formatting settings, shared by both programs. */
+const COUCH_OPTIONS: OptionSpec[] = [
+  {
+    key: "couchdb",
+    flag: "couchdb",
+    type: "string",
+    placeholder: "URL",
+    section: "CouchDB",
+    env: "COUCHDB_URL",
+    help: "the database, http(s)://host:5984/dbname",
+  },
+  { key: "user", type: "string", env: "COUCHDB_USER", help: "CouchDB user name" },
+  {
+    key: "password",
+    type: "string",
+    env: "COUCHDB_PASSWORD",
+    secret: true,
+    help: "CouchDB password",
+  },
+  { key: "passwordFile", type: "string", help: "file holding the CouchDB password" },
+  {
+    key: "mode",
+    section: "CouchDB",
+    flag: "mode",
+    type: "enum",
+    values: STORE_MODES,
+    default: "feed",
+    help: "one document per batch (feed) or per line (records)",
+  },
+  {
+    key: "columns",
+    section: "CouchDB",
+    flag: "columns",
+    type: "enum",
+    values: COLUMN_SETS,
+    default: "classic",
+    help: "CSV column set",
+  },
+  {
+    key: "year",
+    section: "CouchDB",
+    flag: "year",
+    type: "integer",
+    min: 1970,
+    help: "the year of every report, instead of inferring it",
+  },
+  {
+    key: "gzipLevel",
+    section: "CouchDB",
+    flag: "gzip-level",
+    type: "integer",
+    min: 0,
+    max: 9,
+    default: 1,
+    help: "gzip level of feed attachments sent to Apache CouchDB (0: the server compresses them)",
+  },
+  {
+    key: "caFile",
+    flag: "ca-file",
+    type: "string",
+    placeholder: "FILE",
+    section: "CouchDB",
+    help: "PEM file of a private CA, for https",
+  },
+  {
+    key: "requestTimeoutMs",
+    flag: "request-timeout",
+    aliases: ["request-timeout-ms"],
+    type: "duration",
+    min: 1,
+    default: 60_000,
+    section: "CouchDB",
+    help: "timeout of each CouchDB request",
+  },
+  {
+    key: "retryForMs",
+    flag: "retry-for",
+    type: "duration",
+    min: 1,
+    forever: true,
+    defaultText: "5m with --once, else forever",
+    section: "CouchDB",
+    help: "how long a failing server is retried before the program exits 1 with the last error",
+  },
+];
+
+/** Feed documents hold many lines; records-mode `_bulk_docs` requests go best at about 1000. */
+const BATCH_LINES: OptionSpec = {
+  key: "batchLines",
+  flag: "batch-lines",
+  type: "integer",
+  min: 1,
+  section: "batching",
+  defaultText: "5000 in feed mode, 1000 in records mode",
+  help: "most lines in a batch",
+};
+
+/** Scripts want an end: `--once` gives up on a failing server after this long, by default. */
+export const ONCE_RETRY_FOR_MS = 5 * 60_000;
+
+/** The retry-for setting, or its default: {@linkcode ONCE_RETRY_FOR_MS} with `--once`, else forever. */
+export function retryForMsOf(options: Record<string, unknown>): number {
+  return (options.retryForMs as number | undefined) ??
+    (options.once ? ONCE_RETRY_FOR_MS : Infinity);
+}
+
+/** The batch-lines setting, or its default for the mode. */
+export function batchLinesFor(options: Record<string, unknown>): number {
+  return (options.batchLines as number | undefined) ?? (options.mode === "records" ? 1000 : 5000);
+}
+
+const LOG_OPTIONS: OptionSpec[] = [
+  {
+    key: "logLevel",
+    section: "operations",
+    flag: "log-level",
+    type: "enum",
+    values: ["debug", "info", "warn", "error"],
+    default: "info",
+    help: "the least important lines logged",
+  },
+  {
+    key: "statusListen",
+    flag: "status-listen",
+    type: "string",
+    placeholder: "HOST:PORT",
+    section: "operations",
+    help: "serve /healthz and /metrics on HOST:PORT",
+  },
+  {
+    key: "verbose",
+    section: "operations",
+    flag: "verbose",
+    short: "v",
+    type: "boolean",
+    default: false,
+    help: "log debug lines too (same as --log-level debug)",
+  },
+  {
+    key: "logFormat",
+    section: "operations",
+    flag: "log-format",
+    type: "enum",
+    values: ["text", "json"],
+    default: "text",
+    help: "log line format on stderr",
+  },
+];
+
+/** The options of `capture`. */
+export const CAPTURE_OPTIONS: OptionSpec[] = [
+  {
+    key: "status",
+    section: "operations",
+    flag: "status",
+    type: "boolean",
+    flagOnly: true,
+    help: "print the position, the bytes behind and the identity check, and exit",
+  },
+  ...COUCH_OPTIONS,
+  {
+    key: "source",
+    flag: "source",
+    type: "string",
+    placeholder: "NAME",
+    section: "input",
+    defaultText: "HOST-LOGNAME, which changes with the host name: set it",
+    help: "stable name of this log in document ids",
+  },
+  {
+    key: "cache",
+    flag: "cache",
+    type: "string",
+    placeholder: "FILE",
+    section: "input",
+    defaultText:
+      "$STATE_DIRECTORY/SOURCE.cache.json, else $XDG_STATE_HOME/logcapture/, else ~/.local/state/logcapture/",
+    help: "the private cache file",
+  },
+  {
+    key: "from",
+    section: "input",
+    flag: "from",
+    type: "enum",
+    values: ["start", "end"],
+    default: "start",
+    help: "where to begin on a log never seen before",
+  },
+  {
+    key: "once",
+    flag: "once",
+    type: "boolean",
+    default: false,
+    section: "input",
+    help: "capture what is new now, store it, and exit",
+  },
+  // A batch goes once its first line has waited this long, unless one is being stored: then the
+  // log keeps what comes meanwhile and the next batch takes it all, so batches grow with the
+  // server's answer time. Measured on CouchDB 3.5 at 1,000 lines/s: 500 ms gave p99 525 ms and
+  // 1.7% of a core; 50 ms gives p99 69 ms (61 lines a document, about 1,000 documents a minute)
+  // and 5.8%; 25 ms, 46 ms and 9.5%.
+  {
+    key: "flushMs",
+    flag: "flush",
+    aliases: ["flush-ms"],
+    type: "duration",
+    min: 1,
+    default: 50,
+    section: "batching",
+    help: "longest a read line waits before it is pushed, while no batch is being stored",
+  },
+  BATCH_LINES,
+  {
+    key: "batchBytes",
+    flag: "batch-bytes",
+    type: "bytes",
+    section: "batching",
+    min: 1,
+    default: MiB,
+    help: "most bytes in a batch",
+  },
+  {
+    key: "maxLineBytes",
+    flag: "max-line-bytes",
+    type: "bytes",
+    section: "input",
+    min: 1,
+    default: MiB,
+    help: "longer lines are rejected (first bytes kept)",
+  },
+  {
+    key: "rotated",
+    flag: "rotated",
+    type: "list",
+    placeholder: "GLOB",
+    section: "input",
+    defaultText: "LOGFILE.* and LOGFILE-*",
+    help: "where rotated files go (repeatable)",
+  },
+  {
+    key: "importHistory",
+    flag: "import-history",
+    type: "string",
+    placeholder: "FILE",
+    section: "input",
+    help: "start from a 2012 logtail.history file",
+  },
+  {
+    key: "pollMs",
+    flag: "poll",
+    aliases: ["poll-ms"],
+    type: "duration",
+    min: 10,
+    section: "input",
+    default: 1000,
+    help: "how often the log is checked without a filesystem event",
+  },
+  {
+    key: "tailOnly",
+    section: "two-host (tail-only)",
+    flag: "tail-only",
+    short: "t",
+    type: "boolean",
+    default: false,
+    help: "hand extracts to a second host instead of CouchDB (also -t Tail_Only)",
+  },
+  {
+    key: "extractDir",
+    flag: "extract-dir",
+    type: "string",
+    placeholder: "DIR",
+    section: "two-host (tail-only)",
+    help: "tail-only: the drop directory for extracts",
+  },
+  {
+    key: "maxPendingBytes",
+    flag: "max-pending-bytes",
+    type: "bytes",
+    min: 1,
+    default: 1 << 30,
+    section: "two-host (tail-only)",
+    help: "tail-only: pause while the drop directory holds this much",
+  },
+  {
+    key: "shipTo",
+    flag: "ship-to",
+    type: "string",
+    placeholder: "URL",
+    section: "two-host (tail-only)",
+    help: "tail-only: a monitor's receiver, http(s)://host:port",
+  },
+  {
+    key: "tokenFile",
+    flag: "token-file",
+    type: "string",
+    placeholder: "FILE",
+    section: "two-host (tail-only)",
+    help: "tail-only: file holding the receiver's bearer token",
+  },
+  ...LOG_OPTIONS,
+  ...PROGRAM_FLAGS,
+];
+
+/** The options of `monitor`. */
+export const MONITOR_OPTIONS: OptionSpec[] = [
+  ...COUCH_OPTIONS,
+  {
+    key: "once",
+    flag: "once",
+    type: "boolean",
+    default: false,
+    section: "input",
+    help: "process the extracts there now, and exit",
+  },
+  {
+    key: "done",
+    section: "input",
+    flag: "done",
+    type: "enum",
+    values: ["keep", "delete"],
+    default: "keep",
+    help: "keep processed extracts in DIR/done, or delete them",
+  },
+  BATCH_LINES,
+  {
+    key: "maxLineBytes",
+    flag: "max-line-bytes",
+    type: "bytes",
+    section: "input",
+    min: 1,
+    default: MiB,
+    help: "longer lines are rejected (first bytes kept)",
+  },
+  {
+    key: "pollMs",
+    flag: "poll",
+    aliases: ["poll-ms"],
+    type: "duration",
+    min: 10,
+    section: "input",
+    default: 1000,
+    help: "how often DIR is scanned without a filesystem event",
+  },
+  {
+    key: "listen",
+    flag: "listen",
+    type: "string",
+    placeholder: "HOST:PORT",
+    section: "receiver (monitor --listen)",
+    help: "receive extracts over HTTP on HOST:PORT",
+  },
+  {
+    key: "tokenFile",
+    flag: "token-file",
+    type: "string",
+    placeholder: "FILE",
+    section: "receiver (monitor --listen)",
+    help: "file holding the bearer token the receiver requires",
+  },
+  {
+    key: "tlsCert",
+    flag: "tls-cert",
+    type: "string",
+    placeholder: "FILE",
+    section: "receiver (monitor --listen)",
+    help: "PEM certificate, for an https receiver",
+  },
+  {
+    key: "tlsKey",
+    flag: "tls-key",
+    type: "string",
+    placeholder: "FILE",
+    section: "receiver (monitor --listen)",
+    help: "PEM private key, for an https receiver",
+  },
+  {
+    key: "maxExtractBytes",
+    flag: "max-extract-bytes",
+    type: "bytes",
+    section: "receiver (monitor --listen)",
+    min: 1,
+    default: 64 * MiB,
+    help: "largest extract the receiver takes",
+  },
+  {
+    key: "maxPendingBytes",
+    flag: "max-pending-bytes",
+    type: "bytes",
+    min: 1,
+    default: 1 << 30,
+    section: "receiver (monitor --listen)",
+    help: "the receiver answers 503 while DIR holds this much",
+  },
+  ...LOG_OPTIONS,
+  ...PROGRAM_FLAGS,
+];
+
+/** The options of `monitor convert`. */
+export const CONVERT_OPTIONS: OptionSpec[] = [
+  {
+    key: "year",
+    flag: "year",
+    type: "integer",
+    min: 1970,
+    max: 9999,
+    placeholder: "YYYY",
+    section: "input",
+    defaultText: "inferred from each file's modification time",
+    help: "the year of every report",
+  },
+  {
+    key: "columns",
+    flag: "columns",
+    type: "enum",
+    values: COLUMN_SETS,
+    default: "classic",
+    section: "input",
+    help: "CSV column set",
+  },
+  {
+    key: "maxLineBytes",
+    flag: "max-line-bytes",
+    type: "bytes",
+    min: 1,
+    default: MiB,
+    section: "input",
+    help: "longer lines are rejected (first bytes kept)",
+  },
+  ...PROGRAM_FLAGS.filter((spec) => spec.key === "help"),
+];
+
+/** What the exit codes mean, for `--help`: the same for both programs. */
+export const EXIT_CODES = `exit codes:
+  0  done: stopped by SIGTERM or SIGINT, --once finished, or every check passed
+  1  a failure the message names: the log missing with --once, CouchDB or the receiver still
+     failing after --retry-for, a refusal no retry mends (401, a foreign document), the cache file
+     or drop directory held by another process, a check that failed
+  2  a usage or configuration error: a wrong flag, key or value (the message names the fix)`;
+
+/** How the 2012 tools' `hrtail.properties` keys map onto settings. */
+const LEGACY_KEYS: Record<string, string> = {
+  "couchpush.db_url": "couchdb",
+  "logtail.tail_status_filename": "importHistory",
+};
+
+/**
+ * Reads a program's configuration file: JSON (see `--help`), or the 2012 tools' `hrtail.properties`,
+ * whose keys are mapped onto settings with a note (through `note`) of what was taken and what has
+ * no equivalent.
+ */
+export async function readProgramConfig(
+  path: string,
+  specs: OptionSpec[],
+  note: (message: string) => void,
+): Promise<Record<string, unknown>> {
+  if (!path.endsWith(".properties")) return await readConfigFile(path, specs);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read configuration file ${path}: ${(error as Error).message}`);
+  }
+  const values: Record<string, unknown> = {};
+  const taken: string[] = [];
+  const ignored: string[] = [];
+  for (const [key, value] of parseProperties(text)) {
+    const setting = LEGACY_KEYS[key];
+    if (!setting || !specs.some((s) => s.key === setting)) {
+      ignored.push(key);
+      continue;
+    }
+    values[setting] = setting === "importHistory" && !value.startsWith("/")
+      ? join(dirname(path), value)
+      : value;
+    taken.push(`${key} → ${setting}`);
+  }
+  note(
+    `read the 2012 configuration ${path}: took ${
+      taken.join(", ") || "nothing"
+    }; no equivalent for ${
+      ignored.join(", ") || "nothing"
+    } (extracts are named by the data contract, CSV goes to CouchDB, lines have no size limit but maxLineBytes)`,
+  );
+  return values;
+}

@@ -1,0 +1,184 @@
+/**
+ * What both programs set up the same way from their resolved options: the logger, and CouchDB as
+ * the place batches are stored.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenAddress, programLogger } from "./program.ts";
+ * const log = programLogger({ logLevel: "warn", logFormat: "text" });
+ * log.info("not written: below --log-level warn");
+ * assert.deepEqual(listenAddress("monitor", "--listen", "127.0.0.1:8443"), {
+ *   hostname: "127.0.0.1",
+ *   port: 8443,
+ * });
+ * assert.throws(() => listenAddress("monitor", "--listen", "8443"), /must be HOST:PORT/);
+ * ```
+ * @module
+ */
+import { UsageError } from "../base/errors.ts";
+import type { BatchSink } from "../sink/sink.ts";
+import {
+  helpText,
+  httpClientWithCa,
+  type OptionSpec,
+  type Resolved,
+  resolveOptions,
+} from "./config.ts";
+import { HELP_SECTIONS, readProgramConfig, retryForMsOf, VERSION } from "./options.ts";
+import { parseHostPort } from "./status.ts";
+import {
+  clientFromSettings,
+  type CouchClient,
+  CouchError,
+  type CouchSettings,
+  parseCouchUrl,
+  takesMultipart,
+} from "../sink/couchdb.ts";
+import { createLogger, type Logger, type LogLevel } from "../base/log.ts";
+import { setErrorFormat } from "./main.ts";
+import type { Batch } from "../sink/batch.ts";
+import {
+  BATCHES_IN_FLIGHT,
+  findStoredPosition,
+  forgetClaimedGenerations,
+  storeBatch,
+  type StoreOptions,
+} from "../sink/store.ts";
+
+/** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
+export interface ProgramInfo {
+  name: string;
+  specs: OptionSpec[];
+  usage: string;
+  examples: string;
+}
+
+/**
+ * Resolves a program's options (flags, `--config` file in JSON or the 2012 properties, the
+ * environment), and answers `--help` and `--version` itself: `null` then, and the program exits 0.
+ */
+export async function programOptions(info: ProgramInfo, args: string[]): Promise<Resolved | null> {
+  const resolved = await resolveOptions(
+    info.name,
+    info.specs,
+    args,
+    (path) => readProgramConfig(path, info.specs, (note) => console.error(`${info.name}: ${note}`)),
+  );
+  if (resolved.options.help) {
+    console.log(helpText(info.usage, info.specs, info.examples, HELP_SECTIONS));
+    return null;
+  }
+  if (resolved.options.version) {
+    console.log(`${info.name} ${VERSION}`);
+    return null;
+  }
+  return resolved;
+}
+
+/** `HOST:PORT` given to an option, or a usage error naming the option. */
+export function listenAddress(
+  program: string,
+  option: string,
+  text: string,
+): { hostname: string; port: number } {
+  const address = parseHostPort(text);
+  if (!address) {
+    throw new UsageError(
+      `${program}: ${option} must be HOST:PORT, e.g. 127.0.0.1:9100, got "${text}"`,
+    );
+  }
+  return address;
+}
+
+/** The logger the options ask for (`verbose`, `logFormat`). */
+export function programLogger(options: Record<string, unknown>): Logger {
+  setErrorFormat(options.logFormat as "text" | "json");
+  return createLogger({
+    level: options.verbose ? "debug" : options.logLevel as LogLevel,
+    format: options.logFormat as "text" | "json",
+  });
+}
+
+/** A client for `check`: the same URL and credentials, but no retrying, and 10 s at most a request. */
+export async function checkingClient(
+  program: string,
+  options: Record<string, unknown>,
+): Promise<CouchClient> {
+  checkCouchUrl(program, options);
+  return await clientFromSettings(
+    {
+      ...(options as CouchSettings),
+      retryForMs: 0,
+      requestTimeoutMs: Math.min(10_000, options.requestTimeoutMs as number),
+      httpClient: await httpClientWithCa(options.caFile as string | undefined),
+    },
+    createLogger({ level: "error" }),
+  );
+}
+
+/** The CouchDB URL of the options, or a usage error saying what is wrong with it. */
+function checkCouchUrl(program: string, options: Record<string, unknown>): void {
+  if (!options.couchdb) {
+    throw new UsageError(
+      `${program}: no CouchDB given: use --couchdb http://host:5984/dbname (or COUCHDB_URL)`,
+    );
+  }
+  try {
+    parseCouchUrl(options.couchdb as string);
+  } catch (error) {
+    throw new UsageError(`${program}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * CouchDB from the options: checks the URL (a usage error when it is wrong), makes the client,
+ * creates the database and its design document, and returns the sink that stores batches there.
+ */
+export async function couchSink(
+  program: string,
+  options: Record<string, unknown>,
+  log: Logger,
+): Promise<{ sink: BatchSink; url: string; db: CouchClient }> {
+  checkCouchUrl(program, options);
+  const settings: CouchSettings = {
+    ...(options as CouchSettings),
+    retryForMs: retryForMsOf(options),
+    httpClient: await httpClientWithCa(options.caFile as string | undefined),
+  };
+  const db = await clientFromSettings(settings, log);
+  const storeOptions: StoreOptions = {
+    mode: options.mode as StoreOptions["mode"],
+    columns: options.columns as StoreOptions["columns"],
+    year: options.year as number | undefined,
+    fromExtracts: program === "monitor",
+  };
+  const feedViews = storeOptions.mode === "feed";
+  await db.ensureDatabase({ feedViews });
+  // Decided by what the server says it is, never by trying: pouchdb-server exits on a multipart PUT.
+  if (takesMultipart(await db.serverInfo())) {
+    storeOptions.feedAttachments = { gzipLevel: options.gzipLevel as number };
+  }
+  const store = async (batch: Batch) => {
+    try {
+      return await storeBatch(db, batch, storeOptions);
+    } catch (error) {
+      if (!(error instanceof CouchError) || error.status !== 404) throw error;
+      // Deleted while we ran: the database is created when missing, as at the start.
+      log.warn(`database ${db.url} is gone (deleted while running): creating it again`);
+      await db.ensureDatabase({ feedViews });
+      forgetClaimedGenerations(db);
+      return await storeBatch(db, batch, storeOptions);
+    }
+  };
+  return {
+    db,
+    url: db.url,
+    sink: {
+      store,
+      inFlight: BATCHES_IN_FLIGHT,
+      positionHolder: "CouchDB",
+      findPosition: (source, file) => findStoredPosition(db, source, file),
+    },
+  };
+}

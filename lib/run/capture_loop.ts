@@ -1,0 +1,640 @@
+/**
+ * The capture loop: tail the log, cut whole lines into batches, hand each batch to a sink (CouchDB,
+ * or an extract for the second host), and move the cache file only once the sink has it.
+ *
+ * Reading stops while a batch is being stored, so memory stays bounded whatever the backlog: the
+ * log itself is the buffer.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLogger } from "../base/log.ts";
+ * import type { Batch } from "../sink/batch.ts";
+ * import { runCapture } from "./capture_loop.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/spysocket.log`, "line one\nline two\npartial");
+ * const stored: string[] = [];
+ * // A sink stands in for CouchDB here: it holds a batch once `store` resolves.
+ * const sink = {
+ *   store: (batch: Batch) => {
+ *     stored.push(new TextDecoder().decode(batch.data));
+ *     return Promise.resolve({ generation: batch.generation, end: batch.end, rows: 2 });
+ *   },
+ * };
+ * const code = await runCapture({
+ *   path: `${dir}/spysocket.log`,
+ *   source: "avl1",
+ *   cachePath: `${dir}/avl1.cache.json`,
+ *   sink,
+ *   target: "memory",
+ *   from: "start",
+ *   once: true,
+ *   flushMs: 50,
+ *   batchLines: 5000,
+ *   batchBytes: 1 << 20,
+ *   maxLineBytes: 1 << 20,
+ * }, createLogger({ level: "error" }), new AbortController().signal);
+ * assert.equal(code, 0);
+ * assert.deepEqual(stored, ["line one\nline two\n"]); // the partial line waits for its newline
+ * const cache = JSON.parse(await Deno.readTextFile(`${dir}/avl1.cache.json`));
+ * assert.equal(cache.offset, 18);
+ * ```
+ * @module
+ */
+import { hostname } from "node:os";
+import { sleep } from "../base/backoff.ts";
+import { type Batch, SOURCE_NAME } from "../sink/batch.ts";
+import {
+  type Checkpoint,
+  checkpointDisagreement,
+  CheckpointError,
+  readCheckpoint,
+  readLegacyHistory,
+  writeCheckpoint,
+} from "../source/checkpoint.ts";
+import {
+  type BatchSink,
+  countStored,
+  logStoredBatch,
+  newStoreCounters,
+  rejectionLogger,
+  type SinkResult,
+  stopReason,
+  type StoreCounters,
+  storeRetrying,
+  summaryFields,
+} from "../sink/sink.ts";
+import { PermanentError } from "../base/errors.ts";
+import {
+  type FileIdentity,
+  matchesIdentity,
+  readIdentity,
+  sameIdentity,
+} from "../source/identity.ts";
+import type { Logger } from "../base/log.ts";
+import { Tailer, type TailRead, type TailStart } from "../source/tail.ts";
+import { InFlight } from "../base/window.ts";
+
+/** Capture settings (the resolved command line). */
+export interface CaptureSettings {
+  path: string;
+  source: string;
+  cachePath: string;
+  sink: BatchSink;
+  /** Where the sink stores batches, for messages: a CouchDB URL, a drop directory, a receiver. */
+  target: string;
+  /** How it stores them, for the first log line: "feed mode", "tail-only". */
+  mode?: string;
+  /** The program's version, for the first log line. */
+  version?: string;
+  from: "start" | "end";
+  once: boolean;
+  flushMs: number;
+  batchLines: number;
+  batchBytes: number;
+  maxLineBytes: number;
+  rotated?: string[];
+  importHistory?: string;
+  pollMs?: number;
+  /** How long a failing sink is retried before capture stops with its error; default forever. */
+  retryForMs?: number;
+}
+
+/** Counters, for logs and metrics. */
+export interface CaptureStats extends StoreCounters {
+  linesRead: number;
+  pushErrors: number;
+  bytesBehind: number;
+  tailing: boolean;
+  /** The last attempt to store a batch failed (cleared by the next success). */
+  pushFailing: string | null;
+  /** The log, or a rotated file with lines to read, cannot be read now: why. */
+  readFailing: string | null;
+}
+
+/** A fresh set of counters. */
+export function newStats(): CaptureStats {
+  return {
+    ...newStoreCounters(),
+    linesRead: 0,
+    pushErrors: 0,
+    bytesBehind: 0,
+    tailing: false,
+    pushFailing: null,
+    readFailing: null,
+  };
+}
+
+/** The default source name: host name and log file name, made safe for ids. */
+export function defaultSourceName(path: string): string {
+  const name = `${hostname().split(".")[0]}-${path.split("/").pop()}`.replace(
+    /[^A-Za-z0-9_.-]/g,
+    "-",
+  );
+  const safe = name.replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+  return SOURCE_NAME.test(safe) ? safe : "log";
+}
+
+/** Lines gathered for the next batch, in a buffer that is reused from batch to batch. */
+class BatchBuilder {
+  #buffer: Uint8Array;
+  #spare: Uint8Array[] = [];
+  #length = 0;
+  lines = 0;
+  start = 0;
+  generation = 0;
+  file: FileIdentity | null = null;
+  firstAt = 0;
+
+  constructor(capacity: number) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  get bytes(): number {
+    return this.#length;
+  }
+
+  get empty(): boolean {
+    return this.#length === 0;
+  }
+
+  begin(read: TailRead, offset: number): void {
+    this.start = offset;
+    this.generation = read.generation;
+    this.file = read.file;
+    this.firstAt = Date.now();
+  }
+
+  add(bytes: Uint8Array, lines: number): void {
+    if (this.#length + bytes.length > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#length + bytes.length));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+    this.lines += lines;
+  }
+
+  /**
+   * Hands the gathered lines over as a batch, whose data keeps its buffer until the batch is given
+   * back with `recycle`; the builder goes on with a spare buffer, so batches can be in flight
+   * while the next one is gathered.
+   */
+  take(source: Omit<Batch["source"], "file">): Batch {
+    const batch: Batch = {
+      source: { ...source, file: this.file! },
+      generation: this.generation,
+      start: this.start,
+      end: this.start + this.#length,
+      data: this.#buffer.subarray(0, this.#length),
+      oversized: null,
+      readAt: new Date(this.firstAt),
+    };
+    this.#buffer = this.#spare.pop() ?? new Uint8Array(this.#buffer.length);
+    this.#length = 0;
+    this.lines = 0;
+    return batch;
+  }
+
+  /** Takes back the buffer of a batch that is stored. */
+  recycle(batch: Batch): void {
+    const buffer = new Uint8Array(batch.data.buffer);
+    if (buffer.length === this.#buffer.length) this.#spare.push(buffer);
+  }
+}
+
+const PROGRESS_EVERY_MS = 10_000;
+const GATHER_POLL_MS = 100;
+
+/**
+ * Runs the capture until `signal` aborts (or, with `once`, until everything now in the log is
+ * stored). Resolves with the exit code.
+ */
+export async function runCapture(
+  settings: CaptureSettings,
+  log: Logger,
+  signal: AbortSignal,
+  stats: CaptureStats = newStats(),
+): Promise<number> {
+  const tailer = new Tailer({
+    path: settings.path,
+    maxLineBytes: settings.maxLineBytes,
+    pollMs: settings.pollMs,
+    rotated: settings.rotated,
+    log,
+    blocked: (reason) => (stats.readFailing = reason),
+    signal,
+  });
+  const host = hostname();
+  const sourceBase = { id: settings.source, host, path: settings.path };
+  const builder = new BatchBuilder(
+    Math.min(settings.batchBytes + settings.maxLineBytes + 1, 64 << 20),
+  );
+  const logRejected = rejectionLogger(log);
+
+  const checkpoint = await readCheckpoint(settings.cachePath);
+  if (checkpoint && checkpoint.path !== settings.path) {
+    throw new Error(
+      `cache file ${settings.cachePath} belongs to ${checkpoint.path}, not ${settings.path}: give each log its own --cache`,
+    );
+  }
+  const startedAt = Date.now();
+  const { start, origin } = await startPoint(settings, checkpoint, log);
+  await tailer.start(start, checkpoint?.seenSize);
+  // A script's --once must not pass for a capture of a log that is not there (a wrong path).
+  if (settings.once && !tailer.position) {
+    tailer.close();
+    throw new PermanentError(
+      `${settings.path} does not exist: --once has nothing to capture (without --once, capture waits for the log to appear)`,
+    );
+  }
+  log.info(`capturing ${settings.path} into ${settings.target}`, {
+    version: settings.version,
+    mode: settings.mode,
+    source: settings.source,
+    generation: tailer.position?.generation ?? start.generation,
+    offset: tailer.position?.offset ?? start.offset,
+    from: origin,
+    cache: settings.cachePath,
+  });
+  stats.tailing = true;
+
+  let committed: Checkpoint | null = checkpoint;
+  async function commit(generation: number, offset: number, file: FileIdentity): Promise<void> {
+    // How much of the file existed: what could be lost if it vanished before the next run.
+    const seenSize = Math.max(offset, await tailer.fileSize());
+    committed = {
+      version: 1,
+      path: settings.path,
+      source: settings.source,
+      generation,
+      offset,
+      file,
+      seenSize,
+    };
+    await writeCheckpoint(settings.cachePath, committed);
+  }
+
+  /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
+  async function store(batch: Batch): Promise<SinkResult | null> {
+    const result = await storeRetrying(settings.sink.store, batch, signal, (error, attempt) => {
+      stats.pushErrors++;
+      stats.pushFailing = error.message;
+      if (attempt === 0) log.warn(`${error.message}; retrying`);
+    }, settings.retryForMs);
+    if (result) stats.pushFailing = null;
+    return result;
+  }
+
+  /** What follows a stored batch, in log order: counters, logs, and the cache file moved past it. */
+  async function acknowledge(batch: Batch, result: SinkResult): Promise<void> {
+    countStored(stats, result);
+    if (result.rejected?.length) logRejected(settings.source, result.rejected);
+    if (result.skippedBytes) {
+      log.info(`skipped ${result.skippedBytes} bytes that CouchDB already held`, {
+        generation: result.generation,
+        from: batch.start,
+        to: result.end,
+      });
+    }
+    if (
+      result.generation !== batch.generation && tailer.position?.generation !== result.generation
+    ) {
+      log.warn(
+        `generation ${batch.generation} of source ${settings.source} is held by another file in CouchDB (a lost or replaced cache file); this file is now generation ${result.generation}`,
+      );
+      tailer.renumber(result.generation);
+    }
+    if (result.end > batch.end) tailer.skipTo(result.end);
+    // capture's own batches carry the identity the tailer read, never a bare file id.
+    await commit(result.generation, result.end, batch.source.file as FileIdentity);
+  }
+
+  // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
+  // once; the cache file still moves only over the contiguous acknowledged prefix.
+  const inFlight = new InFlight<{ batch: Batch; sentAt: number }, SinkResult | null>(
+    settings.sink.inFlight ?? 1,
+  );
+
+  /** Waits for the oldest batch in flight and acknowledges it; false when the capture stopped. */
+  async function settleOldest(): Promise<boolean> {
+    const settled = await inFlight.shift();
+    const { batch, sentAt } = settled.item;
+    if (batch.oversized === null) builder.recycle(batch);
+    if (!settled.ok) throw settled.error;
+    if (!settled.value) return false;
+    logStoredBatch(log, batch, settled.value, performance.now() - sentAt);
+    await acknowledge(batch, settled.value);
+    return true;
+  }
+
+  /** Waits for every batch in flight, in order; false when the capture stopped. */
+  async function settleAll(): Promise<boolean> {
+    let ok = true;
+    while (inFlight.size > 0) {
+      if (ok) ok = await settleOldest();
+      // After a stop, the later batches are still waited for, none left running behind capture;
+      // stored or not, they are not acknowledged: the cache file never skips a gap.
+      else await inFlight.shift();
+    }
+    return ok;
+  }
+
+  /** Sends a batch, then waits while as many as may be are in flight. */
+  async function push(batch: Batch): Promise<boolean> {
+    inFlight.push({ batch, sentAt: performance.now() }, store(batch));
+    while (inFlight.full) {
+      if (!await settleOldest()) {
+        await settleAll();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sends what is gathered (waiting only while the window is full). */
+  async function flush(): Promise<boolean> {
+    if (builder.empty) return true;
+    stats.linesRead += builder.lines;
+    if (builder.lines > 0) bytesPerLine = builder.bytes / builder.lines;
+    const ok = await push(builder.take(sourceBase));
+    if (ok) await reportProgress();
+    return ok;
+  }
+
+  /** Sends what is gathered and waits until every batch is stored. */
+  async function drain(): Promise<boolean> {
+    return await flush() && await settleAll();
+  }
+
+  /** While catching up on a backlog: a line at most every 10 s with how far behind and how fast. */
+  let progress = { at: Date.now(), lines: 0 };
+  let bytesPerLine = 150;
+  async function reportProgress(): Promise<void> {
+    const now = Date.now();
+    if (now - progress.at < PROGRESS_EVERY_MS) return;
+    stats.bytesBehind = await tailer.bytesBehind();
+    const rate = ((stats.linesRead - progress.lines) * 1000) / (now - progress.at);
+    progress = { at: now, lines: stats.linesRead };
+    if (stats.bytesBehind < settings.batchBytes) return;
+    const left = rate > 0 ? Math.round(stats.bytesBehind / bytesPerLine / rate) : Infinity;
+    log.info(
+      `catching up: ${stats.bytesBehind} bytes behind, ${
+        Math.round(rate)
+      } lines/s, about ${left} s left`,
+    );
+  }
+
+  let stopping: string | null = null;
+  try {
+    // Stopped while gathering lines: what was written meanwhile is read too, and goes with the
+    // last push (the log is read up to where it stands, as with --once).
+    let finishing = false;
+    for (;;) {
+      if (signal.aborted && !finishing) break;
+      const read = await tailer.read();
+      if (read) {
+        if (
+          !builder.empty &&
+          (read.generation !== builder.generation || !sameIdentity(read.file, builder.file!))
+        ) {
+          if (!await drain()) break;
+        }
+        if (read.item.kind === "oversized") {
+          if (!await drain()) break;
+          const item = read.item;
+          stats.linesRead++;
+          if (
+            !await push({
+              source: { ...sourceBase, file: read.file },
+              generation: read.generation,
+              start: item.offset,
+              end: item.offset + item.length,
+              data: new Uint8Array(0),
+              oversized: item,
+              readAt: new Date(),
+            })
+          ) break;
+          continue;
+        }
+        if (!await addLines(read)) break;
+        if (!builder.empty && Date.now() - builder.firstAt >= settings.flushMs && !await flush()) {
+          break;
+        }
+        continue;
+      }
+      // Caught up with the log: what is in flight is waited for, so that the cache file is current.
+      if (settings.once || finishing) {
+        if (!await drain()) break;
+        await recordPosition();
+        return 0;
+      }
+      if (!await settleAll()) break;
+      await recordPosition();
+      stats.bytesBehind = 0;
+      if (!builder.empty) {
+        const left = builder.firstAt + settings.flushMs - Date.now();
+        if (left <= 0) {
+          if (!await flush()) break;
+          continue;
+        }
+        // The gathered lines go at the deadline: until then, look every 100 ms (a batch may fill
+        // first) taking no events, rather than wake for every write (a log written a line at a
+        // time, 1,000 lines a second: 10% of a core before, about 1% now).
+        tailer.pauseWatch();
+        await sleep(Math.min(left, GATHER_POLL_MS), signal);
+        finishing = signal.aborted;
+      } else {
+        await tailer.wait(60_000, signal);
+      }
+    }
+    // Stopping: what was read is pushed once more, if CouchDB takes it before the grace period ends.
+    if (await drain()) await recordPosition();
+    return 0;
+  } catch (error) {
+    stopping = "stopping on an error";
+    throw error;
+  } finally {
+    stats.tailing = false;
+    tailer.close();
+    log.info(`${stopping ?? stopReason(signal, "stopped: --once has captured all there was")}`, {
+      lines: stats.linesRead,
+      ...summaryFields(stats, startedAt),
+      generation: committed?.generation ?? null,
+      offset: committed?.offset ?? null,
+      saved: settings.cachePath,
+    });
+  }
+
+  /**
+   * With nothing read and not stored, records where the tailer stands when that is not what the
+   * cache file says: a new generation began (whose file must be found again after a stop, even
+   * before any of its lines is stored), or the sink skipped ahead.
+   */
+  async function recordPosition(): Promise<void> {
+    const position = tailer.position;
+    if (!builder.empty || inFlight.size > 0 || !position) return;
+    if (
+      committed && position.generation === committed.generation &&
+      position.offset === committed.offset && position.file === committed.file
+    ) return;
+    await commit(position.generation, position.offset, position.file);
+  }
+
+  /** Adds a chunk of whole lines, flushing each time a batch is full. */
+  async function addLines(read: TailRead): Promise<boolean> {
+    if (read.item.kind !== "lines") return true;
+    const { bytes, offset } = read.item;
+    let from = 0;
+    while (from < bytes.length) {
+      if (builder.empty) builder.begin(read, offset + from);
+      // The same file, its identity taken again over more of its first bytes (a young file).
+      else builder.file = read.file;
+      const roomLines = settings.batchLines - builder.lines;
+      const roomBytes = settings.batchBytes - builder.bytes;
+      let to = from, lines = 0;
+      while (to < bytes.length && lines < roomLines) {
+        const newline = bytes.indexOf(10, to);
+        const next = newline < 0 ? bytes.length : newline + 1;
+        if (next - from > roomBytes && lines > 0) break;
+        to = next;
+        lines++;
+        if (to - from >= roomBytes) break;
+      }
+      // The chunk view is only valid until the next read: copy what we keep.
+      builder.add(bytes.subarray(from, to), lines);
+      from = to;
+      if (builder.lines >= settings.batchLines || builder.bytes >= settings.batchBytes) {
+        if (!await flush()) return false;
+      }
+    }
+    return true;
+  }
+}
+
+function checkpointStart(checkpoint: Checkpoint): TailStart {
+  return { generation: checkpoint.generation, offset: checkpoint.offset, file: checkpoint.file };
+}
+
+/** Where a capture starts: the cache file, else a 2012 history, else CouchDB, else `--from`. */
+async function startPoint(
+  settings: CaptureSettings,
+  checkpoint: Checkpoint | null,
+  log: Logger,
+): Promise<{ start: TailStart; origin: string }> {
+  const sink = settings.sink;
+  // CouchDB is the source of truth: whenever the cache file is in doubt, or a file is about to be
+  // started from 0 as a new generation, capture asks it where this file stands.
+  const locate = sink.findPosition
+    ? (file: FileIdentity) => sink.findPosition!(settings.source, file)
+    : undefined;
+  const holder = sink.positionHolder ?? "CouchDB";
+  if (checkpoint) {
+    const doubt = await checkpointDisagreement(checkpoint, settings.path);
+    if (!doubt) {
+      return {
+        start: { ...checkpointStart(checkpoint), locate, holder },
+        origin: "the cache file",
+      };
+    }
+    if (!locate) {
+      throw new CheckpointError(
+        `cache file ${settings.cachePath} does not fit ${settings.path}: ${doubt}. Move it away to start over: capture hands the log over again from its start, and the monitor stores each line once`,
+      );
+    }
+    const file = await identityAtPath(settings.path);
+    const found = file ? await locate(file) : null;
+    log.warn(
+      `cache file ${settings.cachePath} does not fit ${settings.path} (${doubt}): ${
+        found
+          ? `${holder} holds this file (generation ${found.generation}): continuing at offset ${found.offset}`
+          : `${holder} holds nothing of this file: starting it at 0`
+      }`,
+    );
+    return found && file ? { start: { ...found, file }, origin: holder } : {
+      start: { generation: checkpoint.generation, offset: 0, file: file ?? undefined },
+      origin: `${holder} (nothing held)`,
+    };
+  }
+  if (settings.importHistory) {
+    const size = await readLegacyHistory(settings.importHistory, settings.path);
+    if (size === null) {
+      throw new Error(`${settings.importHistory} has no size.<path> entry for ${settings.path}`);
+    }
+    log.info(`starting from the 2012 history ${settings.importHistory}: offset ${size}`);
+    return { start: { generation: 0, offset: size }, origin: "the 2012 history" };
+  }
+  if (locate) {
+    const file = await identityAtPath(settings.path);
+    const found = file ? await locate(file) : null;
+    if (found && file) {
+      log.warn(
+        `no cache file at ${settings.cachePath}; ${holder} holds this file (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
+      );
+      return { start: { ...found, file }, origin: holder };
+    }
+  }
+  return {
+    start: { generation: 0, offset: 0, fromEnd: settings.from === "end" },
+    origin: `--from ${settings.from}`,
+  };
+}
+
+async function identityAtPath(path: string): Promise<FileIdentity | null> {
+  try {
+    using file = await Deno.open(path);
+    return await readIdentity(file);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What `capture --status` prints: the position in the cache file, how far behind the log it is,
+ * and whether the file at the path is still the one the cache file names. Starts nothing.
+ */
+export async function describeStatus(path: string, cachePath: string): Promise<string> {
+  const checkpoint = await readCheckpoint(cachePath);
+  let size: number | null = null;
+  let identity: FileIdentity | null = null;
+  let matches = false;
+  try {
+    using file = await Deno.open(path);
+    size = (await file.stat()).size;
+    identity = await readIdentity(file);
+    if (checkpoint) matches = await matchesIdentity(file, checkpoint.file);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const lines = [`log:        ${path} (${size === null ? "does not exist" : `${size} bytes`})`];
+  if (!checkpoint) {
+    lines.push(
+      `cache file: ${cachePath} does not exist yet: nothing captured; capture starts at --from (default: the beginning)`,
+    );
+    if (size !== null) lines.push(`behind:     ${size} bytes`);
+    return lines.join("\n");
+  }
+  lines.push(`cache file: ${cachePath} (updated ${checkpoint.updated ?? "?"})`);
+  lines.push(
+    `source:     ${checkpoint.source}, generation ${checkpoint.generation}, offset ${checkpoint.offset}`,
+  );
+  if (size === null || !identity) {
+    lines.push("identity:   the log is gone; capture will look for it among the rotated files");
+  } else if (matches) {
+    lines.push(`behind:     ${Math.max(0, size - checkpoint.offset)} bytes`);
+    lines.push(
+      `identity:   matches (device ${identity.dev}, inode ${identity.ino}, first ${checkpoint.file.headLength} bytes)`,
+    );
+  } else {
+    lines.push(
+      `behind:     ${size} bytes of the new file, and whatever is left of the old one after offset ${checkpoint.offset}`,
+    );
+    lines.push(
+      `identity:   does not match (cache: device ${checkpoint.file.dev}, inode ${checkpoint.file.ino}; log: device ${identity.dev}, inode ${identity.ino}): the log was rotated or replaced; capture will read the rest of the old file from the rotated files, then the new one as generation ${
+        checkpoint.generation + 1
+      }`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,311 @@
+/**
+ * The monitor's HTTP receiver: `PUT /extracts/NAME` with a bearer token stores the body as an
+ * extract in the drop directory, atomically, where the monitor picks it up. Nothing is ever written
+ * outside the directory, and a client that goes away half-way leaves no file behind. The token is
+ * checked before the body is read, the body is streamed to a temporary file (never held whole in
+ * memory) and checked on the way, and only then renamed into place and answered 201.
+ *
+ * | answer | when |
+ * |---|---|
+ * | 201 | stored |
+ * | 200 | the same name with the same bytes was stored before |
+ * | 400 | the name is not an extract name, or the body is not what the name says: another length than its range, or not ending with a newline (nothing is written) |
+ * | 401 | missing or wrong token |
+ * | 409 | the same name with other bytes was stored before |
+ * | 413 | the body is larger than the limit |
+ * | 503 | the directory holds too much unprocessed data, or too many uploads are being taken: retry later (`Retry-After`) |
+ *
+ * `GET /position?source=S&file=ID` (same token) answers where the extracts of that file are held up
+ * to, 200 `{"generation", "offset"}` or 404, for a capture that lost its cache file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLogger } from "../base/log.ts";
+ * import { startReceiver } from "./receiver.ts";
+ * const dir = await Deno.makeTempDir();
+ * const stop = new AbortController();
+ * const server = startReceiver({
+ *   dir,
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   token: "s3cret",
+ *   maxExtractBytes: 64 << 20,
+ *   log: createLogger({ level: "error" }),
+ *   signal: stop.signal,
+ * });
+ * const name = "avl1.0.0000000000000000-0000000000000009.log";
+ * const put = (token: string) =>
+ *   fetch(`http://127.0.0.1:${server.addr.port}/extracts/${name}`, {
+ *     method: "PUT",
+ *     headers: { Authorization: `Bearer ${token}` },
+ *     body: "line one\n",
+ *   }).then(async (r) => (await r.body?.cancel(), r.status));
+ * assert.equal(await put("wrong"), 401);
+ * assert.equal(await put("s3cret"), 201);
+ * assert.equal(await Deno.readTextFile(`${dir}/${name}`), "line one\n");
+ * stop.abort();
+ * await server.finished;
+ * ```
+ * @module
+ */
+import { createHash, type Hash } from "node:crypto";
+import { join } from "node:path";
+import { LONG_LINE_NOTE_BYTES, parseExtractName, SOURCE_NAME } from "../sink/batch.ts";
+import { DONE_FOLDER, hashFile, pendingBytes, writeExtract } from "../sink/extracts.ts";
+import type { Logger } from "../base/log.ts";
+
+/** Receiver settings. */
+export interface ReceiverOptions {
+  dir: string;
+  hostname: string;
+  port: number;
+  token: string;
+  maxExtractBytes: number;
+  /** Answer 503 while the directory holds this many bytes of unprocessed extracts. */
+  maxPendingBytes?: number;
+  /** Where the extracts of a file are held up to (`GET /position`); none: always 404. */
+  locate?: (
+    source: string,
+    fileId: string,
+  ) => Promise<{ generation: number; offset: number } | null>;
+  /** Answer 503 while this many uploads are being taken; default {@linkcode MAX_UPLOADS_IN_FLIGHT}. */
+  maxUploads?: number;
+  /** PEM certificate and key, for https. */
+  cert?: string;
+  key?: string;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+function answer(
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Response {
+  return Response.json(body, { status, headers });
+}
+
+/** Compares two strings in time that does not depend on where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+async function existing(dir: string, name: string): Promise<string | null> {
+  for (const path of [join(dir, name), join(dir, DONE_FOLDER, name)]) {
+    try {
+      await Deno.stat(path);
+      return path;
+    } catch {
+      // not there
+    }
+  }
+  return null;
+}
+
+/** A body refused before anything is renamed into place: the answer's status and reason. */
+class BodyRefused extends Error {
+  constructor(readonly status: number, readonly error: string, reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * The request body as it arrives, hashed and checked on the way: exactly `expected` bytes (what the
+ * name's range says), ending with a newline. Throws {@linkcode BodyRefused} the moment it is not,
+ * so that a refused body is never renamed into place, and never held whole in memory.
+ */
+async function* checkedBody(
+  body: ReadableStream<Uint8Array> | null,
+  expected: number,
+  hash: Hash,
+  note = false,
+): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  let last = -1;
+  for await (const chunk of body ?? []) {
+    if (chunk.length === 0) continue;
+    total += chunk.length;
+    if (total > expected) {
+      throw new BodyRefused(
+        400,
+        "bad_length",
+        `the body is longer than the ${expected} bytes its name gives`,
+      );
+    }
+    hash.update(chunk);
+    last = chunk[chunk.length - 1];
+    yield chunk;
+  }
+  // A note for an over-long line (`.long`) carries its first bytes: 1 to `expected` of them.
+  if (note) {
+    if (total === 0) {
+      throw new BodyRefused(400, "bad_length", "the note of an over-long line is empty");
+    }
+    return;
+  }
+  if (total !== expected) {
+    throw new BodyRefused(
+      400,
+      "bad_length",
+      `the body has ${total} bytes, its name gives ${expected}`,
+    );
+  }
+  if (last !== 10) {
+    throw new BodyRefused(
+      400,
+      "partial_line",
+      "the body does not end with a newline: an extract holds whole lines only",
+    );
+  }
+}
+
+/** Handles one request (the table in the module doc); `startReceiver` serves it. */
+async function handleExtractRequest(
+  request: Request,
+  options: ReceiverOptions,
+): Promise<Response> {
+  const url = new URL(request.url);
+  const prefix = "/extracts/";
+  const position = url.pathname === "/position";
+  if (!url.pathname.startsWith(prefix) && !position) {
+    return answer(404, { error: "not_found", reason: "PUT /extracts/NAME or GET /position" });
+  }
+  if (request.method !== (position ? "GET" : "PUT")) {
+    return answer(405, { error: "method_not_allowed", reason: "PUT /extracts/NAME" }, {
+      Allow: position ? "GET" : "PUT",
+    });
+  }
+  // Before any byte of the body is read.
+  const auth = request.headers.get("authorization") ?? "";
+  if (!auth.startsWith("Bearer ") || !sameSecret(auth.slice(7), options.token)) {
+    return answer(401, { error: "unauthorized", reason: "missing or wrong bearer token" });
+  }
+  if (position) return await answerPosition(url, options);
+  let name: string;
+  try {
+    name = decodeURIComponent(url.pathname.slice(prefix.length));
+  } catch {
+    return answer(400, { error: "bad_name", reason: "the name is not valid percent-encoding" });
+  }
+  const range = name.includes("/") || name.includes("\\") || name.startsWith(".")
+    ? null
+    : parseExtractName(name);
+  if (!range) {
+    return answer(400, {
+      error: "bad_name",
+      reason: "not an extract name (SOURCE.GENERATION.START-END.log)",
+    });
+  }
+  const expected = range.long
+    ? Math.min(LONG_LINE_NOTE_BYTES, range.end - range.start)
+    : range.end - range.start;
+  if (expected > options.maxExtractBytes) {
+    return answer(413, {
+      error: "too_large",
+      reason: `larger than ${options.maxExtractBytes} bytes`,
+    });
+  }
+  const declared = request.headers.get("content-length");
+  if (
+    declared !== null &&
+    (range.long ? Number(declared) > expected : Number(declared) !== expected)
+  ) {
+    return answer(400, {
+      error: "bad_length",
+      reason: `the body has ${declared} bytes, its name gives ${expected}`,
+    });
+  }
+  const hash = createHash("sha256");
+  const before = await existing(options.dir, name);
+  if (before) {
+    for await (const _ of checkedBody(request.body, expected, hash, range.long)) {
+      // only hashed: the extract is there already
+    }
+    return await hashFile(before) === hash.digest("hex")
+      ? answer(200, { ok: true, name, stored: "already" })
+      : answer(409, { error: "conflict", reason: `${name} is stored already with other bytes` });
+  }
+  if (options.maxPendingBytes && await pendingBytes(options.dir) >= options.maxPendingBytes) {
+    return answer(503, { error: "busy", reason: "the drop directory is full; retry later" }, {
+      "Retry-After": "5",
+    });
+  }
+  if (
+    !await writeExtract(options.dir, name, checkedBody(request.body, expected, hash, range.long))
+  ) {
+    // Another request stored it meanwhile.
+    return await hashFile(join(options.dir, name)) === hash.digest("hex")
+      ? answer(200, { ok: true, name, stored: "already" })
+      : answer(409, { error: "conflict", reason: `${name} is stored already with other bytes` });
+  }
+  options.log.debug(`received ${name}`, { bytes: expected });
+  return answer(201, { ok: true, name });
+}
+
+/**
+ * `GET /position?source=S&file=ID`: how far the extracts of that file are held (stored in CouchDB,
+ * or waiting in the drop directory), for a capture that lost its cache file: 200 with the
+ * generation and offset to go on from, 404 when nothing of the file is held.
+ */
+async function answerPosition(url: URL, options: ReceiverOptions): Promise<Response> {
+  const source = url.searchParams.get("source") ?? "";
+  const file = url.searchParams.get("file") ?? "";
+  if (!SOURCE_NAME.test(source) || !/^[0-9a-f]{16}$/.test(file)) {
+    return answer(400, {
+      error: "bad_query",
+      reason: "give ?source=NAME&file=FILEID (16 hex digits)",
+    });
+  }
+  const found = options.locate ? await options.locate(source, file) : null;
+  return found ? answer(200, found) : answer(404, {
+    error: "not_found",
+    reason: `nothing of file ${file} of ${source} is held here`,
+  });
+}
+
+/** Uploads taken at once; more are answered 503, so that memory stays bounded whatever the clients. */
+export const MAX_UPLOADS_IN_FLIGHT = 16;
+
+/** Starts the receiver. See the module example. */
+export function startReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> {
+  let uploads = 0;
+  const tls = options.cert && options.key ? { cert: options.cert, key: options.key } : {};
+  return Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    signal: options.signal,
+    ...tls,
+    onListen: ({ hostname, port }) => {
+      options.log.info(
+        `receiving extracts on ${options.cert ? "https" : "http"}://${hostname}:${port}/extracts/`,
+      );
+    },
+    onError: (error) => {
+      options.log.warn(`receiver: ${(error as Error).message}`);
+      return answer(500, { error: "internal", reason: "see the monitor's log" });
+    },
+  }, async (request) => {
+    if (uploads >= (options.maxUploads ?? MAX_UPLOADS_IN_FLIGHT)) {
+      return answer(503, { error: "busy", reason: "too many uploads at once; retry later" }, {
+        "Retry-After": "1",
+      });
+    }
+    uploads++;
+    try {
+      return await handleExtractRequest(request, options);
+    } catch (error) {
+      if (error instanceof BodyRefused) {
+        return answer(error.status, { error: error.error, reason: error.message });
+      }
+      // The client went away, or the disk failed: nothing was renamed into place.
+      options.log.warn(`receiver: ${(error as Error).message}`);
+      return answer(500, { error: "internal", reason: "not stored" });
+    } finally {
+      uploads--;
+    }
+  });
+}

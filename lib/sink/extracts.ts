@@ -1,0 +1,124 @@
+/**
+ * Extract files (SPEC §4): byte-exact slices of the log holding whole lines, written under a
+ * temporary dot-name, fsynced and renamed into place, so that a reader only ever sees complete
+ * extracts. The drop directory is where capture (tail-only) hands them to the monitor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listExtracts, writeExtract } from "./extracts.ts";
+ * const dir = await Deno.makeTempDir();
+ * const name = "avl1.0.0000000000000000-0000000000000009.log";
+ * assert.equal(await writeExtract(dir, name, [new TextEncoder().encode("line one\n")]), true);
+ * const [pending] = await listExtracts(dir); // in order of source, generation, start
+ * assert.deepEqual([pending.name, pending.start, pending.end, pending.size], [name, 0, 9, 9]);
+ * ```
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { fsyncFolder, tempNameFor, writeSynced } from "../source/atomic.ts";
+import { type ExtractRange, parseExtractName } from "./batch.ts";
+
+/** An extract in a drop directory. */
+export interface ExtractFile extends ExtractRange {
+  name: string;
+  path: string;
+  size: number;
+}
+
+/** Where processed and refused extracts go, inside the drop directory. */
+export const DONE_FOLDER = "done";
+export const REJECTED_FOLDER = "rejected";
+
+/**
+ * Writes an extract atomically: `.NAME.PID.tmp`, fsync, then a hard link to `NAME` (which fails if
+ * `NAME` exists, so two writers never overwrite each other), fsync of the folder. Resolves with
+ * `false` when `NAME` already existed (the temp file is removed).
+ */
+export async function writeExtract(
+  folder: string,
+  name: string,
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<boolean> {
+  const temp = tempNameFor(join(folder, name));
+  try {
+    await writeSynced(temp, chunks, 0o644);
+    try {
+      await Deno.link(temp, join(folder, name));
+    } catch (error) {
+      if (error instanceof Deno.errors.AlreadyExists) return false;
+      throw error;
+    }
+    await fsyncFolder(folder);
+    return true;
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/** The extracts waiting in a folder (dot-files and other names left out), in processing order. */
+export async function listExtracts(folder: string): Promise<ExtractFile[]> {
+  const out: ExtractFile[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    if (!entry.isFile || entry.name.startsWith(".")) continue;
+    const range = parseExtractName(entry.name);
+    if (!range) continue;
+    const path = join(folder, entry.name);
+    const size = await Deno.stat(path).then((i) => i.size, () => -1);
+    if (size >= 0) out.push({ ...range, name: entry.name, path, size });
+  }
+  return out.sort((a, b) =>
+    a.source < b.source
+      ? -1
+      : a.source > b.source
+      ? 1
+      : a.generation - b.generation || a.start - b.start ||
+        a.end - b.end
+  );
+}
+
+/** Files in a folder that end in `.log` like an extract but are not named like one. */
+export async function listMisnamed(folder: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    if (
+      entry.isFile && !entry.name.startsWith(".") && entry.name.endsWith(".log") &&
+      !parseExtractName(entry.name)
+    ) {
+      out.push(entry.name);
+    }
+  }
+  return out.sort();
+}
+
+/** Bytes held by the extracts waiting in a folder: the back-pressure measure. */
+export async function pendingBytes(folder: string): Promise<number> {
+  let total = 0;
+  for (const extract of await listExtracts(folder).catch(() => [])) total += extract.size;
+  return total;
+}
+
+/** Moves a file into a subfolder of the drop directory, creating it when needed. */
+export async function moveInto(folder: string, sub: string, name: string): Promise<string> {
+  const target = join(folder, sub);
+  await Deno.mkdir(target, { recursive: true });
+  const to = join(target, name);
+  await Deno.rename(join(folder, name), to);
+  await fsyncFolder(target);
+  return to;
+}
+
+/** Moves a refused file to `rejected/` with a `.reason` file beside it. */
+export async function rejectFile(folder: string, name: string, reason: string): Promise<void> {
+  const to = await moveInto(folder, REJECTED_FOLDER, name);
+  await Deno.writeTextFile(`${to}.reason`, reason + "\n");
+}
+
+/** SHA-256 of a file's bytes, hex, read in chunks (memory stays flat whatever its size). */
+export async function hashFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path);
+  for await (const chunk of file.readable) hash.update(chunk);
+  return hash.digest("hex");
+}

@@ -1,0 +1,163 @@
+/**
+ * The private cache file (SPEC §5): where capture stands in one log. One small JSON file, rewritten
+ * atomically (temp file, fsync, rename, fsync of the folder), so that after any stop it holds either
+ * the old position or the new one, never a torn mix.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+ * const path = `${await Deno.makeTempDir()}/avl1.cache.json`;
+ * const file = { dev: 1, ino: 2, head: "ab", headLength: 1024 };
+ * await writeCheckpoint(path, {
+ *   version: 1,
+ *   path: "/var/log/spysocket.log",
+ *   source: "avl1",
+ *   generation: 0,
+ *   offset: 41744,
+ *   file,
+ *   seenSize: 41744,
+ * });
+ * const saved = await readCheckpoint(path);
+ * assert.equal(saved?.offset, 41744);
+ * assert.equal(await readCheckpoint(`${path}.none`), null); // none yet: nothing captured
+ * ```
+ * @module
+ */
+import { parseProperties } from "../base/properties.ts";
+import { basename } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
+import { PermanentError } from "../base/errors.ts";
+import { type FileIdentity, headMatches } from "./identity.ts";
+
+/** Where capture stands in one log. */
+export interface Checkpoint {
+  version: 1;
+  /** The log's path. */
+  path: string;
+  source: string;
+  generation: number;
+  /** The offset of the first byte not yet captured. */
+  offset: number;
+  /** The file that `generation` names. */
+  file: FileIdentity;
+  /** The file's size when this was written: how much could be lost if the file disappears. */
+  seenSize: number;
+  /** When it was written (ISO 8601). */
+  updated?: string;
+}
+
+/** A cache file that cannot be used, with the path and the reason. */
+export class CheckpointError extends PermanentError {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+function isIdentity(value: unknown): value is FileIdentity {
+  const v = value as FileIdentity;
+  return !!v && typeof v === "object" && Number.isInteger(v.dev) && Number.isInteger(v.ino) &&
+    typeof v.head === "string" && Number.isInteger(v.headLength);
+}
+
+/** Reads a cache file; `null` when there is none. Throws when it exists but is not valid. */
+export async function readCheckpoint(path: string): Promise<Checkpoint | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw new CheckpointError(`cannot read cache file ${path}: ${(error as Error).message}`);
+  }
+  let data: Checkpoint;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new CheckpointError(
+      `cache file ${path} is not valid JSON: move it away to start over (CouchDB keeps what was stored)`,
+    );
+  }
+  if (
+    data?.version !== 1 || typeof data.path !== "string" || typeof data.source !== "string" ||
+    !Number.isSafeInteger(data.generation) || !Number.isSafeInteger(data.offset) ||
+    data.offset < 0 ||
+    !isIdentity(data.file)
+  ) {
+    throw new CheckpointError(
+      `cache file ${path} is not a logcapture cache file: move it away to start over`,
+    );
+  }
+  return { ...data, seenSize: Number.isSafeInteger(data.seenSize) ? data.seenSize : data.offset };
+}
+
+const encoder = new TextEncoder();
+
+/** Writes the cache file atomically. */
+export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
+  const data = { ...checkpoint, updated: new Date().toISOString() };
+  try {
+    await writeFileAtomic(path, encoder.encode(JSON.stringify(data, null, 2) + "\n"));
+  } catch (error) {
+    throw new CheckpointError(`cannot write cache file ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Why a cache file does not fit the log at `path`, or `null` when it fits or when the tailer's own
+ * rules apply (the log gone, or another file at the path: a rotation, a rewrite, or a cache file
+ * naming the wrong inode, where the tailer asks the caller where the file at the path stands). It
+ * does not fit when its offset is past the end of the same file, or inside a line of it.
+ */
+export async function checkpointDisagreement(
+  checkpoint: Checkpoint,
+  path: string,
+): Promise<string | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch {
+    return null;
+  }
+  using _ = file;
+  const info = await file.stat();
+  const named = checkpoint.file;
+  if ((info.dev ?? 0) !== named.dev || (info.ino ?? 0) !== named.ino) return null;
+  if (named.headLength > 0 && !await headMatches(file, named)) return null;
+  if (checkpoint.offset > info.size) {
+    return `its offset ${checkpoint.offset} is past the end of ${path} (${info.size} bytes)`;
+  }
+  if (checkpoint.offset > 0) {
+    const before = new Uint8Array(1);
+    await file.seek(checkpoint.offset - 1, Deno.SeekMode.Start);
+    await file.read(before);
+    if (before[0] !== 10) return `its offset ${checkpoint.offset} is inside a line of ${path}`;
+  }
+  return null;
+}
+
+/**
+ * Reads a 2012 `logtail.history` (Java properties, `size.<path>=<bytes>`): the size recorded for
+ * `logPath`, matched by exact path or by file name; `null` when it has none.
+ */
+export async function readLegacyHistory(
+  historyPath: string,
+  logPath: string,
+): Promise<number | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(historyPath);
+  } catch (error) {
+    throw new CheckpointError(
+      `cannot read history file ${historyPath}: ${(error as Error).message}`,
+    );
+  }
+  const sizes = new Map<string, number>();
+  for (const [key, value] of parseProperties(text)) {
+    if (key.startsWith("size.") && /^\d+$/.test(value)) sizes.set(key.slice(5), Number(value));
+  }
+  const exact = sizes.get(logPath);
+  if (exact !== undefined) return exact;
+  for (const [path, size] of sizes) if (basename(path) === basename(logPath)) return size;
+  return null;
+}

@@ -1,0 +1,158 @@
+/**
+ * File identity (a fingerprint, as Vector's file source calls it): device, inode and a hash of the
+ * file's first bytes. Device and inode find a renamed file; the head hash notices a file truncated
+ * and rewritten in place (copytruncate), or an inode number reused by a new file.
+ *
+ * A file shorter than {@linkcode HEAD_BYTES} is hashed over what it has, and the length hashed is
+ * kept, so that the same file can still be recognized after it grew.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { matchesIdentity, readIdentity } from "./identity.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "first line\n");
+ * using file = await Deno.open(path);
+ * const id = await readIdentity(file);
+ * assert.equal(await matchesIdentity(file, id), true);
+ * await Deno.writeTextFile(path, "rewritten!\n"); // same inode, other first bytes
+ * assert.equal(await matchesIdentity(file, id), false);
+ * ```
+ * @module
+ */
+
+/** Which file: device and inode, and the hash of its first `headLength` bytes. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  /** Hex SHA-256 (first 16 bytes) of the first `headLength` bytes. */
+  head: string;
+  headLength: number;
+  /**
+   * The file id of SPEC §4 ({@linkcode fileIdOf}), once the first line is complete; it goes into
+   * extract names. Absent in cache files of earlier versions.
+   */
+  id?: string;
+}
+
+/**
+ * How a stored document names the file its lines came from: a full identity (capture, all-in-one)
+ * or the file id alone (the monitor, from an extract's name).
+ */
+export type FileRef = FileIdentity | { id: string };
+
+/** The identity the monitor gave extracts named without a file id (SPEC §4, the earlier form). */
+export const LEGACY_EXTRACT_IDENTITY: FileIdentity = {
+  dev: 0,
+  ino: 0,
+  head: "extract",
+  headLength: 0,
+};
+
+/** How many bytes of the first line the file id covers. */
+export const FILE_ID_LINE_BYTES = 256;
+
+/**
+ * The file id of SPEC §4: 16 hex digits, the first 64 bits of the SHA-256 of `DEV:INO:` and the
+ * file's first line (without its newline, at most its first 256 bytes). `null` while that line
+ * is neither complete nor 256 bytes long. `head` is the file's first bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fileIdOf } from "./identity.ts";
+ * const head = new TextEncoder().encode("07:04:42 02/15  V.1.2233\nmore");
+ * assert.match((await fileIdOf(2049, 1234567, head))!, /^[0-9a-f]{16}$/);
+ * assert.equal(await fileIdOf(2049, 1234567, head.subarray(0, 8)), null);
+ * ```
+ */
+export async function fileIdOf(dev: number, ino: number, head: Uint8Array): Promise<string | null> {
+  const newline = head.subarray(0, FILE_ID_LINE_BYTES).indexOf(10);
+  if (newline < 0 && head.length < FILE_ID_LINE_BYTES) return null;
+  const line = head.subarray(0, newline < 0 ? FILE_ID_LINE_BYTES : newline);
+  const prefix = new TextEncoder().encode(`${dev}:${ino}:`);
+  const text = new Uint8Array(prefix.length + line.length);
+  text.set(prefix);
+  text.set(line, prefix.length);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** How many first bytes the head hash covers once the file has that many. */
+export const HEAD_BYTES = 1024;
+
+/** An open file, as much of it as identity needs. */
+export interface IdentityFile {
+  stat(): Promise<Deno.FileInfo>;
+  read(buffer: Uint8Array): Promise<number | null>;
+  seek(offset: number | bigint, whence: Deno.SeekMode): Promise<number>;
+}
+
+async function readHead(file: IdentityFile, length: number): Promise<Uint8Array<ArrayBuffer>> {
+  const buffer = new Uint8Array(length);
+  // A separate position is not available on a Deno.FsFile, so the caller's position is restored.
+  const position = await file.seek(0, Deno.SeekMode.Current);
+  await file.seek(0, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < length) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n === null || n === 0) break;
+    filled += n;
+  }
+  await file.seek(position, Deno.SeekMode.Start);
+  return buffer.subarray(0, filled);
+}
+
+async function hashHex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The identity of an open file now. */
+export async function readIdentity(file: IdentityFile): Promise<FileIdentity> {
+  const info = await file.stat();
+  const head = await readHead(file, Math.min(HEAD_BYTES, info.size));
+  const dev = info.dev ?? 0, ino = info.ino ?? 0;
+  const id = await fileIdOf(dev, ino, head);
+  return { dev, ino, head: await hashHex(head), headLength: head.length, ...(id ? { id } : {}) };
+}
+
+/**
+ * Whether the open file is still the one `identity` describes: same device and inode, and the same
+ * first `identity.headLength` bytes.
+ */
+export async function matchesIdentity(
+  file: IdentityFile,
+  identity: FileIdentity,
+): Promise<boolean> {
+  const info = await file.stat();
+  if ((info.dev ?? 0) !== identity.dev || (info.ino ?? 0) !== identity.ino) return false;
+  return await headMatches(file, identity);
+}
+
+/** Whether the first `identity.headLength` bytes of the file still hash to `identity.head`. */
+export async function headMatches(file: IdentityFile, identity: FileIdentity): Promise<boolean> {
+  const head = await readHead(file, identity.headLength);
+  return head.length === identity.headLength && await hashHex(head) === identity.head;
+}
+
+/** Whether two identities name the same file (the shorter head is compared when they differ). */
+export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino &&
+    (a.headLength !== b.headLength || a.head === b.head);
+}
+
+function isLegacyExtract(file: FileRef): boolean {
+  return "head" in file && file.head === LEGACY_EXTRACT_IDENTITY.head && file.dev === 0;
+}
+
+/**
+ * Whether two files as stored documents name them are the same (the identity rule of SPEC §3):
+ * by file id where both have one, else by device, inode and head. Extracts named without a file
+ * id count as one file per source and generation, as they always did.
+ */
+export function sameFile(a: FileRef, b: FileRef): boolean {
+  if (isLegacyExtract(a) || isLegacyExtract(b)) return true;
+  if (a.id !== undefined && b.id !== undefined) return a.id === b.id;
+  return "dev" in a && "dev" in b && sameIdentity(a, b);
+}
