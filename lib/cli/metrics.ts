@@ -68,6 +68,12 @@ export function captureMetrics(
     lines_read_total: counter(stats.linesRead, "lines read from the log"),
     ...storeMetrics(stats, requests),
     push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
+    files_followed_total: counter(stats.filesFollowed, "files that followed the one being read"),
+    files_truncated_total: counter(stats.filesTruncated, "files truncated or rewritten in place"),
+    bytes_lost_total: counter(
+      stats.bytesLost,
+      "bytes of files gone before they were read (rotated and removed while stopped)",
+    ),
     bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
   };
 }

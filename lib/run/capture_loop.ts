@@ -45,12 +45,12 @@ import { hostname } from "node:os";
 import { sleep } from "../base/backoff.ts";
 import { type Batch, SOURCE_NAME } from "../sink/batch.ts";
 import {
+  CacheFile,
   type Checkpoint,
   checkpointDisagreement,
   CheckpointError,
   readCheckpoint,
   readLegacyHistory,
-  writeCheckpoint,
 } from "../source/checkpoint.ts";
 import {
   type BatchSink,
@@ -72,8 +72,15 @@ import {
   sameIdentity,
 } from "../source/identity.ts";
 import type { Logger } from "../base/log.ts";
-import { Tailer, type TailRead, type TailStart } from "../source/tail.ts";
+import {
+  describeTailEvent,
+  Tailer,
+  type TailEvent,
+  type TailRead,
+  type TailStart,
+} from "../source/tail.ts";
 import { InFlight } from "../base/window.ts";
+import { BatchBuilder } from "./batch_builder.ts";
 
 /** Capture settings (the resolved command line). */
 export interface CaptureSettings {
@@ -110,6 +117,22 @@ export interface CaptureStats extends StoreCounters {
   pushFailing: string | null;
   /** The log, or a rotated file with lines to read, cannot be read now: why. */
   readFailing: string | null;
+  /** Files that followed the one being read: rotated, or new at the path. */
+  filesFollowed: number;
+  /** Files truncated or rewritten in place. */
+  filesTruncated: number;
+  /** Bytes of files gone before they were read (rotated and removed while capture was stopped). */
+  bytesLost: number;
+}
+
+/** What a tail event moves in the counters. */
+export function countTailEvent(stats: CaptureStats, event: TailEvent): void {
+  if (event.kind === "next") stats.filesFollowed++;
+  else if (event.kind === "truncated") stats.filesTruncated++;
+  else if (event.kind === "lost") stats.bytesLost += event.bytes;
+  else if (event.kind === "unreadable") {
+    stats.readFailing = `cannot read ${event.name}: permission denied`;
+  } else if (event.kind === "readable") stats.readFailing = null;
 }
 
 /** A fresh set of counters. */
@@ -122,6 +145,9 @@ export function newStats(): CaptureStats {
     tailing: false,
     pushFailing: null,
     readFailing: null,
+    filesFollowed: 0,
+    filesTruncated: 0,
+    bytesLost: 0,
   };
 }
 
@@ -133,75 +159,6 @@ export function defaultSourceName(path: string): string {
   );
   const safe = name.replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
   return SOURCE_NAME.test(safe) ? safe : "log";
-}
-
-/** Lines gathered for the next batch, in a buffer that is reused from batch to batch. */
-class BatchBuilder {
-  #buffer: Uint8Array;
-  #spare: Uint8Array[] = [];
-  #length = 0;
-  lines = 0;
-  start = 0;
-  generation = 0;
-  file: FileIdentity | null = null;
-  firstAt = 0;
-
-  constructor(capacity: number) {
-    this.#buffer = new Uint8Array(capacity);
-  }
-
-  get bytes(): number {
-    return this.#length;
-  }
-
-  get empty(): boolean {
-    return this.#length === 0;
-  }
-
-  begin(read: TailRead, offset: number): void {
-    this.start = offset;
-    this.generation = read.generation;
-    this.file = read.file;
-    this.firstAt = Date.now();
-  }
-
-  add(bytes: Uint8Array, lines: number): void {
-    if (this.#length + bytes.length > this.#buffer.length) {
-      const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#length + bytes.length));
-      grown.set(this.#buffer.subarray(0, this.#length));
-      this.#buffer = grown;
-    }
-    this.#buffer.set(bytes, this.#length);
-    this.#length += bytes.length;
-    this.lines += lines;
-  }
-
-  /**
-   * Hands the gathered lines over as a batch, whose data keeps its buffer until the batch is given
-   * back with `recycle`; the builder goes on with a spare buffer, so batches can be in flight
-   * while the next one is gathered.
-   */
-  take(source: Omit<Batch["source"], "file">): Batch {
-    const batch: Batch = {
-      source: { ...source, file: this.file! },
-      generation: this.generation,
-      start: this.start,
-      end: this.start + this.#length,
-      data: this.#buffer.subarray(0, this.#length),
-      oversized: null,
-      readAt: new Date(this.firstAt),
-    };
-    this.#buffer = this.#spare.pop() ?? new Uint8Array(this.#buffer.length);
-    this.#length = 0;
-    this.lines = 0;
-    return batch;
-  }
-
-  /** Takes back the buffer of a batch that is stored. */
-  recycle(batch: Batch): void {
-    const buffer = new Uint8Array(batch.data.buffer);
-    if (buffer.length === this.#buffer.length) this.#spare.push(buffer);
-  }
 }
 
 const PROGRESS_EVERY_MS = 10_000;
@@ -222,8 +179,11 @@ export async function runCapture(
     maxLineBytes: settings.maxLineBytes,
     pollMs: settings.pollMs,
     rotated: settings.rotated,
-    log,
-    blocked: (reason) => (stats.readFailing = reason),
+    events: (event) => {
+      const { level, message } = describeTailEvent(event, settings.path);
+      log[level](message);
+      countTailEvent(stats, event);
+    },
     signal,
   });
   const host = hostname();
@@ -260,20 +220,13 @@ export async function runCapture(
   });
   stats.tailing = true;
 
-  let committed: Checkpoint | null = checkpoint;
+  const cache = new CacheFile(
+    settings.cachePath,
+    { path: settings.path, source: settings.source },
+    checkpoint,
+  );
   async function commit(generation: number, offset: number, file: FileIdentity): Promise<void> {
-    // How much of the file existed: what could be lost if it vanished before the next run.
-    const seenSize = Math.max(offset, await tailer.fileSize());
-    committed = {
-      version: 1,
-      path: settings.path,
-      source: settings.source,
-      generation,
-      offset,
-      file,
-      seenSize,
-    };
-    await writeCheckpoint(settings.cachePath, committed);
+    await cache.commit({ generation, offset, file }, await tailer.fileSize());
   }
 
   /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
@@ -461,8 +414,8 @@ export async function runCapture(
     log.info(`${stopping ?? stopReason(signal, "stopped: --once has captured all there was")}`, {
       lines: stats.linesRead,
       ...summaryFields(stats, startedAt),
-      generation: committed?.generation ?? null,
-      offset: committed?.offset ?? null,
+      generation: cache.current?.generation ?? null,
+      offset: cache.current?.offset ?? null,
       saved: settings.cachePath,
     });
   }
@@ -474,11 +427,7 @@ export async function runCapture(
    */
   async function recordPosition(): Promise<void> {
     const position = tailer.position;
-    if (!builder.empty || inFlight.size > 0 || !position) return;
-    if (
-      committed && position.generation === committed.generation &&
-      position.offset === committed.offset && position.file === committed.file
-    ) return;
+    if (!builder.empty || inFlight.size > 0 || !position || cache.holds(position)) return;
     await commit(position.generation, position.offset, position.file);
   }
 

@@ -93,6 +93,70 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | null> {
 
 const encoder = new TextEncoder();
 
+/** A position in a log: the generation, the offset of the next line, and the file it is in. */
+export interface Position {
+  generation: number;
+  offset: number;
+  file: FileIdentity;
+}
+
+/**
+ * The cache file of one log, owned by its capture: what it says now, and the one way it moves
+ * (atomically, after the sink has the lines before the new position).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CacheFile, readCheckpoint } from "./checkpoint.ts";
+ * const path = `${await Deno.makeTempDir()}/avl1.cache.json`;
+ * const cache = new CacheFile(path, { path: "/var/log/spysocket.log", source: "avl1" }, null);
+ * const position = { generation: 0, offset: 41744, file: { dev: 1, ino: 2, head: "ab", headLength: 1024 } };
+ * assert.equal(cache.holds(position), false);
+ * await cache.commit(position, 50000);
+ * assert.equal(cache.holds(position), true);
+ * assert.equal((await readCheckpoint(path))?.seenSize, 50000);
+ * ```
+ */
+export class CacheFile {
+  readonly path: string;
+  readonly #log: { path: string; source: string };
+  #current: Checkpoint | null;
+
+  /** The cache file at `path` of the log `log`, which holds `current` (as read at the start). */
+  constructor(path: string, log: { path: string; source: string }, current: Checkpoint | null) {
+    this.path = path;
+    this.#log = log;
+    this.#current = current;
+  }
+
+  /** What it holds now; `null` before the first commit of a log never captured. */
+  get current(): Checkpoint | null {
+    return this.#current;
+  }
+
+  /** Whether it says `position` already (the same generation, offset and identity). */
+  holds(position: Position): boolean {
+    const c = this.#current;
+    return c !== null && c.generation === position.generation && c.offset === position.offset &&
+      c.file === position.file;
+  }
+
+  /**
+   * Moves it to `position`; `seenSize` is how much of the file existed, which is what could be
+   * lost if the file vanished before the next run.
+   */
+  async commit(position: Position, seenSize: number): Promise<void> {
+    const next: Checkpoint = {
+      version: 1,
+      ...this.#log,
+      ...position,
+      seenSize: Math.max(position.offset, seenSize),
+    };
+    await writeCheckpoint(this.path, next);
+    this.#current = next;
+  }
+}
+
 /** Writes the cache file atomically. */
 export async function writeCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {
   const data = { ...checkpoint, updated: new Date().toISOString() };

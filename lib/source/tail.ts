@@ -9,11 +9,15 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createLogger } from "../base/log.ts";
- * import { Tailer } from "./tail.ts";
+ * import { type TailEvent, Tailer } from "./tail.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/spysocket.log`, "before\n");
- * const tailer = new Tailer({ path: `${dir}/spysocket.log`, maxLineBytes: 1 << 20, log: createLogger() });
+ * const events: TailEvent[] = [];
+ * const tailer = new Tailer({
+ *   path: `${dir}/spysocket.log`,
+ *   maxLineBytes: 1 << 20,
+ *   events: (event) => events.push(event),
+ * });
  * await tailer.start({ generation: 0, offset: 0 });
  * const first = await tailer.read();
  * assert.ok(first?.item.kind === "lines");
@@ -23,11 +27,12 @@
  * let next = await tailer.read();
  * while (!next) next = await tailer.read();
  * assert.equal(next.generation, 1); // a new file, a new generation
+ * assert.deepEqual(events, [{ kind: "next", name: `${dir}/spysocket.log`, generation: 1 }]);
  * tailer.close();
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname } from "node:path";
 import {
   type FileIdentity,
   HEAD_BYTES,
@@ -36,8 +41,8 @@ import {
   readIdentity,
 } from "./identity.ts";
 import { LineScanner, type ScanItem } from "./lines.ts";
-import type { Logger } from "../base/log.ts";
 import { FolderWatch } from "./watch.ts";
+import { defaultRotatedGlobs, findRotated, rotatedAfter } from "./rotated.ts";
 import { backoffDelay, sleep } from "../base/backoff.ts";
 
 /** Tailer settings. */
@@ -49,14 +54,110 @@ export interface TailerOptions {
   pollMs?: number;
   /** Where rotated files go (globs in the file name part), to find one left behind while stopped. */
   rotated?: string[];
-  log: Logger;
-  /**
-   * Told why the log, or a rotated file that may hold unread lines, cannot be read (permission
-   * denied), and told `null` when it can again: the tailer waits for it, never moves past it.
-   */
-  blocked?: (reason: string | null) => void;
+  /** Told of every change of file the tailer meets (see {@linkcode TailEvent}). */
+  events: (event: TailEvent) => void;
   /** Ends a wait for a file that cannot be read. */
   signal?: AbortSignal;
+}
+
+/**
+ * What the tailer met, for its caller to log and count. Files are named by their path; the log's
+ * own path is the tailer's.
+ */
+export type TailEvent =
+  /** The log does not exist (yet): it is waited for. */
+  | { kind: "missing" }
+  /** The log was removed: the next file at its path is waited for. */
+  | { kind: "removed" }
+  /** `name` (the log, or a rotated file with lines to read) cannot be read: waited for, never skipped. */
+  | { kind: "unreadable"; name: string }
+  /** `name` can be read again. */
+  | { kind: "readable"; name: string }
+  /** The file at the path shrank or was rewritten in place: `generation` starts at 0. */
+  | { kind: "truncated"; whileStopped: boolean; generation: number; size?: number; offset?: number }
+  /** The log was rotated while capture was stopped: the rest of `name` is read first. */
+  | { kind: "rotated"; whileStopped: true; name: string; generation: number; offset: number }
+  /** `name` was rotated after the file being read: it is read next. */
+  | { kind: "rotatedAfter"; name: string }
+  /** The next file, `name` (a rotated one, or the new file at the path), is `generation`. */
+  | { kind: "next"; name: string; generation: number }
+  /** The file of `generation` is gone: `bytes` after `offset`, at least, were never read. */
+  | { kind: "lost"; generation: number; offset: number; bytes: number; next: number }
+  /** The file at the path is not the one expected, but `holder` says where it was left. */
+  | { kind: "located"; holder: string; generation: number; offset: number };
+
+/**
+ * A tail event as a log line: its level and its words, which name the fix where there is one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeTailEvent } from "./tail.ts";
+ * assert.deepEqual(describeTailEvent({ kind: "next", name: "/var/log/a.log", generation: 3 }, "/var/log/a.log"), {
+ *   level: "info",
+ *   message: "/var/log/a.log is a new file: generation 3",
+ * });
+ * ```
+ */
+export function describeTailEvent(
+  event: TailEvent,
+  path: string,
+): { level: "info" | "warn"; message: string } {
+  switch (event.kind) {
+    case "missing":
+      return { level: "info", message: `${path} does not exist yet; waiting for it` };
+    case "removed":
+      return { level: "info", message: `${path} was removed; waiting for it to be created again` };
+    case "unreadable":
+      return {
+        level: "warn",
+        message:
+          `cannot read ${event.name}: permission denied; capture waits for it and retries (give the capture user read access: the log's group, or a default ACL on its folder)`,
+      };
+    case "readable":
+      return { level: "info", message: `${event.name} can be read again` };
+    case "truncated":
+      return event.whileStopped
+        ? {
+          level: "warn",
+          message:
+            `${path} is shorter (${event.size} bytes) than the captured offset ${event.offset}: it was truncated while capture was stopped; starting generation ${event.generation} at 0`,
+        }
+        : {
+          level: "info",
+          message: `${path} was truncated or rewritten; generation ${event.generation} starts at 0`,
+        };
+    case "rotated":
+      return {
+        level: "info",
+        message:
+          `${path} was rotated while capture was stopped; reading the rest of ${event.name} first (generation ${event.generation}, offset ${event.offset})`,
+      };
+    case "rotatedAfter":
+      return {
+        level: "info",
+        message: `${event.name} was rotated after it: it is read next, before ${path}`,
+      };
+    case "next":
+      return {
+        level: "info",
+        message: event.name === path
+          ? `${path} is a new file: generation ${event.generation}`
+          : `reading ${event.name} (rotated after it): generation ${event.generation}`,
+      };
+    case "lost":
+      return {
+        level: "warn",
+        message:
+          `the file of generation ${event.generation} of ${path} is gone (rotated and removed while capture was stopped): at least ${event.bytes} bytes after offset ${event.offset} could not be captured; continuing with generation ${event.next}`,
+      };
+    case "located":
+      return {
+        level: "warn",
+        message:
+          `${path} is not the file the cache file names, but ${event.holder} holds it (generation ${event.generation}): continuing at offset ${event.offset}, skipping what is stored already`,
+      };
+  }
 }
 
 /** Lines read, with the generation and file they belong to. */
@@ -93,32 +194,10 @@ interface Current {
   rotatedAway: boolean;
 }
 
-/** The default rotated-file globs for a log path: `LOG.*` and `LOG-*`. */
-export function defaultRotatedGlobs(path: string): string[] {
-  return [`${path}.*`, `${path}-*`];
-}
-
-/** The files matching a glob whose wildcards (`*`, `?`) are in the file-name part only. */
-export async function globFiles(pattern: string): Promise<string[]> {
-  const folder = dirname(pattern);
-  const escaped = basename(pattern).replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  const re = new RegExp(`^${escaped.replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
-  const out: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(folder)) {
-      if (entry.isFile && re.test(entry.name)) out.push(join(folder, entry.name));
-    }
-  } catch {
-    // A missing folder has no rotated files.
-  }
-  return out.sort();
-}
-
 /** Follows one log path. See the module example. */
 export class Tailer {
   readonly path: string;
   readonly #options: TailerOptions;
-  readonly #log: Logger;
   #current: Current | null = null;
   /**
    * Files rotated after the one being drained (more than one rotation since capture last looked,
@@ -136,7 +215,6 @@ export class Tailer {
   constructor(options: TailerOptions) {
     this.path = options.path;
     this.#options = options;
-    this.#log = options.log;
   }
 
   /** The generation and file being read, and the offset of the first line not yet returned. */
@@ -188,11 +266,13 @@ export class Tailer {
         return;
       }
       if (await this.#adoptLocated(opened, start)) return;
-      this.#log.warn(
-        `${this.path} is shorter (${size} bytes) than the captured offset ${start.offset}: it was truncated while capture was stopped; starting generation ${
-          start.generation + 1
-        } at 0`,
-      );
+      this.#emit({
+        kind: "truncated",
+        whileStopped: true,
+        size,
+        offset: start.offset,
+        generation: start.generation + 1,
+      });
       this.#nextGeneration = start.generation + 1;
       await this.#adopt(opened, this.#nextGeneration, 0, false);
       return;
@@ -200,27 +280,29 @@ export class Tailer {
     const rotated = await this.#findRotated(start.file);
     this.#nextGeneration = start.generation + 1;
     if (rotated) {
-      this.#log.info(
-        `${this.path} was rotated while capture was stopped; reading the rest of ${rotated.name} first`,
-        {
-          generation: start.generation,
-          offset: start.offset,
-        },
-      );
+      this.#emit({
+        kind: "rotated",
+        whileStopped: true,
+        name: rotated.name,
+        generation: start.generation,
+        offset: start.offset,
+      });
       this.#successors = await this.#rotatedAfter(rotated.file, opened?.file ?? null);
       for (const next of this.#successors) {
-        this.#log.info(`${next.name} was rotated after it: it is read next, before ${this.path}`);
+        this.#emit({ kind: "rotatedAfter", name: next.name });
       }
       opened?.file.close();
       await this.#adopt(rotated, start.generation, start.offset, true);
       return;
     }
     if (opened && await this.#adoptLocated(opened, start)) return;
-    this.#log.warn(
-      `the file of generation ${start.generation} of ${this.path} is gone (rotated and removed while capture was stopped): at least ${
-        Math.max(0, seenSize - start.offset)
-      } bytes after offset ${start.offset} could not be captured; continuing with generation ${this.#nextGeneration}`,
-    );
+    this.#emit({
+      kind: "lost",
+      generation: start.generation,
+      offset: start.offset,
+      bytes: Math.max(0, seenSize - start.offset),
+      next: this.#nextGeneration,
+    });
     if (opened) await this.#adopt(opened, this.#nextGeneration, 0, false);
   }
 
@@ -229,11 +311,12 @@ export class Tailer {
     if (!start.locate) return false;
     const found = await start.locate(await readIdentity(opened.file));
     if (!found || found.offset > (await opened.file.stat()).size) return false;
-    this.#log.warn(
-      `${this.path} is not the file the cache file names, but ${
-        start.holder ?? "CouchDB"
-      } holds it (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
-    );
+    this.#emit({
+      kind: "located",
+      holder: start.holder ?? "CouchDB",
+      generation: found.generation,
+      offset: found.offset,
+    });
     await this.#adopt(opened, found.generation, found.offset, false);
     return true;
   }
@@ -272,9 +355,7 @@ export class Tailer {
       if (change === "truncated") {
         // copytruncate, or rewritten in place: a new generation from its start.
         const generation = Math.max(this.#nextGeneration, c.generation + 1);
-        this.#log.info(
-          `${this.path} was truncated or rewritten; generation ${generation} starts at 0`,
-        );
+        this.#emit({ kind: "truncated", whileStopped: false, generation });
         c.identity = await readIdentity(c.file);
         c.generation = generation;
         this.#nextGeneration = generation + 1;
@@ -285,7 +366,7 @@ export class Tailer {
       const rest = await c.scanner.takeRest();
       if (rest) return { generation: c.generation, file: c.identity, item: rest };
       if (change === "removed" && !this.#waitingLogged) {
-        this.#log.info(`${this.path} was removed; waiting for it to be created again`);
+        this.#emit({ kind: "removed" });
         this.#waitingLogged = true;
       }
       const generation = Math.max(this.#nextGeneration, c.generation + 1);
@@ -300,14 +381,14 @@ export class Tailer {
       if (successor) {
         next?.file.close();
         c.file.close();
-        this.#log.info(`reading ${successor.name} (rotated after it): generation ${generation}`);
+        this.#emit({ kind: "next", name: successor.name, generation });
         await this.#adopt(successor, generation, 0, true);
         continue;
       }
       if (!next) return null;
       c.file.close();
       this.#current = null;
-      this.#log.info(`${this.path} is a new file: generation ${generation}`);
+      this.#emit({ kind: "next", name: this.path, generation });
       await this.#adopt(next, generation, 0, false);
     }
   }
@@ -331,20 +412,19 @@ export class Tailer {
     this.#current = null;
   }
 
-  /** Says once that `name` cannot be read, and why, or that it can again (`null`). */
+  #emit(event: TailEvent): void {
+    this.#options.events(event);
+  }
+
+  /** Says once that `name` cannot be read, or that it can again (`null`). */
   #setBlocked(name: string, error: Error | null): void {
     if (error) {
       if (this.#blocked === name) return;
       this.#blocked = name;
-      const reason = `cannot read ${name}: permission denied`;
-      this.#log.warn(
-        `${reason}; capture waits for it and retries (give the capture user read access: the log's group, or a default ACL on its folder)`,
-      );
-      this.#options.blocked?.(reason);
+      this.#emit({ kind: "unreadable", name });
     } else if (this.#blocked === name) {
       this.#blocked = null;
-      this.#log.info(`${name} can be read again`);
-      this.#options.blocked?.(null);
+      this.#emit({ kind: "readable", name });
     }
   }
 
@@ -388,7 +468,7 @@ export class Tailer {
       }
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       if (!this.#waitingLogged) {
-        this.#log.info(`${this.path} does not exist yet; waiting for it`);
+        this.#emit({ kind: "missing" });
         this.#waitingLogged = true;
       }
       return null;
@@ -417,56 +497,18 @@ export class Tailer {
   }
 
   async #findRotated(identity: FileIdentity): Promise<{ file: Deno.FsFile; name: string } | null> {
-    const patterns = this.#options.rotated ?? defaultRotatedGlobs(this.path);
-    for (const pattern of patterns) {
-      for (const name of await globFiles(pattern)) {
-        // Only a file with the inode sought is waited for when it cannot be read (a stat needs
-        // no read access): an unreadable unrelated file must not hold capture up.
-        const info = await Deno.stat(name).catch(() => null);
-        if (!info || info.ino !== identity.ino || info.dev !== identity.dev) continue;
-        const file = await this.#openWaiting(name);
-        if (!file) continue;
-        if (await matchesIdentity(file, identity)) return { file, name };
-        file.close();
-      }
-    }
-    return null;
+    return await findRotated(this.#rotatedGlobs, identity, (name) => this.#openWaiting(name));
   }
 
-  /**
-   * The rotated files written after `found` (a later modification time), other than the file now at
-   * the path: files rotated more than once while capture was stopped, oldest first. Compressed
-   * files are left out: their lines were in a file that was read before it was compressed.
-   */
   async #rotatedAfter(
     found: Deno.FsFile,
     atPath: Deno.FsFile | null,
   ): Promise<{ file: Deno.FsFile; name: string }[]> {
-    const foundInfo = await found.stat();
-    const skip = new Set([foundInfo.ino, atPath ? (await atPath.stat()).ino : -1]);
-    const since = foundInfo.mtime?.getTime() ?? 0;
-    const names = new Set<string>();
-    for (const pattern of this.#options.rotated ?? defaultRotatedGlobs(this.path)) {
-      for (const name of await globFiles(pattern)) names.add(name);
-    }
-    const later: { file: Deno.FsFile; name: string; mtime: number }[] = [];
-    for (const name of names) {
-      // Older rotations are not read, so only a newer one is waited for when it cannot be read.
-      const seen = await Deno.stat(name).catch(() => null);
-      if (!seen || skip.has(seen.ino) || (seen.mtime?.getTime() ?? 0) <= since) continue;
-      const file = await this.#openWaiting(name);
-      if (!file) continue;
-      const info = await file.stat();
-      const mtime = info.mtime?.getTime() ?? 0;
-      if (skip.has(info.ino) || mtime <= since || await isCompressed(file)) {
-        file.close();
-        continue;
-      }
-      skip.add(info.ino);
-      later.push({ file, name, mtime });
-    }
-    // Oldest first; logrotate's numbering (.2 before .1) breaks ties.
-    return later.sort((a, b) => a.mtime - b.mtime || b.name.localeCompare(a.name));
+    return await rotatedAfter(this.#rotatedGlobs, found, atPath, (name) => this.#openWaiting(name));
+  }
+
+  get #rotatedGlobs(): string[] {
+    return this.#options.rotated ?? defaultRotatedGlobs(this.path);
   }
 
   /** At the end of the file: is it still the file at the path, and still the same file? */
@@ -492,18 +534,6 @@ export class Tailer {
     }
     return "same";
   }
-}
-
-/** Whether a file starts like gzip, bzip2, xz or zstd data. */
-async function isCompressed(file: Deno.FsFile): Promise<boolean> {
-  const head = new Uint8Array(4);
-  await file.seek(0, Deno.SeekMode.Start);
-  const n = (await file.read(head)) ?? 0;
-  await file.seek(0, Deno.SeekMode.Start);
-  const magic = Array.from(head.subarray(0, n));
-  const starts = (bytes: number[]) => bytes.every((b, i) => magic[i] === b);
-  return starts([0x1f, 0x8b]) || starts([0x42, 0x5a, 0x68]) || starts([0xfd, 0x37, 0x7a, 0x58]) ||
-    starts([0x28, 0xb5, 0x2f, 0xfd]);
 }
 
 /** The offset after the last `\n` of a file: where "from the end" starts. */

@@ -1,0 +1,96 @@
+/**
+ * Cutting whole lines into batches: the lines read are gathered into one buffer until a batch is
+ * full or its time is up, then handed over as a {@linkcode Batch} whose data keeps that buffer until
+ * the batch is stored and given back. Two buffers (or as many as batches in flight) are reused from
+ * batch to batch; nothing is copied twice.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BatchBuilder } from "./batch_builder.ts";
+ * const builder = new BatchBuilder(1024);
+ * const file = { dev: 1, ino: 2, head: "", headLength: 0 };
+ * builder.begin({ generation: 0, file }, 100);
+ * builder.add(new TextEncoder().encode("a\nb\n"), 2);
+ * const batch = builder.take({ id: "avl1", host: "h", path: "/var/log/x.log" });
+ * assert.deepEqual([batch.start, batch.end, builder.empty], [100, 104, true]);
+ * builder.recycle(batch); // stored: its buffer is reused
+ * ```
+ * @module
+ */
+import type { Batch } from "../sink/batch.ts";
+import type { FileIdentity } from "../source/identity.ts";
+
+/** Lines gathered for the next batch, in a buffer that is reused from batch to batch. */
+export class BatchBuilder {
+  #buffer: Uint8Array;
+  #spare: Uint8Array[] = [];
+  #length = 0;
+  lines = 0;
+  start = 0;
+  generation = 0;
+  file: FileIdentity | null = null;
+  firstAt = 0;
+
+  /** A builder whose buffers hold `capacity` bytes (they grow for a longer batch). */
+  constructor(capacity: number) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  /** How many bytes are gathered. */
+  get bytes(): number {
+    return this.#length;
+  }
+
+  /** Whether nothing is gathered. */
+  get empty(): boolean {
+    return this.#length === 0;
+  }
+
+  /** Starts a batch at `offset` of the file `read` names (its generation and identity). */
+  begin(read: { generation: number; file: FileIdentity }, offset: number): void {
+    this.start = offset;
+    this.generation = read.generation;
+    this.file = read.file;
+    this.firstAt = Date.now();
+  }
+
+  /** Adds whole lines (`lines` of them), copied into the buffer. */
+  add(bytes: Uint8Array, lines: number): void {
+    if (this.#length + bytes.length > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#length + bytes.length));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+    this.lines += lines;
+  }
+
+  /**
+   * Hands the gathered lines over as a batch, whose data keeps its buffer until the batch is given
+   * back with `recycle`; the builder goes on with a spare buffer, so batches can be in flight
+   * while the next one is gathered.
+   */
+  take(source: Omit<Batch["source"], "file">): Batch {
+    const batch: Batch = {
+      source: { ...source, file: this.file! },
+      generation: this.generation,
+      start: this.start,
+      end: this.start + this.#length,
+      data: this.#buffer.subarray(0, this.#length),
+      oversized: null,
+      readAt: new Date(this.firstAt),
+    };
+    this.#buffer = this.#spare.pop() ?? new Uint8Array(this.#buffer.length);
+    this.#length = 0;
+    this.lines = 0;
+    return batch;
+  }
+
+  /** Takes back the buffer of a batch that is stored. */
+  recycle(batch: Batch): void {
+    const buffer = new Uint8Array(batch.data.buffer);
+    if (buffer.length === this.#buffer.length) this.#spare.push(buffer);
+  }
+}

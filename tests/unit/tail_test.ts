@@ -1,0 +1,148 @@
+/**
+ * The tailer in-process, one rotation case at a time: what it reads, and the events it tells of
+ * (what capture logs and counts). Each case has its end-to-end twin in tests/capture_test.ts.
+ */
+import assert from "node:assert/strict";
+import { readIdentity } from "../../lib/source/identity.ts";
+import { Tailer, type TailEvent, type TailStart } from "../../lib/source/tail.ts";
+
+interface Setup extends AsyncDisposable {
+  dir: string;
+  log: string;
+  events: TailEvent[];
+  tailer: Tailer;
+}
+
+async function setup(text: string | null): Promise<Setup> {
+  const dir = await Deno.makeTempDir();
+  const log = `${dir}/spysocket.log`;
+  if (text !== null) await Deno.writeTextFile(log, text);
+  const events: TailEvent[] = [];
+  const tailer = new Tailer({
+    path: log,
+    maxLineBytes: 1 << 20,
+    pollMs: 10,
+    events: (event) => events.push(event),
+  });
+  return {
+    dir,
+    log,
+    events,
+    tailer,
+    async [Symbol.asyncDispose]() {
+      tailer.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Everything readable now, as `generation:text` pieces. */
+async function readNow(tailer: Tailer): Promise<string[]> {
+  const out: string[] = [];
+  for (let read = await tailer.read(); read; read = await tailer.read()) {
+    if (read.item.kind === "lines") {
+      out.push(`${read.generation}:${new TextDecoder().decode(read.item.bytes)}`);
+    }
+  }
+  return out;
+}
+
+async function identityOf(path: string) {
+  using file = await Deno.open(path);
+  return await readIdentity(file);
+}
+
+Deno.test("rotation by rename while running: the rest of the old file, then the new one as the next generation", async () => {
+  await using t = await setup("a\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), ["0:a\n"]);
+  await Deno.writeTextFile(t.log, "b\n", { append: true });
+  await Deno.rename(t.log, `${t.log}.1`);
+  await Deno.writeTextFile(t.log, "c\n");
+  assert.deepEqual(await readNow(t.tailer), ["0:b\n", "1:c\n"]);
+  assert.deepEqual(t.events, [{ kind: "next", name: t.log, generation: 1 }]);
+});
+
+Deno.test("copytruncate while running: a truncated event, and the file again from 0 as a new generation", async () => {
+  await using t = await setup("first line\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), ["0:first line\n"]);
+  await Deno.truncate(t.log, 0);
+  await Deno.writeTextFile(t.log, "x\n");
+  assert.deepEqual(await readNow(t.tailer), ["1:x\n"]);
+  assert.deepEqual(t.events, [{ kind: "truncated", whileStopped: false, generation: 1 }]);
+});
+
+Deno.test("removed, then created again: removed, then the new file as the next generation", async () => {
+  await using t = await setup("a\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  await readNow(t.tailer);
+  await Deno.remove(t.log);
+  assert.deepEqual(await readNow(t.tailer), []);
+  await Deno.writeTextFile(t.log, "b\n");
+  assert.deepEqual(await readNow(t.tailer), ["1:b\n"]);
+  assert.deepEqual(t.events, [{ kind: "removed" }, { kind: "next", name: t.log, generation: 1 }]);
+});
+
+Deno.test("a log that does not exist yet is said once, and read from 0 when it comes", async () => {
+  await using t = await setup(null);
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), []);
+  assert.deepEqual(await readNow(t.tailer), []);
+  await Deno.writeTextFile(t.log, "a\n");
+  assert.deepEqual(await readNow(t.tailer), ["0:a\n"]);
+  assert.deepEqual(t.events, [{ kind: "missing" }]);
+});
+
+Deno.test("rotated while stopped: the rest of the rotated file first, then the file at the path", async () => {
+  await using t = await setup("a\nb\n");
+  const file = await identityOf(t.log);
+  await Deno.rename(t.log, `${t.log}.1`);
+  await Deno.writeTextFile(t.log, "c\n");
+  await t.tailer.start({ generation: 4, offset: 2, file });
+  assert.deepEqual(await readNow(t.tailer), ["4:b\n", "5:c\n"]);
+  assert.deepEqual(t.events, [
+    { kind: "rotated", whileStopped: true, name: `${t.log}.1`, generation: 4, offset: 2 },
+    { kind: "next", name: t.log, generation: 5 },
+  ]);
+});
+
+Deno.test("gone while stopped: the bytes that could not be read are told, and the new file follows", async () => {
+  await using t = await setup("a\nb\nc\n");
+  const file = await identityOf(t.log);
+  await Deno.remove(t.log);
+  await Deno.writeTextFile(t.log, "new\n");
+  await t.tailer.start({ generation: 0, offset: 2, file }, 6);
+  assert.deepEqual(await readNow(t.tailer), ["1:new\n"]);
+  assert.deepEqual(t.events, [{ kind: "lost", generation: 0, offset: 2, bytes: 4, next: 1 }]);
+});
+
+Deno.test("truncated while stopped: shorter than the offset, a new generation from 0", async () => {
+  // The same file (its first bytes unchanged), but shorter than where capture had got to.
+  const line = "x".repeat(99) + "\n";
+  await using t = await setup(line.repeat(20));
+  const file = await identityOf(t.log);
+  await Deno.truncate(t.log, 1500);
+  const start: TailStart = { generation: 0, offset: 2000, file };
+  await t.tailer.start(start);
+  assert.deepEqual(t.events, [
+    { kind: "truncated", whileStopped: true, size: 1500, offset: 2000, generation: 1 },
+  ]);
+  assert.equal((await readNow(t.tailer)).join("").length, 2 + 1500);
+});
+
+Deno.test("not the file the cache file names, but the holder knows it: continued where it was left", async () => {
+  await using t = await setup("a\n");
+  const other = await identityOf(t.log);
+  await Deno.remove(t.log);
+  await Deno.writeTextFile(t.log, "x\ny\n");
+  await t.tailer.start({
+    generation: 0,
+    offset: 2,
+    file: other,
+    locate: () => Promise.resolve({ generation: 7, offset: 2 }),
+    holder: "CouchDB",
+  });
+  assert.deepEqual(await readNow(t.tailer), ["7:y\n"]);
+  assert.deepEqual(t.events, [{ kind: "located", holder: "CouchDB", generation: 7, offset: 2 }]);
+});
