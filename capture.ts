@@ -18,7 +18,9 @@ import { runMain } from "./lib/cli/main.ts";
 import {
   batchLinesFor,
   CAPTURE_OPTIONS,
+  type CaptureOptions,
   EXIT_CODES,
+  handoverTarget,
   retryForMsOf,
   VERSION,
 } from "./lib/cli/options.ts";
@@ -80,7 +82,7 @@ function legacyFlags(args: string[]): string[] {
 
 /** `capture check`: each part of this setup tried, one line each; how many failed. */
 async function checkSetup(
-  o: Record<string, unknown>,
+  o: CaptureOptions,
   origins: Record<string, string>,
   path: string,
   cachePath: string,
@@ -90,13 +92,14 @@ async function checkSetup(
     logCheck(path),
     cacheCheck(cachePath, cacheLockPath(cachePath)),
   ];
-  if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile as string, "--ca-file"));
+  if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
   if (o.tailOnly) {
-    if (o.extractDir) checks.push(dropDirectoryCheck(o.extractDir as string));
-    if (o.shipTo) {
-      const token = await readSecretFile(o.tokenFile as string, "--token-file");
-      const client = await httpClientWithCa(o.caFile as string | undefined);
-      checks.push(receiverCheck(o.shipTo as string, token, client));
+    const { extractDir, ship } = handoverTarget(o);
+    if (extractDir) checks.push(dropDirectoryCheck(extractDir));
+    if (ship) {
+      const token = await readSecretFile(ship.tokenFile, "--token-file");
+      const client = await httpClientWithCa(o.caFile);
+      checks.push(receiverCheck(ship.url, token, client));
     }
   } else {
     const db = await checkingClient("capture", o);
@@ -124,13 +127,13 @@ await runMain("capture", async (signal) => {
     );
   }
   const path = positionals[0].startsWith("/") ? positionals[0] : join(Deno.cwd(), positionals[0]);
-  const source = (o.source as string | undefined) ?? defaultSourceName(path);
+  const source = (o.source) ?? defaultSourceName(path);
   if (!SOURCE_NAME.test(source)) {
     throw new UsageError(
       `capture: --source must be letters, digits, "_", "." or "-" (at most 64), got "${source}"`,
     );
   }
-  const cachePath = (o.cache as string | undefined) ??
+  const cachePath = (o.cache) ??
     join(defaultCacheFolder(), `${source}.cache.json`);
   const derived = {
     source: origins.source ?? "default (the host and LOGFILE)",
@@ -151,7 +154,7 @@ await runMain("capture", async (signal) => {
   }
   if (checking) return await checkSetup(o, { ...origins, ...derived }, path, cachePath) ? 1 : 0;
   const statusAt = o.statusListen
-    ? listenAddress("capture", "--status-listen", o.statusListen as string)
+    ? listenAddress("capture", "--status-listen", o.statusListen)
     : null;
   const log = programLogger(o);
   await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
@@ -171,26 +174,21 @@ await runMain("capture", async (signal) => {
   let requests = NO_REQUESTS;
   let target: string;
   if (o.tailOnly) {
-    if (!o.extractDir && !o.shipTo) {
-      throw new UsageError("capture: tail-only needs --extract-dir DIR or --ship-to URL (or both)");
-    }
-    if (o.shipTo && !o.tokenFile) {
-      throw new UsageError("capture: --ship-to needs --token-file FILE");
-    }
-    if (o.extractDir) {
-      const info = await Deno.stat(o.extractDir as string).catch(() => null);
+    const { extractDir, ship } = handoverTarget(o);
+    if (extractDir) {
+      const info = await Deno.stat(extractDir).catch(() => null);
       if (!info?.isDirectory) {
-        throw new UsageError(`capture: --extract-dir ${o.extractDir} is not a directory`);
+        throw new UsageError(`capture: --extract-dir ${extractDir} is not a directory`);
       }
     }
     sink = extractSink({
-      extractDir: o.extractDir as string | undefined,
-      maxPendingBytes: o.maxPendingBytes as number,
-      shipTo: o.shipTo as string | undefined,
-      token: o.tokenFile ? await readSecretFile(o.tokenFile as string, "--token-file") : undefined,
-      httpClient: await httpClientWithCa(o.caFile as string | undefined),
+      extractDir,
+      maxPendingBytes: o.maxPendingBytes,
+      shipTo: ship?.url,
+      token: ship ? await readSecretFile(ship.tokenFile, "--token-file") : undefined,
+      httpClient: await httpClientWithCa(o.caFile),
       log,
-      pollMs: o.pollMs as number,
+      pollMs: o.pollMs,
       retryForMs: retryForMsOf(o),
     });
     target = [o.extractDir, o.shipTo].filter(Boolean).join(" and ");
@@ -227,15 +225,15 @@ await runMain("capture", async (signal) => {
       target,
       mode: o.tailOnly ? "tail-only" : `all-in-one, ${o.mode} mode`,
       version: VERSION,
-      from: o.from as "start" | "end",
-      once: o.once as boolean,
-      flushMs: o.flushMs as number,
+      from: o.from,
+      once: o.once,
+      flushMs: o.flushMs,
       batchLines: batchLinesFor(o),
-      batchBytes: o.batchBytes as number,
-      maxLineBytes: o.maxLineBytes as number,
-      rotated: o.rotated as string[] | undefined,
-      importHistory: o.importHistory as string | undefined,
-      pollMs: o.pollMs as number,
+      batchBytes: o.batchBytes,
+      maxLineBytes: o.maxLineBytes,
+      rotated: o.rotated,
+      importHistory: o.importHistory,
+      pollMs: o.pollMs,
       retryForMs: retryForMsOf(o),
     },
     log,

@@ -8,7 +8,6 @@ import { printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
 import { readSecretFile } from "./lib/base/secret.ts";
 import { convertFiles } from "./lib/run/convert.ts";
-import type { ColumnSet } from "./lib/format/csv.ts";
 import { holdLock } from "./lib/source/lock.ts";
 import { runMain } from "./lib/cli/main.ts";
 import {
@@ -30,6 +29,8 @@ import {
   CONVERT_OPTIONS,
   EXIT_CODES,
   MONITOR_OPTIONS,
+  type MonitorOptions,
+  receiverSettings,
   retryForMsOf,
   VERSION,
 } from "./lib/cli/options.ts";
@@ -72,7 +73,7 @@ async function convert(args: string[]): Promise<number> {
   if (positionals.length === 0) {
     throw new UsageError(`monitor convert: no FILE given (see monitor convert --help)`);
   }
-  const year = options.year as number | undefined;
+  const year = options.year;
   if (year === undefined) {
     // A copied or touched file has a new modification time, and its reports would be dated by it.
     const dated = await Promise.all(
@@ -92,9 +93,9 @@ async function convert(args: string[]): Promise<number> {
   const result = await convertFiles(
     positionals,
     {
-      columns: options.columns as ColumnSet,
+      columns: options.columns,
       year,
-      maxLineBytes: options.maxLineBytes as number,
+      maxLineBytes: options.maxLineBytes,
     },
     // Synchronous, as the reads are: nothing else runs meanwhile.
     (bytes) => {
@@ -126,7 +127,7 @@ ${EXIT_CODES}`;
 
 /** `monitor check`: each part of this setup tried, one line each; how many failed. */
 async function checkSetup(
-  o: Record<string, unknown>,
+  o: MonitorOptions,
   origins: Record<string, string>,
   dir: string,
 ): Promise<number> {
@@ -149,23 +150,24 @@ async function checkSetup(
       },
     },
   ];
-  if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile as string, "--ca-file"));
+  if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
   checks.push(...couchChecks(await checkingClient("monitor", o), { feedViews: o.mode === "feed" }));
-  if (o.listen) {
-    const { hostname, port } = listenAddress("monitor", "--listen", o.listen as string);
+  const receiver = receiverSettings(o);
+  if (receiver) {
+    const { hostname, port, tokenFile, tls } = receiver;
     checks.push(listenCheck(hostname, port), {
       name: "token file",
       run: async () => {
-        await readSecretFile(o.tokenFile as string, "--token-file").catch((error) => {
+        await readSecretFile(tokenFile, "--token-file").catch((error) => {
           throw new CheckFailure(error.message, "give a file holding the token on one line");
         });
-        return `${o.tokenFile} holds a token`;
+        return `${tokenFile} holds a token`;
       },
     });
-    if (o.tlsCert) {
+    if (tls) {
       checks.push(
-        pemFileCheck("TLS key", o.tlsKey as string, "--tls-key"),
-        tlsPairCheck(o.tlsCert as string, o.tlsKey as string),
+        pemFileCheck("TLS key", tls.keyFile, "--tls-key"),
+        tlsPairCheck(tls.certFile, tls.keyFile),
       );
     }
   }
@@ -191,16 +193,12 @@ await runMain("monitor", async (signal) => {
     );
   }
   const dir = positionals[0];
-  if (o.listen && !o.tokenFile) throw new UsageError("monitor: --listen needs --token-file FILE");
-  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
-    throw new UsageError("monitor: --tls-cert and --tls-key go together");
-  }
+  const receiver = receiverSettings(o);
   if (checking) return await checkSetup(o, origins, dir) ? 1 : 0;
   const info = await Deno.stat(dir).catch(() => null);
   if (!info?.isDirectory) throw new UsageError(`monitor: ${dir} is not a directory`);
-  const listen = o.listen ? listenAddress("monitor", "--listen", o.listen as string) : null;
   const statusAt = o.statusListen
-    ? listenAddress("monitor", "--status-listen", o.statusListen as string)
+    ? listenAddress("monitor", "--status-listen", o.statusListen)
     : null;
   const log = programLogger(o);
   // One monitor per drop directory: two would take the same extracts from under each other.
@@ -221,12 +219,13 @@ await runMain("monitor", async (signal) => {
       metrics: () => monitorMetrics(stats, db),
     });
   }
-  if (listen) {
+  if (receiver) {
     startReceiver({
       dir,
-      ...listen,
-      token: await readSecretFile(o.tokenFile as string, "--token-file"),
-      maxExtractBytes: o.maxExtractBytes as number,
+      hostname: receiver.hostname,
+      port: receiver.port,
+      token: await readSecretFile(receiver.tokenFile, "--token-file"),
+      maxExtractBytes: o.maxExtractBytes,
       locate: async (source, fileId) =>
         await heldPosition(
           dir,
@@ -234,9 +233,9 @@ await runMain("monitor", async (signal) => {
           fileId,
           await findStoredPosition(db, source, { id: fileId }),
         ),
-      maxPendingBytes: o.maxPendingBytes as number,
-      cert: o.tlsCert ? await Deno.readTextFile(o.tlsCert as string) : undefined,
-      key: o.tlsKey ? await Deno.readTextFile(o.tlsKey as string) : undefined,
+      maxPendingBytes: o.maxPendingBytes,
+      cert: receiver.tls ? await Deno.readTextFile(receiver.tls.certFile) : undefined,
+      key: receiver.tls ? await Deno.readTextFile(receiver.tls.keyFile) : undefined,
       log,
       signal,
     });
@@ -244,18 +243,18 @@ await runMain("monitor", async (signal) => {
   log.info(`monitoring ${dir} into ${url}`, {
     version: VERSION,
     mode: `${o.mode} mode`,
-    receiver: listen ? `${listen.hostname}:${listen.port}` : null,
+    receiver: receiver ? `${receiver.hostname}:${receiver.port}` : null,
   });
   return await runMonitor(
     {
       dir,
-      once: o.once as boolean,
-      done: o.done as "keep" | "delete",
+      once: o.once,
+      done: o.done,
       store: sink.store,
       inFlight: sink.inFlight,
-      maxLineBytes: o.maxLineBytes as number,
+      maxLineBytes: o.maxLineBytes,
       batchLines: batchLinesFor(o),
-      pollMs: o.pollMs as number,
+      pollMs: o.pollMs,
       retryForMs: retryForMsOf(o),
     },
     log,

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CAPTURE_OPTIONS, MONITOR_OPTIONS } from "../lib/cli/options.ts";
+import type { OptionSpec } from "../lib/cli/config.ts";
 import { RUNTIME_FLAGS } from "../tools/deno_run.ts";
 import {
   append,
@@ -175,7 +176,7 @@ test("--help lists every option with its default by section, the configuration k
   ) {
     const help = await run(program, ["--help"]);
     assert.equal(help.code, 0);
-    for (const spec of specs) {
+    for (const spec of specs as readonly OptionSpec[]) {
       if (spec.flag && !spec.secret) {
         assert.ok(help.stdout.includes(`--${spec.flag}`), `${program} --help lacks --${spec.flag}`);
       }

@@ -40,7 +40,7 @@ export interface OptionSpec {
   type: "string" | "integer" | "boolean" | "enum" | "list" | "duration" | "bytes";
   values?: readonly string[];
   /** Other flags that set it (earlier names, kept working); not shown in `--help`. */
-  aliases?: string[];
+  aliases?: readonly string[];
   /** What a string value is, in `--help`: `URL`, `FILE`, `DIR`, `HOST:PORT`, `NAME`. */
   placeholder?: string;
   /** The `--help` section it is listed in. */
@@ -63,9 +63,25 @@ export interface OptionSpec {
   flagOnly?: boolean;
 }
 
+/** The type an option's value resolves to. */
+export type OptionValue<S extends OptionSpec> = S["type"] extends "boolean" ? boolean
+  : S["type"] extends "integer" | "duration" | "bytes" ? number
+  : S["type"] extends "list" ? string[]
+  : S extends { type: "enum"; values: readonly (infer V)[] } ? V
+  : string;
+
+/**
+ * The resolved options of a table declared `as const`, typed by key: an option with a default is
+ * always there; one without may be `undefined`.
+ */
+export type Settings<T extends readonly OptionSpec[]> = {
+  [S in T[number] as S["key"]]: S extends { default: unknown } ? OptionValue<S>
+    : OptionValue<S> | undefined;
+};
+
 /** Resolved options by key, and the positional arguments. */
-export interface Resolved {
-  options: Record<string, unknown>;
+export interface Resolved<O = Record<string, unknown>> {
+  options: O;
   positionals: string[];
   /** Which file the configuration came from, if any. */
   configFile?: string;
@@ -207,7 +223,7 @@ export function closestName(name: string, known: readonly string[]): string | nu
 /** Reads a JSON configuration file: an object whose keys are all known settings. */
 export async function readConfigFile(
   path: string,
-  specs: OptionSpec[],
+  specs: readonly OptionSpec[],
 ): Promise<Record<string, unknown>> {
   let text: string;
   try {
@@ -255,12 +271,12 @@ export async function readConfigFile(
  * Resolves options: defaults, then the configuration file (`--config`, or `fileValues` read by the
  * caller), then the environment, then flags.
  */
-export async function resolveOptions(
+export async function resolveOptions<const T extends readonly OptionSpec[]>(
   program: string,
-  specs: OptionSpec[],
+  specs: T,
   args: string[],
   fileValues?: (path: string) => Promise<Record<string, unknown>>,
-): Promise<Resolved> {
+): Promise<Resolved<Settings<T>>> {
   const parseOptions: Record<
     string,
     { type: "string" | "boolean"; short?: string; multiple?: boolean }
@@ -317,7 +333,13 @@ export async function resolveOptions(
     options[spec.key] = convert(spec, value, `${program}: --${flag}`, true);
     origins[spec.key] = `--${flag}`;
   }
-  return { options, positionals: parsed.positionals, configFile: configPath, origins };
+  // Each value was checked against its spec by `convert`: the table's types hold.
+  return {
+    options: options as Settings<T>,
+    positionals: parsed.positionals,
+    configFile: configPath,
+    origins,
+  };
 }
 
 /** What is wrong with the flags, from `parseArgs`'s error, with the flag meant when it is clear. */
@@ -381,7 +403,7 @@ function shownDefault(spec: OptionSpec): string {
  */
 export function helpText(
   usage: string,
-  specs: OptionSpec[],
+  specs: readonly OptionSpec[],
   epilogue: string,
   order: readonly string[] = [],
 ): string {
@@ -445,7 +467,7 @@ export function redactUrl(text: string): string {
  * {@linkcode resolveOptions} gives them; values set by the caller say so in `extra`.
  */
 export function printableConfig(
-  specs: OptionSpec[],
+  specs: readonly OptionSpec[],
   options: Record<string, unknown>,
   origins: Record<string, string> = {},
 ): string {

@@ -19,8 +19,9 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { type OptionSpec, readConfigFile } from "./config.ts";
+import { type OptionSpec, readConfigFile, type Settings } from "./config.ts";
 import { parseProperties } from "../base/properties.ts";
+import { parseHostPort } from "./status.ts";
 import { UsageError } from "../base/errors.ts";
 import { COLUMN_SETS } from "../format/csv.ts";
 import { STORE_MODES } from "../sink/store.ts";
@@ -41,7 +42,7 @@ export const VERSION = "0.1.0";
 const MiB = 1 << 20;
 
 /** Flags that are not settings. */
-const PROGRAM_FLAGS: OptionSpec[] = [
+const PROGRAM_FLAGS = [
   {
     key: "config",
     flag: "config",
@@ -76,10 +77,10 @@ const PROGRAM_FLAGS: OptionSpec[] = [
     flagOnly: true,
     help: "print the version and exit",
   },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** CouchDB and formatting settings, shared by both programs. */
-const COUCH_OPTIONS: OptionSpec[] = [
+const COUCH_OPTIONS = [
   {
     key: "couchdb",
     flag: "couchdb",
@@ -162,10 +163,10 @@ const COUCH_OPTIONS: OptionSpec[] = [
     section: "CouchDB",
     help: "how long a failing server is retried before the program exits 1 with the last error",
   },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** Feed documents hold many lines; records-mode `_bulk_docs` requests go best at about 1000. */
-const BATCH_LINES: OptionSpec = {
+const BATCH_LINES = {
   key: "batchLines",
   flag: "batch-lines",
   type: "integer",
@@ -173,23 +174,28 @@ const BATCH_LINES: OptionSpec = {
   section: "batching",
   defaultText: "5000 in feed mode, 1000 in records mode",
   help: "most lines in a batch",
-};
+} as const satisfies OptionSpec;
+
+/** The options both programs have: CouchDB, formatting and logging (what `program.ts` sets up). */
+export type SharedOptions =
+  & Settings<typeof COUCH_OPTIONS>
+  & Settings<typeof LOG_OPTIONS>
+  & { once?: boolean; batchLines?: number };
 
 /** Scripts want an end: `--once` gives up on a failing server after this long, by default. */
 export const ONCE_RETRY_FOR_MS = 5 * 60_000;
 
 /** The retry-for setting, or its default: {@linkcode ONCE_RETRY_FOR_MS} with `--once`, else forever. */
-export function retryForMsOf(options: Record<string, unknown>): number {
-  return (options.retryForMs as number | undefined) ??
-    (options.once ? ONCE_RETRY_FOR_MS : Infinity);
+export function retryForMsOf(options: SharedOptions): number {
+  return options.retryForMs ?? (options.once ? ONCE_RETRY_FOR_MS : Infinity);
 }
 
 /** The batch-lines setting, or its default for the mode. */
-export function batchLinesFor(options: Record<string, unknown>): number {
-  return (options.batchLines as number | undefined) ?? (options.mode === "records" ? 1000 : 5000);
+export function batchLinesFor(options: SharedOptions): number {
+  return options.batchLines ?? (options.mode === "records" ? 1000 : 5000);
 }
 
-const LOG_OPTIONS: OptionSpec[] = [
+const LOG_OPTIONS = [
   {
     key: "logLevel",
     section: "operations",
@@ -225,10 +231,10 @@ const LOG_OPTIONS: OptionSpec[] = [
     default: "text",
     help: "log line format on stderr",
   },
-];
+] as const satisfies readonly OptionSpec[];
 
 /** The options of `capture`. */
-export const CAPTURE_OPTIONS: OptionSpec[] = [
+export const CAPTURE_OPTIONS = [
   {
     key: "status",
     section: "operations",
@@ -379,10 +385,13 @@ export const CAPTURE_OPTIONS: OptionSpec[] = [
   },
   ...LOG_OPTIONS,
   ...PROGRAM_FLAGS,
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The resolved options of `capture`, typed from its table. */
+export type CaptureOptions = Settings<typeof CAPTURE_OPTIONS>;
 
 /** The options of `monitor`. */
-export const MONITOR_OPTIONS: OptionSpec[] = [
+export const MONITOR_OPTIONS = [
   ...COUCH_OPTIONS,
   {
     key: "once",
@@ -473,10 +482,86 @@ export const MONITOR_OPTIONS: OptionSpec[] = [
   },
   ...LOG_OPTIONS,
   ...PROGRAM_FLAGS,
-];
+] as const satisfies readonly OptionSpec[];
+
+/** The resolved options of `monitor`, typed from its table. */
+export type MonitorOptions = Settings<typeof MONITOR_OPTIONS>;
+
+// The rules between options, in one place: each says what is wrong and the fix in one line, and
+// returns what it checked with the types that the rule guarantees.
+
+/** Where tail-only capture hands its extracts: a drop directory, a receiver, or both. */
+export interface HandoverTarget {
+  extractDir?: string;
+  ship?: { url: string; tokenFile: string };
+}
+
+/**
+ * The hand-over of tail-only capture, checked: it needs `--extract-dir` or `--ship-to`, and
+ * `--ship-to` needs `--token-file`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CAPTURE_OPTIONS, handoverTarget } from "./options.ts";
+ * import { resolveOptions } from "./config.ts";
+ * const { options } = await resolveOptions("capture", CAPTURE_OPTIONS, ["-t", "--ship-to", "https://m:8443"]);
+ * assert.throws(() => handoverTarget(options), /--ship-to needs --token-file FILE/);
+ * ```
+ */
+export function handoverTarget(o: CaptureOptions): HandoverTarget {
+  if (!o.extractDir && !o.shipTo) {
+    throw new UsageError("capture: tail-only needs --extract-dir DIR or --ship-to URL (or both)");
+  }
+  if (o.shipTo && !o.tokenFile) throw new UsageError("capture: --ship-to needs --token-file FILE");
+  return {
+    extractDir: o.extractDir,
+    ship: o.shipTo && o.tokenFile ? { url: o.shipTo, tokenFile: o.tokenFile } : undefined,
+  };
+}
+
+/** The monitor's receiver: where it listens, its token file, and its TLS pair if any. */
+export interface ReceiverSettings {
+  hostname: string;
+  port: number;
+  tokenFile: string;
+  tls: { certFile: string; keyFile: string } | null;
+}
+
+/**
+ * The monitor's receiver, checked, or `null` without `--listen`: `--listen` needs
+ * `--token-file`, and `--tls-cert` and `--tls-key` go together.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MONITOR_OPTIONS, receiverSettings } from "./options.ts";
+ * import { resolveOptions } from "./config.ts";
+ * const { options } = await resolveOptions("monitor", MONITOR_OPTIONS, ["--listen", "0.0.0.0:8443", "--token-file", "t"]);
+ * assert.deepEqual(receiverSettings(options), { hostname: "0.0.0.0", port: 8443, tokenFile: "t", tls: null });
+ * ```
+ */
+export function receiverSettings(o: MonitorOptions): ReceiverSettings | null {
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
+    throw new UsageError("monitor: --tls-cert and --tls-key go together");
+  }
+  if (!o.listen) return null;
+  if (!o.tokenFile) throw new UsageError("monitor: --listen needs --token-file FILE");
+  const address = parseHostPort(o.listen);
+  if (!address) {
+    throw new UsageError(
+      `monitor: --listen must be HOST:PORT, e.g. 127.0.0.1:9100, got "${o.listen}"`,
+    );
+  }
+  return {
+    ...address,
+    tokenFile: o.tokenFile,
+    tls: o.tlsCert && o.tlsKey ? { certFile: o.tlsCert, keyFile: o.tlsKey } : null,
+  };
+}
 
 /** The options of `monitor convert`. */
-export const CONVERT_OPTIONS: OptionSpec[] = [
+export const CONVERT_OPTIONS = [
   {
     key: "year",
     flag: "year",
@@ -506,8 +591,8 @@ export const CONVERT_OPTIONS: OptionSpec[] = [
     section: "input",
     help: "longer lines are rejected (first bytes kept)",
   },
-  ...PROGRAM_FLAGS.filter((spec) => spec.key === "help"),
-];
+  PROGRAM_FLAGS[2],
+] as const satisfies readonly OptionSpec[];
 
 /** What the exit codes mean, for `--help`: the same for both programs. */
 export const EXIT_CODES = `exit codes:
@@ -530,7 +615,7 @@ const LEGACY_KEYS: Record<string, string> = {
  */
 export async function readProgramConfig(
   path: string,
-  specs: OptionSpec[],
+  specs: readonly OptionSpec[],
   note: (message: string) => void,
 ): Promise<Record<string, unknown>> {
   if (!path.endsWith(".properties")) return await readConfigFile(path, specs);

@@ -24,8 +24,15 @@ import {
   type OptionSpec,
   type Resolved,
   resolveOptions,
+  type Settings,
 } from "./config.ts";
-import { HELP_SECTIONS, readProgramConfig, retryForMsOf, VERSION } from "./options.ts";
+import {
+  HELP_SECTIONS,
+  readProgramConfig,
+  retryForMsOf,
+  type SharedOptions,
+  VERSION,
+} from "./options.ts";
 import { parseHostPort } from "./status.ts";
 import {
   clientFromSettings,
@@ -47,9 +54,9 @@ import {
 } from "../sink/store.ts";
 
 /** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
-export interface ProgramInfo {
+export interface ProgramInfo<T extends readonly OptionSpec[]> {
   name: string;
-  specs: OptionSpec[];
+  specs: T;
   usage: string;
   examples: string;
 }
@@ -58,18 +65,22 @@ export interface ProgramInfo {
  * Resolves a program's options (flags, `--config` file in JSON or the 2012 properties, the
  * environment), and answers `--help` and `--version` itself: `null` then, and the program exits 0.
  */
-export async function programOptions(info: ProgramInfo, args: string[]): Promise<Resolved | null> {
+export async function programOptions<const T extends readonly OptionSpec[]>(
+  info: ProgramInfo<T>,
+  args: string[],
+): Promise<Resolved<Settings<T>> | null> {
   const resolved = await resolveOptions(
     info.name,
     info.specs,
     args,
     (path) => readProgramConfig(path, info.specs, (note) => console.error(`${info.name}: ${note}`)),
   );
-  if (resolved.options.help) {
+  const options = resolved.options as { help?: boolean; version?: boolean };
+  if (options.help) {
     console.log(helpText(info.usage, info.specs, info.examples, HELP_SECTIONS));
     return null;
   }
-  if (resolved.options.version) {
+  if (options.version) {
     console.log(`${info.name} ${VERSION}`);
     return null;
   }
@@ -92,40 +103,42 @@ export function listenAddress(
 }
 
 /** The logger the options ask for (`verbose`, `logFormat`). */
-export function programLogger(options: Record<string, unknown>): Logger {
-  setErrorFormat(options.logFormat as "text" | "json");
+export function programLogger(
+  options: { verbose?: boolean; logLevel: LogLevel; logFormat: "text" | "json" },
+): Logger {
+  setErrorFormat(options.logFormat);
   return createLogger({
-    level: options.verbose ? "debug" : options.logLevel as LogLevel,
-    format: options.logFormat as "text" | "json",
+    level: options.verbose ? "debug" : options.logLevel,
+    format: options.logFormat,
   });
 }
 
 /** A client for `check`: the same URL and credentials, but no retrying, and 10 s at most a request. */
 export async function checkingClient(
   program: string,
-  options: Record<string, unknown>,
+  options: SharedOptions,
 ): Promise<CouchClient> {
   checkCouchUrl(program, options);
   return await clientFromSettings(
     {
-      ...(options as CouchSettings),
+      ...options,
       retryForMs: 0,
-      requestTimeoutMs: Math.min(10_000, options.requestTimeoutMs as number),
-      httpClient: await httpClientWithCa(options.caFile as string | undefined),
+      requestTimeoutMs: Math.min(10_000, options.requestTimeoutMs),
+      httpClient: await httpClientWithCa(options.caFile),
     },
     createLogger({ level: "error" }),
   );
 }
 
 /** The CouchDB URL of the options, or a usage error saying what is wrong with it. */
-function checkCouchUrl(program: string, options: Record<string, unknown>): void {
+function checkCouchUrl(program: string, options: SharedOptions): void {
   if (!options.couchdb) {
     throw new UsageError(
       `${program}: no CouchDB given: use --couchdb http://host:5984/dbname (or COUCHDB_URL)`,
     );
   }
   try {
-    parseCouchUrl(options.couchdb as string);
+    parseCouchUrl(options.couchdb);
   } catch (error) {
     throw new UsageError(`${program}: ${(error as Error).message}`);
   }
@@ -137,27 +150,27 @@ function checkCouchUrl(program: string, options: Record<string, unknown>): void 
  */
 export async function couchSink(
   program: string,
-  options: Record<string, unknown>,
+  options: SharedOptions,
   log: Logger,
 ): Promise<{ sink: BatchSink; url: string; db: CouchClient }> {
   checkCouchUrl(program, options);
   const settings: CouchSettings = {
-    ...(options as CouchSettings),
+    ...options,
     retryForMs: retryForMsOf(options),
-    httpClient: await httpClientWithCa(options.caFile as string | undefined),
+    httpClient: await httpClientWithCa(options.caFile),
   };
   const db = await clientFromSettings(settings, log);
   const storeOptions: StoreOptions = {
-    mode: options.mode as StoreOptions["mode"],
-    columns: options.columns as StoreOptions["columns"],
-    year: options.year as number | undefined,
+    mode: options.mode,
+    columns: options.columns,
+    year: options.year,
     fromExtracts: program === "monitor",
   };
   const feedViews = storeOptions.mode === "feed";
   await db.ensureDatabase({ feedViews });
   // Decided by what the server says it is, never by trying: pouchdb-server exits on a multipart PUT.
   if (takesMultipart(await db.serverInfo())) {
-    storeOptions.feedAttachments = { gzipLevel: options.gzipLevel as number };
+    storeOptions.feedAttachments = { gzipLevel: options.gzipLevel };
   }
   const store = async (batch: Batch) => {
     try {
