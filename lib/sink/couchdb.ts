@@ -93,6 +93,28 @@ export interface AllDocsOptions {
   includeDocs?: boolean;
 }
 
+/**
+ * The part of a CouchDB client that storing batches needs (`store.ts`): reading documents one by
+ * one or by id range, and writing new ones, never overwriting. {@linkcode CouchClient} is it over
+ * HTTP; the unit tests use an in-memory one.
+ */
+export interface DocumentStore {
+  /** The database, without credentials, for messages. */
+  readonly url: string;
+  /** The server, without credentials, for messages. */
+  readonly server: string;
+  getDocument<T = Doc>(id: string): Promise<T | null>;
+  putDocument(doc: Doc): Promise<"created" | "conflict">;
+  putDocumentJson(id: string, json: string | Uint8Array): Promise<"created" | "conflict">;
+  putDocumentMultipart(
+    id: string,
+    json: Uint8Array,
+    attachments: Uint8Array[],
+  ): Promise<"created" | "conflict">;
+  bulkDocs(docs: Doc[] | string | Uint8Array): Promise<BulkResult[]>;
+  allDocs<T = Doc>(options: AllDocsOptions): Promise<AllDocsRow<T>[]>;
+}
+
 /** What a server says of itself at `GET /`. */
 export interface ServerInfo {
   version: string;
@@ -213,7 +235,7 @@ function isTransient(status: number): boolean {
 }
 
 /** One database on one CouchDB server. */
-export class CouchClient {
+export class CouchClient implements DocumentStore {
   /** The server, without credentials: `http://host:5984`. */
   readonly server: string;
   readonly database: string;

@@ -44,7 +44,7 @@ import {
   recordIdPrefix,
   type SourceInfo,
 } from "./batch.ts";
-import type { CouchClient } from "./couchdb.ts";
+import type { DocumentStore } from "./couchdb.ts";
 import { type ColumnSet, csvHeader } from "../format/csv.ts";
 import { asciiBytes, ByteWriter } from "../base/bytes.ts";
 import {
@@ -320,7 +320,7 @@ function isRecordId(id: string, prefix: string, offset: number): boolean {
  * holds; any other per-document error throws, so nothing unstored is counted as stored.
  */
 export async function storeBatch(
-  db: CouchClient,
+  db: DocumentStore,
   batch: Batch,
   options: StoreOptions,
 ): Promise<StoreResult> {
@@ -330,7 +330,7 @@ export async function storeBatch(
 }
 
 async function storeFeed(
-  db: CouchClient,
+  db: DocumentStore,
   batch: Batch,
   options: StoreOptions,
 ): Promise<StoreResult> {
@@ -352,7 +352,7 @@ async function storeFeed(
 }
 
 async function storeFeedInTurn(
-  db: CouchClient,
+  db: DocumentStore,
   memory: StoreMemory,
   batch: Batch,
   options: StoreOptions,
@@ -452,9 +452,9 @@ interface StoreMemory {
   sending: Map<string, Promise<void>>;
 }
 
-const memories = new WeakMap<CouchClient, StoreMemory>();
+const memories = new WeakMap<DocumentStore, StoreMemory>();
 
-function memoryOf(db: CouchClient): StoreMemory {
+function memoryOf(db: DocumentStore): StoreMemory {
   let memory = memories.get(db);
   if (!memory) {
     memory = { claimed: new Map(), feedEnds: new Map(), moved: new Map(), sending: new Map() };
@@ -464,7 +464,7 @@ function memoryOf(db: CouchClient): StoreMemory {
 }
 
 /** Forgets what this process knew of `db`: its database was created again, empty. */
-export function forgetClaimedGenerations(db: CouchClient): void {
+export function forgetClaimedGenerations(db: DocumentStore): void {
   memories.delete(db);
 }
 
@@ -486,7 +486,7 @@ const GENERATION_GAPS = 3;
  * per source, generation and file in this process, then remembered.
  */
 async function withFileGeneration(
-  db: CouchClient,
+  db: DocumentStore,
   memory: StoreMemory,
   batch: Batch,
 ): Promise<Batch> {
@@ -515,7 +515,7 @@ async function withFileGeneration(
 
 /** The batch under the generation its file goes under: by file id for extracts, else as moved. */
 async function withGeneration(
-  db: CouchClient,
+  db: DocumentStore,
   memory: StoreMemory,
   batch: Batch,
   options: StoreOptions,
@@ -533,7 +533,7 @@ function withKnownGeneration(memory: StoreMemory, batch: Batch): Batch {
 
 /** The batch under the generation of its file (or a free one), remembered for its next batches. */
 async function moveToFileGeneration(
-  db: CouchClient,
+  db: DocumentStore,
   memory: StoreMemory,
   batch: Batch,
   current: Batch,
@@ -558,7 +558,7 @@ function remember(memory: StoreMemory, batch: Batch, end: number, file: FileRef)
  * this process knows of ends: the normal path of a contiguous chain.
  */
 async function coveringFeed(
-  db: CouchClient,
+  db: DocumentStore,
   memory: StoreMemory,
   batch: Batch,
 ): Promise<{ end: number; file: FileRef } | null> {
@@ -583,7 +583,7 @@ async function coveringFeed(
  * that holds this file, or the first one CouchDB holds nothing of.
  */
 async function claimGeneration(
-  db: CouchClient,
+  db: DocumentStore,
   batch: Batch,
   options: StoreOptions,
 ): Promise<number> {
@@ -622,7 +622,7 @@ async function claimGeneration(
 }
 
 async function storeRecords(
-  db: CouchClient,
+  db: DocumentStore,
   batch: Batch,
   options: StoreOptions,
 ): Promise<StoreResult> {
@@ -674,7 +674,7 @@ async function storeRecords(
  * first feed or records document), or `null` when the database holds nothing of it.
  */
 export async function generationFile(
-  db: CouchClient,
+  db: DocumentStore,
   source: string,
   generation: number,
 ): Promise<FileRef | "unknown" | null> {
@@ -695,7 +695,7 @@ export async function generationFile(
 
 /** Whether the database holds any document of `generation` of `source`. */
 export async function generationInUse(
-  db: CouchClient,
+  db: DocumentStore,
   source: string,
   generation: number,
 ): Promise<boolean> {
@@ -708,7 +708,7 @@ export async function generationInUse(
  * found taken.
  */
 export async function generationFor(
-  db: CouchClient,
+  db: DocumentStore,
   source: string,
   file: FileRef,
   from: number,
@@ -728,7 +728,7 @@ export async function generationFor(
  * CouchDB holds nothing of this file.
  */
 export async function findStoredPosition(
-  db: CouchClient,
+  db: DocumentStore,
   source: string,
   file: FileRef,
 ): Promise<{ generation: number; offset: number } | null> {
@@ -753,7 +753,7 @@ export async function findStoredPosition(
  * one), then the start of the gap. `undefined` when the generation holds no feed document of it.
  */
 async function feedResumePoint(
-  db: CouchClient,
+  db: DocumentStore,
   source: string,
   generation: number,
   file: FileRef,
@@ -780,7 +780,7 @@ async function feedResumePoint(
 
 /** The start of the records batch {@linkcode BATCHES_IN_FLIGHT} batches back from the last. */
 async function recordsResumePoint(
-  db: CouchClient,
+  db: DocumentStore,
   source: string,
   generation: number,
 ): Promise<number | undefined> {
