@@ -94,3 +94,36 @@ export class BatchBuilder {
     if (buffer.length === this.#buffer.length) this.#spare.push(buffer);
   }
 }
+
+/**
+ * How much of the whole lines `bytes[from, …)` fits in a batch with room for `roomLines` lines and
+ * `roomBytes` bytes: up to `to`, `lines` of them. At least one line is taken, however long, so
+ * that a line longer than a batch still goes (alone).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fitLines } from "./batch_builder.ts";
+ * const bytes = new TextEncoder().encode("aa\nbb\ncc\n");
+ * assert.deepEqual(fitLines(bytes, 0, 2, 100), { to: 6, lines: 2 });
+ * assert.deepEqual(fitLines(bytes, 0, 10, 7), { to: 6, lines: 2 });
+ * assert.deepEqual(fitLines(bytes, 3, 10, 1), { to: 6, lines: 1 });
+ * ```
+ */
+export function fitLines(
+  bytes: Uint8Array,
+  from: number,
+  roomLines: number,
+  roomBytes: number,
+): { to: number; lines: number } {
+  let to = from, lines = 0;
+  while (to < bytes.length && lines < roomLines) {
+    const newline = bytes.indexOf(10, to);
+    const next = newline < 0 ? bytes.length : newline + 1;
+    if (next - from > roomBytes && lines > 0) break;
+    to = next;
+    lines++;
+    if (to - from >= roomBytes) break;
+  }
+  return { to, lines };
+}

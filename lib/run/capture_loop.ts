@@ -55,7 +55,6 @@ import {
 import {
   type BatchSink,
   countStored,
-  logStoredBatch,
   newStoreCounters,
   rejectionLogger,
   type SinkResult,
@@ -79,8 +78,10 @@ import {
   type TailRead,
   type TailStart,
 } from "../source/tail.ts";
-import { InFlight } from "../base/window.ts";
-import { BatchBuilder } from "./batch_builder.ts";
+import { Delivery } from "./delivery.ts";
+import { BatchBuilder, fitLines } from "./batch_builder.ts";
+import { CatchUpProgress } from "./progress.ts";
+import type { OversizedLine } from "../source/lines.ts";
 
 /** Capture settings (the resolved command line). */
 export interface CaptureSettings {
@@ -266,51 +267,23 @@ export async function runCapture(
 
   // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
   // once; the cache file still moves only over the contiguous acknowledged prefix.
-  const inFlight = new InFlight<{ batch: Batch; sentAt: number }, SinkResult | null>(
-    settings.sink.inFlight ?? 1,
-  );
-
-  /** Waits for the oldest batch in flight and acknowledges it; false when the capture stopped. */
-  async function settleOldest(): Promise<boolean> {
-    const settled = await inFlight.shift();
-    const { batch, sentAt } = settled.item;
-    if (batch.oversized === null) builder.recycle(batch);
-    if (!settled.ok) throw settled.error;
-    if (!settled.value) return false;
-    logStoredBatch(log, batch, settled.value, performance.now() - sentAt);
-    await acknowledge(batch, settled.value);
-    return true;
-  }
-
-  /** Waits for every batch in flight, in order; false when the capture stopped. */
-  async function settleAll(): Promise<boolean> {
-    let ok = true;
-    while (inFlight.size > 0) {
-      if (ok) ok = await settleOldest();
-      // After a stop, the later batches are still waited for, none left running behind capture;
-      // stored or not, they are not acknowledged: the cache file never skips a gap.
-      else await inFlight.shift();
-    }
-    return ok;
-  }
-
-  /** Sends a batch, then waits while as many as may be are in flight. */
-  async function push(batch: Batch): Promise<boolean> {
-    inFlight.push({ batch, sentAt: performance.now() }, store(batch));
-    while (inFlight.full) {
-      if (!await settleOldest()) {
-        await settleAll();
-        return false;
-      }
-    }
-    return true;
-  }
+  const delivery = new Delivery<{ batch: Batch }>({
+    limit: settings.sink.inFlight ?? 1,
+    store,
+    settled: ({ batch }) => {
+      if (batch.oversized === null) builder.recycle(batch);
+    },
+    acknowledge: ({ batch }, result) => acknowledge(batch, result),
+    log,
+  });
+  const push = (batch: Batch) => delivery.send({ batch });
+  const settleAll = () => delivery.settleAll();
 
   /** Sends what is gathered (waiting only while the window is full). */
   async function flush(): Promise<boolean> {
     if (builder.empty) return true;
     stats.linesRead += builder.lines;
-    if (builder.lines > 0) bytesPerLine = builder.bytes / builder.lines;
+    progress.noteBatch(builder.lines, builder.bytes);
     const ok = await push(builder.take(sourceBase));
     if (ok) await reportProgress();
     return ok;
@@ -322,21 +295,62 @@ export async function runCapture(
   }
 
   /** While catching up on a backlog: a line at most every 10 s with how far behind and how fast. */
-  let progress = { at: Date.now(), lines: 0 };
-  let bytesPerLine = 150;
+  const progress = new CatchUpProgress(PROGRESS_EVERY_MS, settings.batchBytes);
   async function reportProgress(): Promise<void> {
-    const now = Date.now();
-    if (now - progress.at < PROGRESS_EVERY_MS) return;
+    if (!progress.due()) return;
     stats.bytesBehind = await tailer.bytesBehind();
-    const rate = ((stats.linesRead - progress.lines) * 1000) / (now - progress.at);
-    progress = { at: now, lines: stats.linesRead };
-    if (stats.bytesBehind < settings.batchBytes) return;
-    const left = rate > 0 ? Math.round(stats.bytesBehind / bytesPerLine / rate) : Infinity;
-    log.info(
-      `catching up: ${stats.bytesBehind} bytes behind, ${
-        Math.round(rate)
-      } lines/s, about ${left} s left`,
-    );
+    const line = progress.report(stats.linesRead, stats.bytesBehind);
+    if (line) log.info(line);
+  }
+
+  /**
+   * With nothing read and not stored, records where the tailer stands when that is not what the
+   * cache file says: a new generation began (whose file must be found again after a stop, even
+   * before any of its lines is stored), or the sink skipped ahead.
+   */
+  async function recordPosition(): Promise<void> {
+    const position = tailer.position;
+    if (!builder.empty || delivery.size > 0 || !position || cache.holds(position)) return;
+    await commit(position.generation, position.offset, position.file);
+  }
+
+  /** Adds a chunk of whole lines, flushing each time a batch is full. */
+  async function addLines(read: TailRead): Promise<boolean> {
+    if (read.item.kind !== "lines") return true;
+    const { bytes, offset } = read.item;
+    for (let from = 0; from < bytes.length;) {
+      if (builder.empty) builder.begin(read, offset + from);
+      // The same file, its identity taken again over more of its first bytes (a young file).
+      else builder.file = read.file;
+      const { to, lines } = fitLines(
+        bytes,
+        from,
+        settings.batchLines - builder.lines,
+        settings.batchBytes - builder.bytes,
+      );
+      // The chunk view is only valid until the next read: the builder copies what it keeps.
+      builder.add(bytes.subarray(from, to), lines);
+      from = to;
+      if (builder.lines >= settings.batchLines || builder.bytes >= settings.batchBytes) {
+        if (!await flush()) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sends a line longer than the limit as a batch of its own (its first bytes kept). */
+  async function pushOversized(read: TailRead & { item: OversizedLine }): Promise<boolean> {
+    if (!await drain()) return false;
+    stats.linesRead++;
+    return await push({
+      source: { ...sourceBase, file: read.file },
+      generation: read.generation,
+      start: read.item.offset,
+      end: read.item.offset + read.item.length,
+      data: new Uint8Array(0),
+      oversized: read.item,
+      readAt: new Date(),
+    });
   }
 
   let stopping: string | null = null;
@@ -355,20 +369,7 @@ export async function runCapture(
           if (!await drain()) break;
         }
         if (read.item.kind === "oversized") {
-          if (!await drain()) break;
-          const item = read.item;
-          stats.linesRead++;
-          if (
-            !await push({
-              source: { ...sourceBase, file: read.file },
-              generation: read.generation,
-              start: item.offset,
-              end: item.offset + item.length,
-              data: new Uint8Array(0),
-              oversized: item,
-              readAt: new Date(),
-            })
-          ) break;
+          if (!await pushOversized({ ...read, item: read.item })) break;
           continue;
         }
         if (!await addLines(read)) break;
@@ -418,47 +419,6 @@ export async function runCapture(
       offset: cache.current?.offset ?? null,
       saved: settings.cachePath,
     });
-  }
-
-  /**
-   * With nothing read and not stored, records where the tailer stands when that is not what the
-   * cache file says: a new generation began (whose file must be found again after a stop, even
-   * before any of its lines is stored), or the sink skipped ahead.
-   */
-  async function recordPosition(): Promise<void> {
-    const position = tailer.position;
-    if (!builder.empty || inFlight.size > 0 || !position || cache.holds(position)) return;
-    await commit(position.generation, position.offset, position.file);
-  }
-
-  /** Adds a chunk of whole lines, flushing each time a batch is full. */
-  async function addLines(read: TailRead): Promise<boolean> {
-    if (read.item.kind !== "lines") return true;
-    const { bytes, offset } = read.item;
-    let from = 0;
-    while (from < bytes.length) {
-      if (builder.empty) builder.begin(read, offset + from);
-      // The same file, its identity taken again over more of its first bytes (a young file).
-      else builder.file = read.file;
-      const roomLines = settings.batchLines - builder.lines;
-      const roomBytes = settings.batchBytes - builder.bytes;
-      let to = from, lines = 0;
-      while (to < bytes.length && lines < roomLines) {
-        const newline = bytes.indexOf(10, to);
-        const next = newline < 0 ? bytes.length : newline + 1;
-        if (next - from > roomBytes && lines > 0) break;
-        to = next;
-        lines++;
-        if (to - from >= roomBytes) break;
-      }
-      // The chunk view is only valid until the next read: copy what we keep.
-      builder.add(bytes.subarray(from, to), lines);
-      from = to;
-      if (builder.lines >= settings.batchLines || builder.bytes >= settings.batchBytes) {
-        if (!await flush()) return false;
-      }
-    }
-    return true;
   }
 }
 

@@ -28,11 +28,10 @@
  * @module
  */
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type Batch, LONG_LINE_NOTE_BYTES } from "../sink/batch.ts";
 import {
   countStored,
-  logStoredBatch,
   newStoreCounters,
   rejectionLogger,
   type SinkResult,
@@ -53,7 +52,7 @@ import { type FileRef, LEGACY_EXTRACT_IDENTITY } from "../source/identity.ts";
 import { lineRuns, LineScanner } from "../source/lines.ts";
 import type { Logger } from "../base/log.ts";
 import { FolderWatch } from "../source/watch.ts";
-import { InFlight } from "../base/window.ts";
+import { Delivery } from "./delivery.ts";
 
 /** Monitor settings. */
 export interface MonitorSettings {
@@ -166,7 +165,7 @@ export async function runMonitor(
   // the last batch of one is being stored. An extract is moved away once a batch of it is stored up
   // to its end. A batch's lines are a view of its scanner's buffer, which is not read into again
   // while a batch of it is in flight (see `untilSettled`), nor given to another extract's scanner.
-  type Sent = { batch: Batch; sentAt: number; extract: Progress };
+  type Sent = { batch: Batch; extract: Progress };
   type Progress = {
     extract: ExtractFile;
     storedTo: number;
@@ -177,7 +176,6 @@ export async function runMonitor(
     scanning: boolean;
     buffer: Uint8Array | null;
   };
-  const window = new InFlight<Sent, SinkResult | null>(settings.inFlight ?? 1);
   let inFlightKey = "";
   // The scanners' buffers, reused from extract to extract: a new 1 MiB buffer an extract is
   // garbage the collector is slow to give back (measured: peak RSS 92 MB over 200 extracts, 71
@@ -188,22 +186,22 @@ export async function runMonitor(
     spareBuffers.push(progress.buffer);
     progress.buffer = null;
   };
-
-  /** Settles the oldest batch in flight; false when the monitor stopped. */
-  async function settleOldest(): Promise<boolean> {
-    const settled = await window.shift();
-    const { batch, sentAt, extract: progress } = settled.item;
-    progress.inFlight--;
-    giveBack(progress);
-    if (!settled.ok) throw settled.error;
-    const result = settled.value;
-    if (!result) return false;
-    logStoredBatch(log, batch, result, performance.now() - sentAt);
-    countStored(stats, result);
-    progress.skippedBytes += result.skippedBytes ?? 0;
-    if (result.rejected?.length) logRejected(progress.extract.source, result.rejected);
-    progress.storedTo = Math.max(progress.storedTo, result.end);
-    if (progress.storedTo >= progress.extract.end && !progress.done) {
+  const delivery = new Delivery<Sent>({
+    limit: settings.inFlight ?? 1,
+    store: (batch) =>
+      storeRetrying(settings.store, batch, signal, (error, attempt) => {
+        if (attempt === 0) log.warn(`${basename(batch.source.path)}: ${error.message}; retrying`);
+      }, settings.retryForMs),
+    settled: ({ extract }) => {
+      extract.inFlight--;
+      giveBack(extract);
+    },
+    acknowledge: async ({ extract: progress }, result) => {
+      countStored(stats, result);
+      progress.skippedBytes += result.skippedBytes ?? 0;
+      if (result.rejected?.length) logRejected(progress.extract.source, result.rejected);
+      progress.storedTo = Math.max(progress.storedTo, result.end);
+      if (progress.storedTo < progress.extract.end || progress.done) return;
       progress.done = true;
       if (progress.skippedBytes) {
         log.info(
@@ -212,28 +210,11 @@ export async function runMonitor(
       }
       await finish(progress.extract);
       stats.extractsPending = Math.max(0, stats.extractsPending - 1);
-    }
-    return true;
-  }
-
-  /** Waits for every batch in flight, in order; false when the monitor stopped. */
-  async function settleAll(): Promise<boolean> {
-    let ok = true;
-    while (window.size > 0) {
-      if (ok) ok = await settleOldest();
-      // Stopped: the rest are waited for, not acknowledged; their extracts stay for the next run.
-      else await window.shift();
-    }
-    return ok;
-  }
-
-  /** Settles batches until `done` says so; false when the monitor stopped. */
-  async function untilSettled(done: () => boolean): Promise<boolean> {
-    while (window.size > 0 && !done()) {
-      if (!await settleOldest()) return false;
-    }
-    return true;
-  }
+    },
+    log,
+  });
+  const settleAll = () => delivery.settleAll();
+  const untilSettled = (done: () => boolean) => delivery.settleUntil(done);
 
   /**
    * Sends one batch of `progress`'s extract, then waits while the window is full; false when the
@@ -245,13 +226,7 @@ export async function runMonitor(
     if (key !== inFlightKey && !await settleAll()) return false;
     inFlightKey = key;
     progress.inFlight++;
-    window.push(
-      { batch, sentAt: performance.now(), extract: progress },
-      storeRetrying(settings.store, batch, signal, (error, attempt) => {
-        if (attempt === 0) log.warn(`${progress.extract.name}: ${error.message}; retrying`);
-      }, settings.retryForMs),
-    );
-    return await untilSettled(() => !window.full);
+    return await delivery.send({ batch, extract: progress });
   }
 
   /** Sends one extract's batches (the last may still be in flight); false when stopped. */

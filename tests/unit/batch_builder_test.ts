@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { BatchBuilder } from "../../lib/run/batch_builder.ts";
+import { BatchBuilder, fitLines } from "../../lib/run/batch_builder.ts";
 
 const FILE = { dev: 1, ino: 2, head: "", headLength: 0 };
 const SOURCE = { id: "avl1", host: "h", path: "/var/log/spysocket.log" };
@@ -50,6 +50,30 @@ Deno.test("property: batches in flight keep their lines while the next ones are 
           }
         }
         for (const { batch, expected } of inFlight) assert.equal(text(batch.data), expected);
+      },
+    ),
+  );
+});
+
+Deno.test("property: what fits in a batch is whole lines, within its room, and never nothing", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.stringMatching(/^[a-z]{0,30}\n$/), { minLength: 1, maxLength: 30 }),
+      fc.integer({ min: 1, max: 10 }),
+      fc.integer({ min: 1, max: 200 }),
+      (lines, roomLines, roomBytes) => {
+        const data = bytes(lines.join(""));
+        const { to, lines: taken } = fitLines(data, 0, roomLines, roomBytes);
+        assert.ok(taken >= 1 && taken <= roomLines);
+        assert.equal(to, bytes(lines.slice(0, taken).join("")).length, "whole lines");
+        // Over the byte room only when a single line is longer than it.
+        if (to > roomBytes) assert.equal(taken, 1);
+        // As many as fit: one more line would break a limit.
+        if (taken < lines.length && taken < roomLines) {
+          assert.ok(
+            bytes(lines.slice(0, taken + 1).join("")).length > roomBytes || to >= roomBytes,
+          );
+        }
       },
     ),
   );
