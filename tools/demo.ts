@@ -8,6 +8,7 @@
  * in one temporary folder, removed at the end.
  * @module
  */
+import { redactUrl } from "../lib/base/redact.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createSimulator, simulateText } from "./simulator.ts";
@@ -38,7 +39,7 @@ try {
     server = await startCouchServer(undefined, { ownSession: true });
     base = server.url;
   }
-  const display = base.replace(/\/\/[^/@]*@/, "//");
+  const display = redactUrl(base);
   const db = `${base}/logcapture_demo_${Date.now().toString(36)}`;
   const log = join(dir, "spysocket.log");
   await Deno.writeTextFile(log, "");

@@ -7,6 +7,7 @@
  * (e.g. `deno task test --filter crash`).
  * @module
  */
+import { redactUrl } from "../lib/base/redact.ts";
 import { join } from "node:path";
 import { startCouchServer } from "./couch_server.ts";
 import { taskArgs } from "./deno_run.ts";
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
   }
   try {
     const name = await serverName(url);
-    console.error(`test server: ${name} at ${url.replace(/\/\/[^/@]*@/, "//")}`);
+    console.error(`test server: ${name} at ${redactUrl(url)}`);
     const before = new Set(await testDatabases(url));
     const child = new Deno.Command(Deno.execPath(), {
       // The examples of lib/ run too: they are its executable documentation.

@@ -23,6 +23,7 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "../base/errors.ts";
+import { redactUrl } from "../base/redact.ts";
 import { formatBytes, formatDuration, parseBytes, parseDuration } from "../base/units.ts";
 
 /** One option: its configuration key, its flag, its type and default, and its help text. */
@@ -454,11 +455,6 @@ export function helpText(
     ]
     : [];
   return [`usage: ${usage}`, ...body, ...fileKeys, epilogue].join("\n\n") + "\n";
-}
-
-/** `text` with the password of any URL in it replaced by `***`. */
-export function redactUrl(text: string): string {
-  return text.replace(/\/\/([^/:@\s]*):[^/@\s]*@/g, "//$1:***@");
 }
 
 /**

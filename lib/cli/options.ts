@@ -80,7 +80,7 @@ const PROGRAM_FLAGS = [
 ] as const satisfies readonly OptionSpec[];
 
 /** CouchDB and formatting settings, shared by both programs. */
-const COUCH_OPTIONS = [
+export const COUCH_OPTIONS = [
   {
     key: "couchdb",
     flag: "couchdb",
@@ -195,7 +195,8 @@ export function batchLinesFor(options: SharedOptions): number {
   return options.batchLines ?? (options.mode === "records" ? 1000 : 5000);
 }
 
-const LOG_OPTIONS = [
+/** Logging and the status server: both programs have them. */
+export const LOG_OPTIONS = [
   {
     key: "logLevel",
     section: "operations",

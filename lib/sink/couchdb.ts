@@ -24,6 +24,7 @@
 import { backoffDelay, sleep } from "../base/backoff.ts";
 import { readSecretFile } from "../base/secret.ts";
 import { networkReason } from "../base/errors.ts";
+import { redactUrl } from "../base/redact.ts";
 import { formatDuration } from "../base/units.ts";
 import type { Logger } from "../base/log.ts";
 
@@ -177,9 +178,13 @@ export const FEED_DESIGN: Doc = {
 // CouchDB's own rule for database names.
 const DATABASE_NAME = /^[a-z][a-z0-9_$()+/-]*$/;
 
-interface Target {
+/** A database URL taken apart. */
+export interface Target {
+  /** The server, `http(s)://host:port`, without credentials. */
   base: string;
+  /** The database name. */
   database: string;
+  /** The `Authorization` header the credentials make, if any. */
   authorization: string | null;
 }
 
@@ -223,11 +228,6 @@ export function parseCouchUrl(url: string, user?: string, password?: string): Ta
     ? "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${name}:${secret ?? ""}`)))
     : null;
   return { base, database, authorization };
-}
-
-/** The URL without its user part, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, "//");
 }
 
 function isTransient(status: number): boolean {

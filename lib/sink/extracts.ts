@@ -27,8 +27,9 @@ export interface ExtractFile extends ExtractRange {
   size: number;
 }
 
-/** Where processed and refused extracts go, inside the drop directory. */
+/** Where stored extracts go, inside the drop directory (unless `--done delete`). */
 export const DONE_FOLDER = "done";
+/** Where a file that cannot be an extract goes, inside the drop directory, with its reason. */
 export const REJECTED_FOLDER = "rejected";
 
 /**
