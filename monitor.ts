@@ -16,6 +16,7 @@ import {
   couchChecks,
   describeOrigins,
   dropDirectoryCheck,
+  dropDirectoryLockCheck,
   listenCheck,
   pemFileCheck,
   runChecks,
@@ -134,21 +135,7 @@ async function checkSetup(
   const checks: Check[] = [
     { name: "configuration", run: () => Promise.resolve(describeOrigins(origins)) },
     dropDirectoryCheck(dir),
-    {
-      name: "drop directory lock",
-      after: "drop directory",
-      run: async () => {
-        try {
-          (await holdLock(dir, `drop directory ${dir}`, "")).release();
-        } catch (error) {
-          throw new CheckFailure(
-            (error as Error).message.replace(/: $/, ""),
-            "a monitor runs on this directory already; one monitor per drop directory",
-          );
-        }
-        return "no other monitor holds it";
-      },
-    },
+    dropDirectoryLockCheck(dir),
   ];
   if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
   checks.push(...couchChecks(await checkingClient("monitor", o), { feedViews: o.mode === "feed" }));

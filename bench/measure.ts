@@ -5,6 +5,8 @@
  */
 import { join } from "node:path";
 import { denoRunArgs } from "../tools/deno_run.ts";
+import type { Batch } from "../lib/sink/batch.ts";
+import { lineRuns } from "../lib/source/lines.ts";
 import { startCouchServer } from "../tools/couch_server.ts";
 import { couchdbScripts, startCouchdb } from "../tools/real_couchdb.ts";
 
@@ -223,4 +225,45 @@ export async function benchServer(): Promise<
   }
   const pouchdb = await startCouchServer();
   return { server: pouchdb, base: pouchdb.url, how: "in memory, started by the bench" };
+}
+
+/**
+ * Posts pre-built `_bulk_docs` bodies into the database `db` (which exists) as fast as the server
+ * takes them, two in flight: how many seconds it took. A body the server refuses is an error.
+ */
+export async function postBulkBodies(
+  db: string,
+  bodies: Uint8Array<ArrayBuffer>[],
+): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const response = await fetch(`${db}/_bulk_docs`, {
+        method: "POST",
+        body: bodies[next++],
+        headers: { "Content-Type": "application/json" },
+      });
+      if (response.status !== 201 && response.status !== 202) {
+        throw new Error(`${db}/_bulk_docs: ${response.status} ${await response.text()}`);
+      }
+      await response.body?.cancel();
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return (performance.now() - started) / 1000;
+}
+
+/** The batches capture makes of the log bytes `bytes` at `path`, `lines` lines each. */
+export function batchesOfBytes(bytes: Uint8Array, path: string, lines: number): Batch[] {
+  const file = { dev: 0, ino: 0, head: "", headLength: 0 };
+  return lineRuns(bytes, lines).map(([start, end]): Batch => ({
+    source: { id: "bench", host: "bench", path, file },
+    generation: 0,
+    start,
+    end,
+    data: bytes.subarray(start, end),
+    oversized: null,
+    readAt: new Date(),
+  })).toArray();
 }

@@ -9,14 +9,12 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { lineRuns } from "../lib/source/lines.ts";
 import { recordDocuments } from "../lib/sink/store.ts";
 import { yearResolver } from "../lib/parse/spysocket.ts";
-import type { Batch } from "../lib/sink/batch.ts";
 import { createSimulator, simulateText } from "../tools/simulator.ts";
 import { serverName } from "../tools/real_couchdb.ts";
 import { taskArgs } from "../tools/deno_run.ts";
-import { benchServer, num, show, spread } from "./measure.ts";
+import { batchesOfBytes, benchServer, num, postBulkBodies, show, spread } from "./measure.ts";
 
 const { values: flags } = parseArgs({
   args: taskArgs(),
@@ -72,19 +70,9 @@ try {
     simulateText(createSimulator({ seed: 1 }), LINES, new Date(2012, 1, 15, 7)),
   );
   const bytes = await Deno.readFile(path);
-  const file = { dev: 0, ino: 0, head: "", headLength: 0 };
   const years = yearResolver({ year: 2012 });
   const docs: Doc[] = [];
-  for (const [start, end] of lineRuns(bytes, 1000)) {
-    const batch: Batch = {
-      source: { id: "bench", host: "bench", path, file },
-      generation: 0,
-      start,
-      end,
-      data: bytes.subarray(start, end),
-      oversized: null,
-      readAt: new Date(),
-    };
+  for (const batch of batchesOfBytes(bytes, path, 1000)) {
     const body = recordDocuments(batch, years).body;
     docs.push(...JSON.parse(new TextDecoder().decode(body)).docs);
   }
@@ -116,23 +104,7 @@ async function load(bodies: Uint8Array<ArrayBuffer>[], count: number): Promise<n
   const db = `${base}/bench_records_${crypto.randomUUID().slice(0, 8)}`;
   await fetch(db, { method: "PUT" }).then((r) => r.body?.cancel());
   try {
-    const started = performance.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < bodies.length) {
-        const response = await fetch(`${db}/_bulk_docs`, {
-          method: "POST",
-          body: bodies[next++],
-          headers: { "Content-Type": "application/json" },
-        });
-        if (response.status !== 201 && response.status !== 202) {
-          throw new Error(`${db}/_bulk_docs: ${response.status} ${await response.text()}`);
-        }
-        await response.body?.cancel();
-      }
-    };
-    await Promise.all([worker(), worker()]);
-    return count / ((performance.now() - started) / 1000);
+    return count / await postBulkBodies(db, bodies);
   } finally {
     await fetch(db, { method: "DELETE" }).then((r) => r.body?.cancel());
   }

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { createSimulator, simulateText } from "../tools/simulator.ts";
 import { ByteWriter } from "../lib/base/bytes.ts";
 import { formatCsv } from "../lib/format/reports.ts";
-import { lineRuns, LineScanner } from "../lib/source/lines.ts";
+import { LineScanner } from "../lib/source/lines.ts";
 import { feedDocument, feedDocumentParts, recordDocuments } from "../lib/sink/store.ts";
 import { CouchClient, takesMultipart } from "../lib/sink/couchdb.ts";
 import { type Batch, feedDocId } from "../lib/sink/batch.ts";
@@ -25,11 +25,13 @@ import { serverName } from "../tools/real_couchdb.ts";
 import { Proxy } from "../tools/proxy.ts";
 import { taskArgs } from "../tools/deno_run.ts";
 import {
+  batchesOfBytes,
   benchServer,
   docCount,
   getJson,
   measure,
   num,
+  postBulkBodies,
   processCpu,
   program,
   repeat,
@@ -363,17 +365,7 @@ async function oneLineBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
 
 /** The batches capture makes of a log, `lines` lines each. */
 async function batchesOf(path: string, lines: number): Promise<Batch[]> {
-  const bytes = await Deno.readFile(path);
-  const file = { dev: 0, ino: 0, head: "", headLength: 0 };
-  return lineRuns(bytes, lines).map(([start, end]): Batch => ({
-    source: { id: "bench", host: "bench", path, file },
-    generation: 0,
-    start,
-    end,
-    data: bytes.subarray(start, end),
-    oversized: null,
-    readAt: new Date(),
-  })).toArray();
+  return batchesOfBytes(await Deno.readFile(path), path, lines);
 }
 
 /** The bodies capture itself sends in records mode, batches of 1000 lines. */
@@ -426,21 +418,7 @@ async function rawLoader(
   const rate = await repeat(SIZES.runs, async () => {
     const db = freshDb();
     await fetch(db, { method: "PUT" }).then((r) => r.body?.cancel());
-    const started = performance.now();
-    let next = 0;
-    const worker = async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++];
-        const response = await fetch(`${db}/_bulk_docs`, {
-          method: "POST",
-          body,
-          headers: { "Content-Type": "application/json" },
-        });
-        await response.body?.cancel();
-      }
-    };
-    await Promise.all([worker(), worker()]);
-    return lines / ((performance.now() - started) / 1000);
+    return lines / await postBulkBodies(db, bodies);
   });
   return { ...rate, bytesPerDoc };
 }

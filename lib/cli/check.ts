@@ -141,6 +141,31 @@ async function writableFolder(folder: string, what: string): Promise<string> {
   return `${folder} is writable`;
 }
 
+/** That no other process holds the lock on `path` (it is taken and given back at once). */
+async function lockFree(path: string, what: string, fix: string): Promise<void> {
+  try {
+    (await holdLock(path, what, "")).release();
+  } catch (error) {
+    throw new CheckFailure((error as Error).message.replace(/: $/, ""), fix);
+  }
+}
+
+/** A drop directory no other monitor holds. */
+export function dropDirectoryLockCheck(dir: string): Check {
+  return {
+    name: "drop directory lock",
+    after: "drop directory",
+    run: async () => {
+      await lockFree(
+        dir,
+        `drop directory ${dir}`,
+        "a monitor runs on this directory already; one monitor per drop directory",
+      );
+      return "no other monitor holds it";
+    },
+  };
+}
+
 /** The cache file's folder is writable, no other capture holds it, and what it says. */
 export function cacheCheck(cachePath: string, lockPath: string): Check {
   return {
@@ -148,14 +173,11 @@ export function cacheCheck(cachePath: string, lockPath: string): Check {
     run: async () => {
       const folder = await writableFolder(dirname(cachePath), "the cache file's folder");
       if (await Deno.stat(dirname(cachePath)).catch(() => null)) {
-        try {
-          (await holdLock(lockPath, `cache file ${cachePath}`, "")).release();
-        } catch (error) {
-          throw new CheckFailure(
-            (error as Error).message.replace(/: $/, ""),
-            "a capture runs on this log already; stop it before starting another",
-          );
-        }
+        await lockFree(
+          lockPath,
+          `cache file ${cachePath}`,
+          "a capture runs on this log already; stop it before starting another",
+        );
       }
       let checkpoint;
       try {
