@@ -165,6 +165,17 @@ export const COUCH_OPTIONS = [
   },
 ] as const satisfies readonly OptionSpec[];
 
+/** Both programs and `monitor convert` reject lines longer than this, keeping their first bytes. */
+const MAX_LINE_BYTES = {
+  key: "maxLineBytes",
+  flag: "max-line-bytes",
+  type: "bytes",
+  section: "input",
+  min: 1,
+  default: MiB,
+  help: "longer lines are rejected (first bytes kept)",
+} as const satisfies OptionSpec;
+
 /** Feed documents hold many lines; records-mode `_bulk_docs` requests go best at about 1000. */
 const BATCH_LINES = {
   key: "batchLines",
@@ -306,15 +317,7 @@ export const CAPTURE_OPTIONS = [
     default: MiB,
     help: "most bytes in a batch",
   },
-  {
-    key: "maxLineBytes",
-    flag: "max-line-bytes",
-    type: "bytes",
-    section: "input",
-    min: 1,
-    default: MiB,
-    help: "longer lines are rejected (first bytes kept)",
-  },
+  MAX_LINE_BYTES,
   {
     key: "rotated",
     flag: "rotated",
@@ -412,15 +415,7 @@ export const MONITOR_OPTIONS = [
     help: "keep processed extracts in DIR/done, or delete them",
   },
   BATCH_LINES,
-  {
-    key: "maxLineBytes",
-    flag: "max-line-bytes",
-    type: "bytes",
-    section: "input",
-    min: 1,
-    default: MiB,
-    help: "longer lines are rejected (first bytes kept)",
-  },
+  MAX_LINE_BYTES,
   {
     key: "pollMs",
     flag: "poll",
@@ -583,15 +578,7 @@ export const CONVERT_OPTIONS = [
     section: "input",
     help: "CSV column set",
   },
-  {
-    key: "maxLineBytes",
-    flag: "max-line-bytes",
-    type: "bytes",
-    min: 1,
-    default: MiB,
-    section: "input",
-    help: "longer lines are rejected (first bytes kept)",
-  },
+  MAX_LINE_BYTES,
   PROGRAM_FLAGS[2],
 ] as const satisfies readonly OptionSpec[];
 
