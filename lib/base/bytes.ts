@@ -24,6 +24,7 @@ export class ByteWriter {
   /** How many bytes are written. */
   length = 0;
 
+  /** A writer whose buffer starts at `capacity` bytes and grows as it is written. */
   constructor(capacity = 64 << 10) {
     this.#buffer = new Uint8Array(capacity);
   }

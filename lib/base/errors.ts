@@ -17,6 +17,7 @@
 /** A failure that no retry will mend; its message names the fix. */
 export class PermanentError extends Error {
   readonly permanent = true;
+  /** A failure no retry mends; `message` names the fix. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "PermanentError";
@@ -25,6 +26,7 @@ export class PermanentError extends Error {
 
 /** A usage or configuration error (a flag, a key, a value, a file named in them): one line, exit code 2. */
 export class UsageError extends Error {
+  /** A usage or configuration error; `message` is its one line, naming the fix. */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

@@ -30,9 +30,13 @@ export type LogFormat = "text" | "json";
 
 /** What the program logs through. */
 export interface Logger {
+  /** A line for debugging (`-v`): per batch, per request. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** What happened: start, stop, a rotation, an outage's end. */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something is wrong but is being handled: a retry, a rejected line, a file that cannot be read. */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** Something failed that the program cannot handle itself. */
   error(message: string, fields?: Record<string, unknown>): void;
   /** Adds a string that must never appear in a log line. */
   addSecret(secret: string): void;

@@ -34,12 +34,14 @@ export interface Check {
   name: string;
   /** The check this one stands on: skipped when that one failed. */
   after?: string;
+  /** Tries it: what was found, or throws what is wrong ({@linkcode CheckFailure} to name the fix). */
   run(): Promise<string>;
 }
 
 /** What a check found wrong, and how to mend it. */
 export class CheckFailure extends Error {
   readonly fix: string;
+  /** What is wrong (`message`), and how to mend it (`fix`). */
   constructor(message: string, fix: string) {
     super(message);
     this.name = "CheckFailure";

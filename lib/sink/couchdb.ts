@@ -59,6 +59,7 @@ export class CouchError extends Error {
    * wrong; by default every 4xx but those that mean "not there", "already there" or "busy".
    */
   readonly permanent: boolean;
+  /** An error of `status` (0: no answer), with CouchDB's `error` field; `permanent` when no retry mends it. */
   constructor(
     message: string,
     status: number,
@@ -105,13 +106,17 @@ export interface DocumentStore {
   /** The server, without credentials, for messages. */
   readonly server: string;
   getDocument<T = Doc>(id: string): Promise<T | null>;
+  /** Stores a new document, its attachments inline: `conflict` when the id is taken. */
   putDocument(doc: Doc): Promise<"created" | "conflict">;
+  /** Stores a new document already serialized as JSON: `conflict` when the id is taken. */
   putDocumentJson(id: string, json: string | Uint8Array): Promise<"created" | "conflict">;
+  /** Stores a new document and its attachments' bytes in one request: `conflict` when the id is taken. */
   putDocumentMultipart(
     id: string,
     json: Uint8Array,
     attachments: Uint8Array[],
   ): Promise<"created" | "conflict">;
+  /** Stores new documents in one request, each created or a conflict (or another error, said). */
   bulkDocs(docs: Doc[] | string | Uint8Array): Promise<BulkResult[]>;
   allDocs<T = Doc>(options: AllDocsOptions): Promise<AllDocsRow<T>[]>;
 }
@@ -256,6 +261,7 @@ export class CouchClient implements DocumentStore {
    */
   writesBelowQuorum = 0;
 
+  /** A client of the database `options.url`, with its credentials, timeout and retry time. */
   constructor(options: CouchOptions) {
     const target = parseCouchUrl(options.url, options.user, options.password);
     this.server = target.base;

@@ -57,6 +57,7 @@ export interface HandoverOptions {
 /** Raised when the receiver refuses an extract for good (wrong token, a different extract by that name). */
 export class HandoverError extends PermanentError {
   readonly status: number;
+  /** The receiver's refusal (`status`), which no retry mends. */
   constructor(message: string, status: number) {
     super(message);
     this.name = "HandoverError";

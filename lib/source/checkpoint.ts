@@ -49,6 +49,7 @@ export interface Checkpoint {
 
 /** A cache file that cannot be used, with the path and the reason. */
 export class CheckpointError extends PermanentError {
+  /** A cache file that cannot be used; `message` says how to start over. */
   constructor(message: string) {
     super(message);
     this.name = "CheckpointError";

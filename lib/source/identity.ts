@@ -83,8 +83,11 @@ export const HEAD_BYTES = 1024;
 
 /** An open file, as much of it as identity needs. */
 export interface IdentityFile {
+  /** The file's size, device and inode. */
   stat(): Promise<Deno.FileInfo>;
+  /** Reads from the current position into `buffer`: bytes read, or `null` at the end. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Moves the position; resolves with the new one. */
   seek(offset: number | bigint, whence: Deno.SeekMode): Promise<number>;
 }
 

@@ -22,7 +22,9 @@
 
 /** What the scanner reads from: an open file, read sequentially from where it was put. */
 export interface SeekableReader {
+  /** Reads from the current position into `buffer`: bytes read, or `null` at the end. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /** Moves the position; resolves with the new one. */
   seek(offset: number | bigint, whence: Deno.SeekMode): Promise<number>;
 }
 
@@ -74,6 +76,7 @@ export class LineScanner {
   #sought = false;
   #skip: { offset: number; head: Uint8Array } | null = null;
 
+  /** A scanner of `reader` from byte `offset`, which must be the start of a line. */
   constructor(reader: SeekableReader, offset: number, options: ScannerOptions) {
     this.#reader = reader;
     this.#maxLineBytes = options.maxLineBytes;

@@ -212,6 +212,7 @@ export class Tailer {
   /** The file that cannot be read now, if any. */
   #blocked: string | null = null;
 
+  /** A tailer of `options.path`; nothing is opened until {@linkcode Tailer.start}. */
   constructor(options: TailerOptions) {
     this.path = options.path;
     this.#options = options;

@@ -90,6 +90,7 @@ export class FolderWatch {
     this.#woken = false;
   }
 
+  /** Stops watching; a `wait` in progress ends at its timeout. */
   close(): void {
     this.#watcher?.close();
     this.#watcher = null;
