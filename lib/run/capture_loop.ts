@@ -77,6 +77,7 @@ import {
   type TailEvent,
   type TailRead,
   type TailStart,
+  unreadableReason,
 } from "../source/tail.ts";
 import { Delivery } from "./delivery.ts";
 import { BatchBuilder, fitLines } from "./batch_builder.ts";
@@ -132,7 +133,7 @@ export function countTailEvent(stats: CaptureStats, event: TailEvent): void {
   else if (event.kind === "truncated") stats.filesTruncated++;
   else if (event.kind === "lost") stats.bytesLost += event.bytes;
   else if (event.kind === "unreadable") {
-    stats.readFailing = `cannot read ${event.name}: permission denied`;
+    stats.readFailing = unreadableReason(event.name);
   } else if (event.kind === "readable") stats.readFailing = null;
 }
 

@@ -86,6 +86,11 @@ export type TailEvent =
   /** The file at the path is not the one expected, but `holder` says where it was left. */
   | { kind: "located"; holder: string; generation: number; offset: number };
 
+/** Why the tailer waits on `name`, in the words `/healthz` and the log line share. */
+export function unreadableReason(name: string): string {
+  return `cannot read ${name}: permission denied`;
+}
+
 /**
  * A tail event as a log line: its level and its words, which name the fix where there is one.
  *
@@ -111,8 +116,9 @@ export function describeTailEvent(
     case "unreadable":
       return {
         level: "warn",
-        message:
-          `cannot read ${event.name}: permission denied; capture waits for it and retries (give the capture user read access: the log's group, or a default ACL on its folder)`,
+        message: `${
+          unreadableReason(event.name)
+        }; capture waits for it and retries (give the capture user read access: the log's group, or a default ACL on its folder)`,
       };
     case "readable":
       return { level: "info", message: `${event.name} can be read again` };
