@@ -104,7 +104,10 @@ export function logCheck(path: string): Check {
       }
       const folder = dirname(path);
       try {
-        await Array.fromAsync(Deno.readDir(folder)).then(() => {});
+        // One entry tells that it can be listed; a log folder may hold thousands.
+        const entries = Deno.readDir(folder)[Symbol.asyncIterator]();
+        await entries.next();
+        await entries.return?.();
       } catch (error) {
         throw new CheckFailure(
           `${path} does not exist, and its folder cannot be watched: ${(error as Error).message}`,
