@@ -67,7 +67,7 @@ export async function installCouchServer(log = (m: string) => console.error(m)):
 }
 
 /** Whether util-linux's `setsid` is there. */
-async function hasSetsid(): Promise<boolean> {
+export async function hasSetsid(): Promise<boolean> {
   try {
     return (await new Deno.Command("setsid", {
       args: ["--version"],

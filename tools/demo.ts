@@ -3,16 +3,17 @@
  * installed on the fly) unless `COUCHDB_URL` is given, writes a simulated spysocket log at a
  * realistic rate, runs `capture` all-in-one on it, and prints every couple of seconds the lines
  * written, the rows in CouchDB and the lag. When rows stop coming, it shows what capture last said;
- * when capture exits, why. Ctrl-C stops everything it started, in order (the writer, capture, the
- * final count, the server: the server runs in a session of its own, out of Ctrl-C's reach); its files live
- * in one temporary folder, removed at the end.
+ * when capture exits, why. Ctrl-C stops everything it started, in order: the writer; capture, once
+ * its rows have caught up with the lines written; the final count; the server. Capture and the
+ * server run in sessions of their own, out of Ctrl-C's reach, so that the order is the demo's. Its
+ * files live in one temporary folder, removed at the end.
  * @module
  */
 import { redactUrl } from "../lib/base/redact.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createSimulator, simulateText } from "./simulator.ts";
-import { startCouchServer } from "./couch_server.ts";
+import { hasSetsid, startCouchServer } from "./couch_server.ts";
 import { denoRunArgs, taskArgs } from "./deno_run.ts";
 
 const { values } = parseArgs({
@@ -45,16 +46,21 @@ try {
   await Deno.writeTextFile(log, "");
   console.log(`log:     ${log} (${rate} lines/s)`);
   console.log(`couchdb: ${display}/${db.split("/").pop()}`);
-  capture = new Deno.Command(Deno.execPath(), {
-    args: denoRunArgs("capture", "capture.ts", [
-      "--couchdb",
-      db,
-      "--cache",
-      join(dir, "cache.json"),
-      "--source",
-      "demo",
-      log,
-    ]),
+  // Were capture in Ctrl-C's process group, it would stop on the same signal as the writer, and
+  // the writer's last slice would be left in the log for the next run: the final count would be
+  // short of it. setsid execs capture (same PID), so `capture.kill` still reaches it.
+  const own = await hasSetsid();
+  const captureArgs = denoRunArgs("capture", "capture.ts", [
+    "--couchdb",
+    db,
+    "--cache",
+    join(dir, "cache.json"),
+    "--source",
+    "demo",
+    log,
+  ]);
+  capture = new Deno.Command(own ? "setsid" : Deno.execPath(), {
+    args: own ? [Deno.execPath(), ...captureArgs] : captureArgs,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -147,6 +153,11 @@ try {
   }
   stop.abort();
   await writer;
+  // The last lines written are given a few seconds to arrive, so that the final count is whole.
+  const drainDeadline = Date.now() + 10_000;
+  while (captureExit === null && Date.now() < drainDeadline && await rowsStored() < written) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   if (captureExit === null) {
     try {
       capture.kill("SIGTERM"); // it may have stopped already, on the same Ctrl-C
