@@ -2,8 +2,8 @@
  * The capture loop: tail the log, cut whole lines into batches, hand each batch to a sink (CouchDB,
  * or an extract for the second host), and move the cache file only once the sink has it.
  *
- * Reading stops while a batch is being stored, so memory stays bounded whatever the backlog: the
- * log itself is the buffer.
+ * Reading stops while the window of batches being stored is full, so memory stays bounded whatever
+ * the backlog: the log itself is the buffer.
  *
  * @example
  * ```ts
@@ -64,25 +64,17 @@ import {
   summaryFields,
 } from "../sink/sink.ts";
 import { PermanentError } from "../base/errors.ts";
-import {
-  type FileIdentity,
-  matchesIdentity,
-  readIdentity,
-  sameIdentity,
-} from "../source/identity.ts";
+import { type FileIdentity, matchesIdentity, readIdentity } from "../source/identity.ts";
 import type { Logger } from "../base/log.ts";
 import {
   describeTailEvent,
   Tailer,
   type TailEvent,
-  type TailRead,
   type TailStart,
   unreadableReason,
 } from "../source/tail.ts";
-import { Delivery } from "./delivery.ts";
-import { BatchBuilder, fitLines } from "./batch_builder.ts";
+import { Batcher } from "./batcher.ts";
 import { CatchUpProgress } from "./progress.ts";
-import type { OversizedLine } from "../source/lines.ts";
 
 /** Capture settings (the resolved command line). */
 export interface CaptureSettings {
@@ -188,38 +180,9 @@ export async function runCapture(
     },
     signal,
   });
-  const host = hostname();
-  const sourceBase = { id: settings.source, host, path: settings.path };
-  const builder = new BatchBuilder(
-    Math.min(settings.batchBytes + settings.maxLineBytes + 1, 64 << 20),
-  );
   const logRejected = rejectionLogger(log);
-
-  const checkpoint = await readCheckpoint(settings.cachePath);
-  if (checkpoint && checkpoint.path !== settings.path) {
-    throw new Error(
-      `cache file ${settings.cachePath} belongs to ${checkpoint.path}, not ${settings.path}: give each log its own --cache`,
-    );
-  }
   const startedAt = Date.now();
-  const { start, origin } = await startPoint(settings, checkpoint, log);
-  await tailer.start(start, checkpoint?.seenSize);
-  // A script's --once must not pass for a capture of a log that is not there (a wrong path).
-  if (settings.once && !tailer.position) {
-    tailer.close();
-    throw new PermanentError(
-      `${settings.path} does not exist: --once has nothing to capture (without --once, capture waits for the log to appear)`,
-    );
-  }
-  log.info(`capturing ${settings.path} into ${settings.target}`, {
-    version: settings.version,
-    mode: settings.mode,
-    source: settings.source,
-    generation: tailer.position?.generation ?? start.generation,
-    offset: tailer.position?.offset ?? start.offset,
-    from: origin,
-    cache: settings.cachePath,
-  });
+  const checkpoint = await startTail(settings, tailer, log);
   stats.tailing = true;
 
   const cache = new CacheFile(
@@ -266,35 +229,6 @@ export async function runCapture(
     await commit(result.generation, result.end, batch.source.file as FileIdentity);
   }
 
-  // Batches sent and not yet acknowledged, oldest first. The sink says how many may be stored at
-  // once; the cache file still moves only over the contiguous acknowledged prefix.
-  const delivery = new Delivery<{ batch: Batch }>({
-    limit: settings.sink.inFlight ?? 1,
-    store,
-    settled: ({ batch }) => {
-      if (batch.oversized === null) builder.recycle(batch);
-    },
-    acknowledge: ({ batch }, result) => acknowledge(batch, result),
-    log,
-  });
-  const push = (batch: Batch) => delivery.send({ batch });
-  const settleAll = () => delivery.settleAll();
-
-  /** Sends what is gathered (waiting only while the window is full). */
-  async function flush(): Promise<boolean> {
-    if (builder.empty) return true;
-    stats.linesRead += builder.lines;
-    progress.noteBatch(builder.lines, builder.bytes);
-    const ok = await push(builder.take(sourceBase));
-    if (ok) await reportProgress();
-    return ok;
-  }
-
-  /** Sends what is gathered and waits until every batch is stored. */
-  async function drain(): Promise<boolean> {
-    return await flush() && await settleAll();
-  }
-
   /** While catching up on a backlog: a line at most every 10 s with how far behind and how fast. */
   const progress = new CatchUpProgress(PROGRESS_EVERY_MS, settings.batchBytes);
   async function reportProgress(): Promise<void> {
@@ -304,6 +238,21 @@ export async function runCapture(
     if (line) log.info(line);
   }
 
+  const batcher = new Batcher({
+    source: { id: settings.source, host: hostname(), path: settings.path },
+    limits: settings,
+    // The sink says how many batches may be stored at once; the cache file still moves only over
+    // the contiguous acknowledged prefix.
+    inFlight: settings.sink.inFlight ?? 1,
+    store,
+    acknowledge,
+    sent: (batch, lines) => {
+      stats.linesRead += lines;
+      if (batch.oversized === null) progress.noteBatch(lines, batch.data.length);
+    },
+    log,
+  });
+
   /**
    * With nothing read and not stored, records where the tailer stands when that is not what the
    * cache file says: a new generation began (whose file must be found again after a stop, even
@@ -311,47 +260,8 @@ export async function runCapture(
    */
   async function recordPosition(): Promise<void> {
     const position = tailer.position;
-    if (!builder.empty || delivery.size > 0 || !position || cache.holds(position)) return;
+    if (!batcher.idle || !position || cache.holds(position)) return;
     await commit(position.generation, position.offset, position.file);
-  }
-
-  /** Adds a chunk of whole lines, flushing each time a batch is full. */
-  async function addLines(read: TailRead): Promise<boolean> {
-    if (read.item.kind !== "lines") return true;
-    const { bytes, offset } = read.item;
-    for (let from = 0; from < bytes.length;) {
-      if (builder.empty) builder.begin(read, offset + from);
-      // The same file, its identity taken again over more of its first bytes (a young file).
-      else builder.file = read.file;
-      const { to, lines } = fitLines(
-        bytes,
-        from,
-        settings.batchLines - builder.lines,
-        settings.batchBytes - builder.bytes,
-      );
-      // The chunk view is only valid until the next read: the builder copies what it keeps.
-      builder.add(bytes.subarray(from, to), lines);
-      from = to;
-      if (builder.lines >= settings.batchLines || builder.bytes >= settings.batchBytes) {
-        if (!await flush()) return false;
-      }
-    }
-    return true;
-  }
-
-  /** Sends a line longer than the limit as a batch of its own (its first bytes kept). */
-  async function pushOversized(read: TailRead & { item: OversizedLine }): Promise<boolean> {
-    if (!await drain()) return false;
-    stats.linesRead++;
-    return await push({
-      source: { ...sourceBase, file: read.file },
-      generation: read.generation,
-      start: read.item.offset,
-      end: read.item.offset + read.item.length,
-      data: new Uint8Array(0),
-      oversized: read.item,
-      readAt: new Date(),
-    });
   }
 
   let stopping: string | null = null;
@@ -363,37 +273,25 @@ export async function runCapture(
       if (signal.aborted && !finishing) break;
       const read = await tailer.read();
       if (read) {
-        if (
-          !builder.empty &&
-          (read.generation !== builder.generation || !sameIdentity(read.file, builder.file!))
-        ) {
-          if (!await drain()) break;
-        }
-        if (read.item.kind === "oversized") {
-          if (!await pushOversized({ ...read, item: read.item })) break;
-          continue;
-        }
-        if (!await addLines(read)) break;
-        if (!builder.empty && Date.now() - builder.firstAt >= settings.flushMs && !await flush()) {
-          break;
-        }
+        if (!await batcher.add(read)) break;
+        await reportProgress();
         continue;
       }
       // Caught up with the log: what is in flight is waited for, so that the cache file is current.
       if (settings.once || finishing) {
-        if (!await drain()) break;
+        if (!await batcher.drain()) break;
         await recordPosition();
         return 0;
       }
-      if (!await settleAll()) break;
+      if (!await batcher.settleAll()) break;
       await recordPosition();
       stats.bytesBehind = 0;
-      if (!builder.empty) {
-        const left = builder.firstAt + settings.flushMs - Date.now();
-        if (left <= 0) {
-          if (!await flush()) break;
-          continue;
-        }
+      const left = batcher.dueIn();
+      if (left <= 0) {
+        if (!await batcher.flush()) break;
+        continue;
+      }
+      if (left < Infinity) {
         // The gathered lines go at the deadline: until then, look every 100 ms (a batch may fill
         // first) taking no events, rather than wake for every write (a log written a line at a
         // time, 1,000 lines a second: 10% of a core before, about 1% now).
@@ -405,7 +303,7 @@ export async function runCapture(
       }
     }
     // Stopping: what was read is pushed once more, if CouchDB takes it before the grace period ends.
-    if (await drain()) await recordPosition();
+    if (await batcher.drain()) await recordPosition();
     return 0;
   } catch (error) {
     stopping = "stopping on an error";
@@ -421,6 +319,42 @@ export async function runCapture(
       saved: settings.cachePath,
     });
   }
+}
+
+/**
+ * Reads the cache file, starts the tailer where the capture resumes (see {@linkcode startPoint}),
+ * and says so; resolves with what the cache file held.
+ */
+async function startTail(
+  settings: CaptureSettings,
+  tailer: Tailer,
+  log: Logger,
+): Promise<Checkpoint | null> {
+  const checkpoint = await readCheckpoint(settings.cachePath);
+  if (checkpoint && checkpoint.path !== settings.path) {
+    throw new Error(
+      `cache file ${settings.cachePath} belongs to ${checkpoint.path}, not ${settings.path}: give each log its own --cache`,
+    );
+  }
+  const { start, origin } = await startPoint(settings, checkpoint, log);
+  await tailer.start(start, checkpoint?.seenSize);
+  // A script's --once must not pass for a capture of a log that is not there (a wrong path).
+  if (settings.once && !tailer.position) {
+    tailer.close();
+    throw new PermanentError(
+      `${settings.path} does not exist: --once has nothing to capture (without --once, capture waits for the log to appear)`,
+    );
+  }
+  log.info(`capturing ${settings.path} into ${settings.target}`, {
+    version: settings.version,
+    mode: settings.mode,
+    source: settings.source,
+    generation: tailer.position?.generation ?? start.generation,
+    offset: tailer.position?.offset ?? start.offset,
+    from: origin,
+    cache: settings.cachePath,
+  });
+  return checkpoint;
 }
 
 function checkpointStart(checkpoint: Checkpoint): TailStart {
