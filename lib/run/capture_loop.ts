@@ -216,13 +216,11 @@ export async function runCapture(
         to: result.end,
       });
     }
-    if (
-      result.generation !== batch.generation && tailer.position?.generation !== result.generation
-    ) {
+    // CouchDB is the source of truth for which file a number is: the numbering follows its answer.
+    if (tailer.generations.moved(batch.generation, result.generation)) {
       log.warn(
         `generation ${batch.generation} of source ${settings.source} is held by another file in CouchDB (a lost or replaced cache file); this file is now generation ${result.generation}`,
       );
-      tailer.renumber(result.generation);
     }
     if (result.end > batch.end) tailer.skipTo(result.end);
     // capture's own batches carry the identity the tailer read, never a bare file id.

@@ -42,6 +42,7 @@ import {
 } from "./identity.ts";
 import { LineScanner, type ScanItem } from "./lines.ts";
 import { FolderWatch } from "./watch.ts";
+import { Generations } from "./generations.ts";
 import { defaultRotatedGlobs, findRotated, rotatedAfter } from "./rotated.ts";
 import { backoffDelay, sleep } from "../base/backoff.ts";
 
@@ -58,6 +59,8 @@ export interface TailerOptions {
   events: (event: TailEvent) => void;
   /** Ends a wait for a file that cannot be read. */
   signal?: AbortSignal;
+  /** The numbering of the log's files, when the caller moves it too; a fresh one by default. */
+  generations?: Generations;
 }
 
 /**
@@ -194,7 +197,6 @@ export interface TailStart {
 interface Current {
   file: Deno.FsFile;
   identity: FileIdentity;
-  generation: number;
   scanner: LineScanner;
   /** The file was found among the rotated ones: when drained, the file at the path follows. */
   rotatedAway: boolean;
@@ -203,6 +205,8 @@ interface Current {
 /** Follows one log path. See the module example. */
 export class Tailer {
   readonly path: string;
+  /** The generation numbers: the current file's, and the next file's. */
+  readonly generations: Generations;
   readonly #options: TailerOptions;
   #current: Current | null = null;
   /**
@@ -210,8 +214,6 @@ export class Tailer {
    * while stopped or between two polls): read next, in order.
    */
   #successors: { file: Deno.FsFile; name: string }[] = [];
-  /** The generation the next file at the path gets. */
-  #nextGeneration = 0;
   #waitingLogged = false;
   #lastHeadCheck = 0;
   #watch: FolderWatch | null = null;
@@ -222,12 +224,16 @@ export class Tailer {
   constructor(options: TailerOptions) {
     this.path = options.path;
     this.#options = options;
+    this.generations = options.generations ?? new Generations();
   }
 
   /** The generation and file being read, and the offset of the first line not yet returned. */
   get position(): { generation: number; offset: number; file: FileIdentity } | null {
     const c = this.#current;
-    return c ? { generation: c.generation, offset: c.scanner.position, file: c.identity } : null;
+    const generation = this.generations.current;
+    return c && generation !== null
+      ? { generation, offset: c.scanner.position, file: c.identity }
+      : null;
   }
 
   /** Bytes in the file beyond what has been returned, as of the last check. */
@@ -248,7 +254,7 @@ export class Tailer {
   async start(start: TailStart, seenSize = start.offset): Promise<void> {
     const name = basename(this.path);
     this.#watch ??= new FolderWatch(dirname(this.path), (p) => basename(p).startsWith(name));
-    this.#nextGeneration = start.generation;
+    this.generations.startAt(start.generation);
     let opened = await this.#openPath();
     // There but not readable: what it is (the same file, a new one) cannot be told yet.
     if (!opened && this.#blocked === this.path) {
@@ -263,7 +269,7 @@ export class Tailer {
           start.fromEnd ? await lastLineEnd(opened.file) : start.offset,
           false,
         );
-      } else this.#nextGeneration = start.generation;
+      }
       return;
     }
     if (opened && await matchesIdentity(opened.file, start.file)) {
@@ -280,12 +286,12 @@ export class Tailer {
         offset: start.offset,
         generation: start.generation + 1,
       });
-      this.#nextGeneration = start.generation + 1;
-      await this.#adopt(opened, this.#nextGeneration, 0, false);
+      await this.#adopt(opened, start.generation + 1, 0, false);
       return;
     }
     const rotated = await this.#findRotated(start.file);
-    this.#nextGeneration = start.generation + 1;
+    // The file of start.generation is not at the path: whatever is there next is a later file.
+    this.generations.startAt(start.generation + 1);
     if (rotated) {
       this.#emit({
         kind: "rotated",
@@ -308,9 +314,9 @@ export class Tailer {
       generation: start.generation,
       offset: start.offset,
       bytes: Math.max(0, seenSize - start.offset),
-      next: this.#nextGeneration,
+      next: start.generation + 1,
     });
-    if (opened) await this.#adopt(opened, this.#nextGeneration, 0, false);
+    if (opened) await this.#adopt(opened, start.generation + 1, 0, false);
   }
 
   /** Adopts the file at the path where `start.locate` says an earlier run left it; false if not. */
@@ -328,13 +334,6 @@ export class Tailer {
     return true;
   }
 
-  /** Gives the current file another generation number (it was taken in CouchDB by another file). */
-  renumber(generation: number): void {
-    if (!this.#current) return;
-    this.#current.generation = generation;
-    this.#nextGeneration = Math.max(this.#nextGeneration, generation + 1);
-  }
-
   /** Skips ahead to `offset` of the current file (an earlier run stored up to there). */
   skipTo(offset: number): void {
     const c = this.#current;
@@ -348,35 +347,33 @@ export class Tailer {
       if (!c) {
         const opened = await this.#openPath();
         if (!opened) return null;
-        await this.#adopt(opened, this.#nextGeneration, 0, false);
+        await this.#adopt(opened, this.generations.following(), 0, false);
         continue;
       }
       const item = await c.scanner.next();
       if (item) {
         // Lines are out, so the first line is whole: the file id (extract names) can be had now.
         if (!c.identity.id) c.identity = await readIdentity(c.file);
-        return { generation: c.generation, file: c.identity, item };
+        return { generation: this.generations.current!, file: c.identity, item };
       }
       const change = await this.#checkFile(c);
       if (change === "same") return null;
       if (change === "truncated") {
         // copytruncate, or rewritten in place: a new generation from its start.
-        const generation = Math.max(this.#nextGeneration, c.generation + 1);
+        const generation = this.generations.assign(this.generations.following());
         this.#emit({ kind: "truncated", whileStopped: false, generation });
         c.identity = await readIdentity(c.file);
-        c.generation = generation;
-        this.#nextGeneration = generation + 1;
         c.scanner.seekTo(0);
         continue;
       }
       // Rotated away or removed: whatever is left, even an unterminated last line, then the next file.
       const rest = await c.scanner.takeRest();
-      if (rest) return { generation: c.generation, file: c.identity, item: rest };
+      if (rest) return { generation: this.generations.current!, file: c.identity, item: rest };
       if (change === "removed" && !this.#waitingLogged) {
         this.#emit({ kind: "removed" });
         this.#waitingLogged = true;
       }
-      const generation = Math.max(this.#nextGeneration, c.generation + 1);
+      const generation = this.generations.following();
       const next = await this.#openPath();
       if (!c.rotatedAway) {
         // It may have been rotated more than once since the last look (a poll, or a stop): the
@@ -492,14 +489,13 @@ export class Tailer {
     this.#current = {
       file: opened.file,
       identity,
-      generation,
       rotatedAway,
       scanner: new LineScanner(opened.file, offset, {
         maxLineBytes: this.#options.maxLineBytes,
         bufferBytes: this.#options.bufferBytes,
       }),
     };
-    this.#nextGeneration = Math.max(this.#nextGeneration, generation + 1);
+    this.generations.assign(generation);
     this.#lastHeadCheck = Date.now();
   }
 

@@ -146,3 +146,18 @@ Deno.test("not the file the cache file names, but the holder knows it: continued
   assert.deepEqual(await readNow(t.tailer), ["7:y\n"]);
   assert.deepEqual(t.events, [{ kind: "located", holder: "CouchDB", generation: 7, offset: 2 }]);
 });
+
+Deno.test("a file CouchDB stored under another number reads on under it, and the file after it is numbered past it", async () => {
+  await using t = await setup("a\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), ["0:a\n"]);
+  // The sink's answer for the batch of generation 0: CouchDB holds 0 for another file; this is 5.
+  assert.equal(t.tailer.generations.moved(0, 5), true);
+  assert.equal(t.tailer.position?.generation, 5);
+  await Deno.writeTextFile(t.log, "b\n", { append: true });
+  assert.deepEqual(await readNow(t.tailer), ["5:b\n"]);
+  await Deno.rename(t.log, `${t.log}.1`);
+  await Deno.writeTextFile(t.log, "c\n");
+  assert.deepEqual(await readNow(t.tailer), ["6:c\n"]);
+  assert.deepEqual(t.events.at(-1), { kind: "next", name: t.log, generation: 6 });
+});
