@@ -23,7 +23,8 @@ import {
   tlsPairCheck,
 } from "./lib/cli/check.ts";
 import { monitorMetrics } from "./lib/cli/metrics.ts";
-import { heldPosition, newMonitorStats, runMonitor } from "./lib/run/monitor_loop.ts";
+import { newMonitorStats } from "./lib/run/extract_sender.ts";
+import { heldPosition, runMonitor } from "./lib/run/monitor_loop.ts";
 import { findStoredPosition } from "./lib/sink/store.ts";
 import {
   batchLinesFor,

@@ -16,7 +16,7 @@
  */
 import type { CaptureStats } from "../run/capture_loop.ts";
 import type { CouchClient } from "../sink/couchdb.ts";
-import type { MonitorStats } from "../run/monitor_loop.ts";
+import type { MonitorStats } from "../run/extract_sender.ts";
 import type { StoreCounters } from "../sink/sink.ts";
 import type { Metric } from "./status.ts";
 
