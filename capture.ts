@@ -232,6 +232,7 @@ await runMain("capture", async (signal) => {
       batchBytes: o.batchBytes,
       maxLineBytes: o.maxLineBytes,
       rotated: o.rotated,
+      rotateWaitMs: o.rotateWait,
       importHistory: o.importHistory,
       pollMs: o.pollMs,
       retryForMs: retryForMsOf(o),

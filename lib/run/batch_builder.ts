@@ -88,6 +88,12 @@ export class BatchBuilder {
     return batch;
   }
 
+  /** Forgets what is gathered (the reader went back or ahead: it is read again). */
+  clear(): void {
+    this.#length = 0;
+    this.lines = 0;
+  }
+
   /** Takes back the buffer of a batch that is stored. */
   recycle(batch: Batch): void {
     const buffer = new Uint8Array(batch.data.buffer);

@@ -32,7 +32,7 @@
 import type { Logger } from "../base/log.ts";
 import type { Batch } from "../sink/batch.ts";
 import type { SinkResult } from "../sink/sink.ts";
-import { sameIdentity } from "../source/identity.ts";
+import { type FileIdentity, sameIdentity } from "../source/identity.ts";
 import type { OversizedLine } from "../source/lines.ts";
 import type { TailRead } from "../source/tail.ts";
 import { BatchBuilder, fitLines } from "./batch_builder.ts";
@@ -90,6 +90,23 @@ export class Batcher {
   /** Whether nothing is gathered and nothing is in flight: all that was read is acknowledged. */
   get idle(): boolean {
     return this.#builder.empty && this.#delivery.size === 0;
+  }
+
+  /**
+   * Where the gathered lines start, in the file of `file`: `null` when nothing of that file is
+   * gathered.
+   */
+  gatheredFrom(file: FileIdentity): number | null {
+    const builder = this.#builder;
+    return builder.empty || !sameIdentity(builder.file!, file) ? null : builder.start;
+  }
+
+  /**
+   * Drops the gathered lines: the reader was moved (CouchDB holds more of the file than the batches
+   * before them covered), and it reads them again from where it now stands.
+   */
+  dropGathered(): void {
+    this.#builder.clear();
   }
 
   /** Milliseconds until the gathered lines are due to be sent (0 or less: now); Infinity if none. */

@@ -64,7 +64,7 @@ import {
   summaryFields,
 } from "../sink/sink.ts";
 import { PermanentError } from "../base/errors.ts";
-import { type FileIdentity, matchesIdentity, readIdentity } from "../source/identity.ts";
+import { beforeHashOf, type FileIdentity, headMatches, readIdentity } from "../source/identity.ts";
 import type { Logger } from "../base/log.ts";
 import {
   describeTailEvent,
@@ -97,6 +97,8 @@ export interface CaptureSettings {
   rotated?: string[];
   importHistory?: string;
   pollMs?: number;
+  /** How long a file that left the path must be quiet before the next is read; default 5 s. */
+  rotateWaitMs?: number;
   /** How long a failing sink is retried before capture stops with its error; default forever. */
   retryForMs?: number;
 }
@@ -173,6 +175,7 @@ export async function runCapture(
     maxLineBytes: settings.maxLineBytes,
     pollMs: settings.pollMs,
     rotated: settings.rotated,
+    rotateWaitMs: settings.rotateWaitMs,
     events: (event) => {
       const { level, message } = describeTailEvent(event, settings.path);
       log[level](message);
@@ -190,8 +193,14 @@ export async function runCapture(
     { path: settings.path, source: settings.source },
     checkpoint,
   );
-  async function commit(generation: number, offset: number, file: FileIdentity): Promise<void> {
-    await cache.commit({ generation, offset, file }, await tailer.fileSize());
+  async function commit(
+    generation: number,
+    offset: number,
+    file: FileIdentity,
+    before?: string,
+  ): Promise<void> {
+    before ??= await tailer.beforeHash(file, offset);
+    await cache.commit({ generation, offset, file, before }, await tailer.fileSize());
   }
 
   /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
@@ -222,9 +231,20 @@ export async function runCapture(
         `generation ${batch.generation} of source ${settings.source} is held by another file in CouchDB (a lost or replaced cache file); this file is now generation ${result.generation}`,
       );
     }
-    if (result.end > batch.end) tailer.skipTo(result.end);
     // capture's own batches carry the identity the tailer read, never a bare file id.
-    await commit(result.generation, result.end, batch.source.file as FileIdentity);
+    const file = batch.source.file as FileIdentity;
+    if (result.end > batch.end) {
+      // CouchDB holds this file further than the batch reached (an earlier run cut its batches
+      // elsewhere). The lines gathered since are contiguous with the batch, not with what is
+      // stored: where they reach into it, they are dropped and read again from its end. Only the
+      // reader's own file moves; batches already in flight meet their conflicts in the store.
+      const from = batcher.gatheredFrom(file) ?? tailer.position?.offset ?? result.end;
+      if (result.end > from && await tailer.resumeAt(file, result.end)) batcher.dropGathered();
+    }
+    const before = result.end === batch.end && batch.data.length > 0
+      ? await beforeHashOf(batch.data)
+      : undefined;
+    await commit(result.generation, result.end, file, before);
   }
 
   /** While catching up on a backlog: a line at most every 10 s with how far behind and how fast. */
@@ -273,6 +293,12 @@ export async function runCapture(
       if (read) {
         if (!await batcher.add(read)) break;
         await reportProgress();
+        continue;
+      }
+      // A file that left the path may still be written to: its lines, and those after it, wait.
+      if (settings.once && tailer.settling && !signal.aborted) {
+        if (!await batcher.drain()) break;
+        await tailer.wait(settings.pollMs ?? 1000, signal);
         continue;
       }
       // Caught up with the log: what is in flight is waited for, so that the cache file is current.
@@ -356,7 +382,13 @@ async function startTail(
 }
 
 function checkpointStart(checkpoint: Checkpoint): TailStart {
-  return { generation: checkpoint.generation, offset: checkpoint.offset, file: checkpoint.file };
+  return {
+    generation: checkpoint.generation,
+    offset: checkpoint.offset,
+    file: checkpoint.file,
+    before: checkpoint.before,
+    savedAt: checkpoint.updated ? Date.parse(checkpoint.updated) : undefined,
+  };
 }
 
 /** Where a capture starts: the cache file, else a 2012 history, else CouchDB, else `--from`. */
@@ -445,7 +477,8 @@ export async function describeStatus(path: string, cachePath: string): Promise<s
     using file = await Deno.open(path);
     size = (await file.stat()).size;
     identity = await readIdentity(file);
-    if (checkpoint) matches = await matchesIdentity(file, checkpoint.file);
+    // Known by its text: a copy of the file (a restore) is the file.
+    if (checkpoint) matches = await headMatches(file, checkpoint.file);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }

@@ -41,6 +41,12 @@ export interface Checkpoint {
   offset: number;
   /** The file that `generation` names. */
   file: FileIdentity;
+  /**
+   * The hash of the bytes before `offset` (`beforeHash` of identity.ts): with `file.head`, what
+   * tells this file's text wherever it is found (renamed, copied, compressed). Absent in cache
+   * files of earlier versions, and where the file could not be read at the time.
+   */
+  before?: string;
   /** The file's size when this was written: how much could be lost if the file disappears. */
   seenSize: number;
   /** When it was written (ISO 8601). */
@@ -99,6 +105,8 @@ export interface Position {
   generation: number;
   offset: number;
   file: FileIdentity;
+  /** The hash of the bytes before `offset`, when known. */
+  before?: string;
 }
 
 /**

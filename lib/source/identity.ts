@@ -111,11 +111,32 @@ async function hashHex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The identity of an open file now. */
-export async function readIdentity(file: IdentityFile): Promise<FileIdentity> {
-  const info = await file.stat();
-  const head = await readHead(file, Math.min(HEAD_BYTES, info.size));
-  const dev = info.dev ?? 0, ino = info.ino ?? 0;
+/** A file read by the offsets of its text: a plain file, or a compressed one ({@linkcode LogFile}). */
+export interface TextFile {
+  dev: number;
+  ino: number;
+  /** The size of its text. */
+  size(): Promise<number>;
+  /** Up to `length` bytes of its text from `offset`, leaving the file's read position alone. */
+  readAt(offset: number, length: number): Promise<Uint8Array>;
+}
+
+function isTextFile(file: IdentityFile | TextFile): file is TextFile {
+  return "readAt" in file;
+}
+
+/** The identity of an open file now (for a compressed one, of its text, under its own inode). */
+export async function readIdentity(file: IdentityFile | TextFile): Promise<FileIdentity> {
+  let dev: number, ino: number, head: Uint8Array<ArrayBuffer>;
+  if (isTextFile(file)) {
+    ({ dev, ino } = file);
+    head = (await file.readAt(0, HEAD_BYTES)).slice();
+  } else {
+    const info = await file.stat();
+    head = await readHead(file, Math.min(HEAD_BYTES, info.size));
+    dev = info.dev ?? 0;
+    ino = info.ino ?? 0;
+  }
   const id = await fileIdOf(dev, ino, head);
   return { dev, ino, head: await hashHex(head), headLength: head.length, ...(id ? { id } : {}) };
 }
@@ -134,9 +155,70 @@ export async function matchesIdentity(
 }
 
 /** Whether the first `identity.headLength` bytes of the file still hash to `identity.head`. */
-export async function headMatches(file: IdentityFile, identity: FileIdentity): Promise<boolean> {
-  const head = await readHead(file, identity.headLength);
+export async function headMatches(
+  file: IdentityFile | TextFile,
+  identity: FileIdentity,
+): Promise<boolean> {
+  const head = isTextFile(file)
+    ? (await file.readAt(0, identity.headLength)).slice()
+    : await readHead(file, identity.headLength);
   return head.length === identity.headLength && await hashHex(head) === identity.head;
+}
+
+/** How many bytes before a position are compared, to tell a file from another with the same head. */
+export const BEFORE_BYTES = 64;
+
+/**
+ * The hash of the (up to {@linkcode BEFORE_BYTES}) bytes before `offset`: with the head, what says
+ * that a file holds the text a position was taken in, however it was copied, restored or renamed.
+ */
+export async function beforeHash(file: TextFile, offset: number): Promise<string> {
+  const from = Math.max(0, offset - BEFORE_BYTES);
+  return await hashHex((await file.readAt(from, offset - from)).slice());
+}
+
+/** {@linkcode beforeHash} of bytes at hand: `bytes` ends at the position. */
+export async function beforeHashOf(bytes: Uint8Array): Promise<string> {
+  return await hashHex(bytes.slice(Math.max(0, bytes.length - BEFORE_BYTES)));
+}
+
+/**
+ * Whether `file` holds the text `identity` was taken from (a fingerprint, as Vector's file source
+ * has it): the same first bytes and, where `at` says so, at least `at.offset` bytes with the same
+ * bytes before it. Device and inode do not count: a copy, a restore from a backup, the copy
+ * `copytruncate` leaves and the file compressed after its rotation are the same file, while a new
+ * file that got an old inode back is not.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LogFile } from "./log_file.ts";
+ * import { beforeHash, readIdentity, sameContent } from "./identity.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/app.log`, "first\nsecond\n");
+ * const original = await LogFile.open(`${dir}/app.log`);
+ * const identity = await readIdentity(original);
+ * const at = { offset: 13, before: await beforeHash(original, 13) };
+ * await Deno.copyFile(`${dir}/app.log`, `${dir}/app.log.1`); // another inode, the same text
+ * const copy = await LogFile.open(`${dir}/app.log.1`);
+ * assert.equal(await sameContent(copy, identity, at), true);
+ * await Deno.writeTextFile(`${dir}/app.log.1`, "first\nsecond\nthird\n"); // grown: still it
+ * assert.equal(await sameContent(copy, identity, at), true);
+ * await Deno.writeTextFile(`${dir}/app.log.1`, "first\nsecant\n"); // the same head, not the same text
+ * assert.equal(await sameContent(copy, identity, at), false);
+ * original.close();
+ * copy.close();
+ * ```
+ */
+export async function sameContent(
+  file: TextFile,
+  identity: FileIdentity,
+  at?: { offset: number; before?: string },
+): Promise<boolean> {
+  if (!await headMatches(file, identity)) return false;
+  if (!at || at.offset <= identity.headLength) return true;
+  if (at.before === undefined) return true;
+  return await beforeHash(file, at.offset) === at.before;
 }
 
 /** Whether two identities name the same file (the shorter head is compared when they differ). */

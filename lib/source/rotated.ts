@@ -1,31 +1,61 @@
 /**
- * Finding the files a log was rotated to: by the globs of `--rotated` (`LOG.*` and `LOG-*` by
- * default), the one that is a given file (by device, inode and first bytes), and the ones rotated
- * after it, oldest first, compressed ones left out. The tailer reads them; this only finds them.
+ * Finding the files a log was rotated to: the names logrotate gives (`LOG.1`, `LOG-20121101`,
+ * either compressed, in the log's folder or the folders of `--rotated`), never any `LOG.*`
+ * (`.bak`, `.swp`, a writer's `.written`); the one that holds the text a position was taken in,
+ * known by its content (a copy, a compressed file, or the renamed file itself); and the ones rotated
+ * after it, oldest first. The tailer reads them; this only finds them.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { findRotated } from "./rotated.ts";
  * import { readIdentity } from "./identity.ts";
+ * import { LogFile } from "./log_file.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/app.log`, "first\n");
- * using before = await Deno.open(`${dir}/app.log`);
+ * const before = await LogFile.open(`${dir}/app.log`);
  * const identity = await readIdentity(before);
+ * before.close();
  * await Deno.rename(`${dir}/app.log`, `${dir}/app.log.1`);
- * const open = (name: string) => Deno.open(name).catch(() => null);
- * const found = await findRotated([`${dir}/app.log.*`], identity, open);
+ * const open = (name: string) => LogFile.open(name).catch(() => null);
+ * const { found } = await findRotated(`${dir}/app.log`, [`${dir}/app.log.*`], identity, {}, open);
  * assert.equal(found?.name, `${dir}/app.log.1`);
- * found?.file.close();
+ * found?.close();
  * ```
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { type FileIdentity, matchesIdentity } from "./identity.ts";
+import { type FileIdentity, headMatches, readIdentity, sameContent } from "./identity.ts";
+import { COMPRESSED_SUFFIX, type Compression, LogFile } from "./log_file.ts";
 
 /** The default rotated-file globs for a log path: `LOG.*` and `LOG-*`. */
 export function defaultRotatedGlobs(path: string): string[] {
   return [`${path}.*`, `${path}-*`];
+}
+
+/**
+ * What follows the log's name in a name logrotate gives a rotated file: a number (`.1`), or a date
+ * (`-20121101`, `-2012-11-01`, `.20121101-1354`), then maybe a compression suffix.
+ */
+const ROTATED_SUFFIX = /^[.\-_]\d[\d._\-]*?(?:\.(?:gz|bz2|xz|zst|lz4|lzma|Z|z))?$/;
+
+/**
+ * Whether `name` is a name logrotate gives a rotated `log`: numbered or dated, compressed or not.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isRotatedName } from "./rotated.ts";
+ * for (const name of ["app.log.1", "app.log.2.gz", "app.log-20121101", "app.log-2012-11-01.xz"]) {
+ *   assert.equal(isRotatedName(name, "app.log"), true, name);
+ * }
+ * for (const name of ["app.log.bak", "app.log.swp", "app.log.written", "app.logger", "app.log"]) {
+ *   assert.equal(isRotatedName(name, "app.log"), false, name);
+ * }
+ * ```
+ */
+export function isRotatedName(name: string, log: string): boolean {
+  return name.startsWith(log) && ROTATED_SUFFIX.test(name.slice(log.length));
 }
 
 /** The files matching a glob whose wildcards (`*`, `?`) are in the file-name part only. */
@@ -44,76 +74,168 @@ export async function globFiles(pattern: string): Promise<string[]> {
   return out.sort();
 }
 
-/** A file that is there, open; or `null` when it is gone (one that cannot be read is waited for). */
-export type OpenWaiting = (name: string) => Promise<Deno.FsFile | null>;
-
-/** The rotated file, among those `patterns` match, that is the file `identity` names; or `null`. */
-export async function findRotated(
-  patterns: string[],
-  identity: FileIdentity,
-  open: OpenWaiting,
-): Promise<{ file: Deno.FsFile; name: string } | null> {
+/**
+ * The rotated files of `logPath` that `patterns` match. Where a glob names files after the log
+ * (`LOG*`), only logrotate's names count; a glob of another shape is taken as the operator wrote it.
+ */
+export async function rotatedNames(logPath: string, patterns: string[]): Promise<string[]> {
+  const log = basename(logPath);
+  const names = new Set<string>();
   for (const pattern of patterns) {
+    const afterLog = basename(pattern).startsWith(log);
     for (const name of await globFiles(pattern)) {
-      // Only a file with the inode sought is waited for when it cannot be read (a stat needs
-      // no read access): an unreadable unrelated file must not hold capture up.
-      const info = await Deno.stat(name).catch(() => null);
-      if (!info || info.ino !== identity.ino || info.dev !== identity.dev) continue;
-      const file = await open(name);
-      if (!file) continue;
-      if (await matchesIdentity(file, identity)) return { file, name };
-      file.close();
+      if (name === logPath || (afterLog && !isRotatedName(basename(name), log))) continue;
+      names.add(name);
     }
   }
-  return null;
+  return [...names];
+}
+
+/** Opens a file that is there; `null` when it is gone (one that cannot be read may be waited for). */
+export type OpenLog = (name: string, mustWait: boolean) => Promise<LogFile | null>;
+
+/** A rotated file capture cannot read: compressed by a tool it does not read, or not yet whole. */
+export interface UnreadableRotated {
+  name: string;
+  compression: Compression;
+  /** Its size on disk. */
+  bytes: number;
 }
 
 /**
- * The rotated files written after `found` (a later modification time), other than the file now at
- * the path: files rotated more than once while capture was stopped, oldest first. Compressed
- * files are left out: their lines were in a file that was read before it was compressed.
+ * The rotated file that holds the text `identity` names (and, with `at`, the same bytes before
+ * `at.offset`), plain files before compressed ones; and the compressed files that could not be
+ * looked into.
  */
-export async function rotatedAfter(
+export async function findRotated(
+  logPath: string,
   patterns: string[],
-  found: Deno.FsFile,
-  atPath: Deno.FsFile | null,
-  open: OpenWaiting,
-): Promise<{ file: Deno.FsFile; name: string }[]> {
-  const foundInfo = await found.stat();
-  const skip = new Set([foundInfo.ino, atPath ? (await atPath.stat()).ino : -1]);
-  const since = foundInfo.mtime?.getTime() ?? 0;
-  const names = new Set<string>();
-  for (const pattern of patterns) {
-    for (const name of await globFiles(pattern)) names.add(name);
-  }
-  const later: { file: Deno.FsFile; name: string; mtime: number }[] = [];
+  identity: FileIdentity,
+  at: { offset?: number; before?: string },
+  open: OpenLog,
+): Promise<{ found: LogFile | null; unreadable: UnreadableRotated[] }> {
+  const unreadable: UnreadableRotated[] = [];
+  const names = await rotatedNames(logPath, patterns);
+  // The renamed file itself first (the same inode), then plain files, then compressed ones.
+  const ranked: { name: string; rank: number }[] = [];
   for (const name of names) {
-    // Older rotations are not read, so only a newer one is waited for when it cannot be read.
-    const seen = await Deno.stat(name).catch(() => null);
-    if (!seen || skip.has(seen.ino) || (seen.mtime?.getTime() ?? 0) <= since) continue;
-    const file = await open(name);
+    const info = await Deno.stat(name).catch(() => null);
+    if (!info || info.size === 0) continue;
+    const sameInode = info.ino === identity.ino && info.dev === identity.dev;
+    ranked.push({ name, rank: sameInode ? 0 : COMPRESSED_SUFFIX.test(name) ? 2 : 1 });
+  }
+  ranked.sort((a, b) => a.rank - b.rank || a.name.localeCompare(b.name));
+  for (const { name, rank } of ranked) {
+    // Only the file with the inode sought is waited for when it cannot be read: an unreadable
+    // unrelated file must not hold capture up.
+    const file = await open(name, rank === 0);
     if (!file) continue;
-    const info = await file.stat();
-    const mtime = info.mtime?.getTime() ?? 0;
-    if (skip.has(info.ino) || mtime <= since || await isCompressed(file)) {
+    if (!file.readable) {
+      unreadable.push({ name, compression: file.compression, bytes: (await file.stat()).size });
       file.close();
       continue;
     }
-    skip.add(info.ino);
-    later.push({ file, name, mtime });
+    const position = at.offset === undefined ? undefined : { offset: at.offset, before: at.before };
+    if (await sameContent(file, identity, position) && await isWhole(file)) {
+      return { found: file, unreadable };
+    }
+    file.close();
   }
-  // Oldest first; logrotate's numbering (.2 before .1) breaks ties.
-  return later.sort((a, b) => a.mtime - b.mtime || b.name.localeCompare(a.name));
+  return { found: null, unreadable };
 }
 
-/** Whether a file starts like gzip, bzip2, xz or zstd data. */
-async function isCompressed(file: Deno.FsFile): Promise<boolean> {
-  const head = new Uint8Array(4);
-  await file.seek(0, Deno.SeekMode.Start);
-  const n = (await file.read(head)) ?? 0;
-  await file.seek(0, Deno.SeekMode.Start);
-  const magic = Array.from(head.subarray(0, n));
-  const starts = (bytes: number[]) => bytes.every((b, i) => magic[i] === b);
-  return starts([0x1f, 0x8b]) || starts([0x42, 0x5a, 0x68]) || starts([0xfd, 0x37, 0x7a, 0x58]) ||
-    starts([0x28, 0xb5, 0x2f, 0xfd]);
+/**
+ * The rotated files written after `since` (a modification time, in ms) that hold text other than
+ * `exclude`'s (the file already being read, and the file at the path), oldest first: files
+ * rotated more than once since capture last looked. Compressed files are read like plain ones;
+ * a plain file and its compressed copy (while logrotate compresses it) count once; empty files
+ * hold nothing and are left out.
+ */
+export async function rotatedAfter(
+  logPath: string,
+  patterns: string[],
+  since: number,
+  exclude: FileIdentity[],
+  open: OpenLog,
+): Promise<{ files: LogFile[]; unreadable: UnreadableRotated[] }> {
+  const unreadable: UnreadableRotated[] = [];
+  const later: { file: LogFile; mtime: number; head: string; plain: boolean }[] = [];
+  for (const name of await rotatedNames(logPath, patterns)) {
+    // Older rotations are not read, so only a newer one is waited for when it cannot be read.
+    const seen = await Deno.stat(name).catch(() => null);
+    if (!seen || seen.size === 0 || (seen.mtime?.getTime() ?? 0) <= since) continue;
+    const file = await open(name, true);
+    if (!file) continue;
+    const info = await file.stat();
+    if (!file.readable) {
+      unreadable.push({ name, compression: file.compression, bytes: info.size });
+      file.close();
+      continue;
+    }
+    const identity = await readIdentity(file);
+    const head = identity.head;
+    const twin = later.find((l) => l.head === head);
+    if (
+      await holdsAny(file, exclude) ||
+      (twin && (twin.plain || file.compression !== null)) || !await isWhole(file)
+    ) {
+      file.close();
+      continue;
+    }
+    if (twin) {
+      twin.file.close();
+      later.splice(later.indexOf(twin), 1);
+    }
+    later.push({
+      file,
+      mtime: info.mtime?.getTime() ?? 0,
+      head,
+      plain: file.compression === null,
+    });
+  }
+  // Oldest first; logrotate's numbering (.2 before .1) breaks ties.
+  later.sort((a, b) =>
+    a.mtime - b.mtime || rotationNumber(b.file.name) - rotationNumber(a.file.name) ||
+    a.file.name.localeCompare(b.file.name)
+  );
+  return { files: later.map((l) => l.file), unreadable };
+}
+
+/** Whether `file` begins with the text of one of `identities` (a head taken while it was young). */
+async function holdsAny(file: LogFile, identities: FileIdentity[]): Promise<boolean> {
+  for (const identity of identities) if (await headMatches(file, identity)) return true;
+  return false;
+}
+
+function rotationNumber(name: string): number {
+  const m = /\.(\d+)(?:\.[a-zA-Z0-9]+)?$/.exec(name);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Whether a compressed file is whole: a gzip file being written (logrotate compresses into the new
+ * name, then removes the plain file) ends early. Plain files are whole by definition. Only a file
+ * modified in the last minute is decompressed to the end to tell.
+ */
+async function isWhole(file: LogFile): Promise<boolean> {
+  if (file.compression === null) return true;
+  const mtime = (await file.stat()).mtime?.getTime() ?? 0;
+  if (Date.now() - mtime > 60_000) return true;
+  try {
+    const reader = await LogFile.open(file.name).catch(() => null);
+    if (!reader) return false;
+    try {
+      const scan = reader.reader();
+      await scan.seek(0, Deno.SeekMode.Start);
+      const buffer = new Uint8Array(256 * 1024);
+      while (await scan.read(buffer)) {
+        // Read to the end: an incomplete stream throws.
+      }
+      return true;
+    } finally {
+      reader.close();
+    }
+  } catch {
+    return false;
+  }
 }

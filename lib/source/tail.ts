@@ -16,6 +16,7 @@
  * const tailer = new Tailer({
  *   path: `${dir}/spysocket.log`,
  *   maxLineBytes: 1 << 20,
+ *   rotateWaitMs: 0, // no writer keeps the renamed file open here
  *   events: (event) => events.push(event),
  * });
  * await tailer.start({ generation: 0, offset: 0 });
@@ -34,16 +35,27 @@
  */
 import { basename, dirname } from "node:path";
 import {
+  BEFORE_BYTES,
+  beforeHash,
+  beforeHashOf,
   type FileIdentity,
+  fileIdOf,
   HEAD_BYTES,
   headMatches,
-  matchesIdentity,
   readIdentity,
+  sameContent,
+  sameIdentity,
 } from "./identity.ts";
 import { LineScanner, type ScanItem } from "./lines.ts";
+import { LogFile } from "./log_file.ts";
 import { FolderWatch } from "./watch.ts";
 import { Generations } from "./generations.ts";
-import { defaultRotatedGlobs, findRotated, rotatedAfter } from "./rotated.ts";
+import {
+  defaultRotatedGlobs,
+  findRotated,
+  rotatedAfter,
+  type UnreadableRotated,
+} from "./rotated.ts";
 import { backoffDelay, sleep } from "../base/backoff.ts";
 
 /** Tailer settings. */
@@ -61,6 +73,11 @@ export interface TailerOptions {
   signal?: AbortSignal;
   /** The numbering of the log's files, when the caller moves it too; a fresh one by default. */
   generations?: Generations;
+  /**
+   * How long a file renamed or removed from the path must go without growing before it counts as
+   * finished (its writer may keep it open until it reopens the log); default 5000 ms.
+   */
+  rotateWaitMs?: number;
 }
 
 /**
@@ -72,6 +89,8 @@ export type TailEvent =
   | { kind: "missing" }
   /** The log was removed: the next file at its path is waited for. */
   | { kind: "removed" }
+  /** The log was renamed and no file is at its path yet: the next one is waited for. */
+  | { kind: "renamed" }
   /** `name` (the log, or a rotated file with lines to read) cannot be read: waited for, never skipped. */
   | { kind: "unreadable"; name: string }
   /** `name` can be read again. */
@@ -84,8 +103,28 @@ export type TailEvent =
   | { kind: "rotatedAfter"; name: string }
   /** The next file, `name` (a rotated one, or the new file at the path), is `generation`. */
   | { kind: "next"; name: string; generation: number }
-  /** The file of `generation` is gone: `bytes` after `offset`, at least, were never read. */
-  | { kind: "lost"; generation: number; offset: number; bytes: number; next: number }
+  /**
+   * The file of `generation` is gone: `bytes` after `offset`, at least, were never read (`size` is
+   * its size when last seen). `unreadable` lists compressed files that may hold it and cannot be
+   * read; `searched` the globs its rotated copies were looked for in.
+   */
+  | {
+    kind: "lost";
+    generation: number;
+    offset: number;
+    bytes: number;
+    size: number;
+    next: number;
+    whileStopped: boolean;
+    unreadable: UnreadableRotated[];
+    searched: string[];
+  }
+  /** `name` was truncated (copytruncate) while its lines were unread, and `copy` holds them. */
+  | { kind: "copied"; name: string; copy: string; generation: number; offset: number }
+  /** The log was replaced by `name`, a copy of the same text (a restore, `cp` and `mv`, `sed -i`). */
+  | { kind: "replaced"; generation: number; offset: number }
+  /** A rotated file that capture cannot read (a compressor it does not read, or corrupt data). */
+  | { kind: "unreadableRotated"; file: UnreadableRotated; reason: string }
   /** The file at the path is not the one expected, but `holder` says where it was left. */
   | { kind: "located"; holder: string; generation: number; offset: number };
 
@@ -110,12 +149,14 @@ export function unreadableReason(name: string): string {
 export function describeTailEvent(
   event: TailEvent,
   path: string,
-): { level: "info" | "warn"; message: string } {
+): { level: "info" | "warn" | "error"; message: string } {
   switch (event.kind) {
     case "missing":
       return { level: "info", message: `${path} does not exist yet; waiting for it` };
     case "removed":
       return { level: "info", message: `${path} was removed; waiting for it to be created again` };
+    case "renamed":
+      return { level: "info", message: `${path} was rotated away; waiting for the new ${path}` };
     case "unreadable":
       return {
         level: "warn",
@@ -154,11 +195,48 @@ export function describeTailEvent(
           ? `${path} is a new file: generation ${event.generation}`
           : `reading ${event.name} (rotated after it): generation ${event.generation}`,
       };
-    case "lost":
+    case "lost": {
+      const where = event.whileStopped
+        ? "gone (rotated and removed while capture was stopped)"
+        : "truncated before capture read it all, and no rotated copy holds the rest";
+      const held = event.bytes > 0
+        ? `${event.bytes} bytes after offset ${event.offset} were lost (it held ${event.size} bytes when last seen, and maybe more since)`
+        : `what it held after offset ${event.offset} is lost (it held ${event.size} bytes when last seen; how much it grew after that cannot be known)`;
+      const unreadable = event.unreadable.map((u) =>
+        `${u.name} (${
+          u.compression ?? "not whole"
+        }, ${u.bytes} bytes) may hold it and cannot be read`
+      );
+      const searched = event.unreadable.length > 0
+        ? `${
+          unreadable.join("; ")
+        }: have logrotate compress with gzip (compresscmd), or use delaycompress`
+        : `it is not among the rotated files (${
+          event.searched.join(", ")
+        }): if logrotate moves them to another folder (olddir), name it with --rotated`;
+      return {
+        level: "error",
+        message:
+          `the file of generation ${event.generation} of ${path} is ${where}: ${held}; ${searched}; continuing with generation ${event.next}`,
+      };
+    }
+    case "copied":
       return {
         level: "warn",
         message:
-          `the file of generation ${event.generation} of ${path} is gone (rotated and removed while capture was stopped): at least ${event.bytes} bytes after offset ${event.offset} could not be captured; continuing with generation ${event.next}`,
+          `${event.name} was truncated (copytruncate) before capture read all of it: reading the rest from its copy ${event.copy} (generation ${event.generation}, offset ${event.offset})`,
+      };
+    case "replaced":
+      return {
+        level: "info",
+        message:
+          `${path} was replaced by a copy of the same text (a restore, cp and mv, sed -i): it is the same file; continuing at offset ${event.offset} of generation ${event.generation}`,
+      };
+    case "unreadableRotated":
+      return {
+        level: "error",
+        message:
+          `${event.file.name} is a rotated file of ${path} that capture cannot read (${event.reason}): its ${event.file.bytes} bytes are not captured; have logrotate compress with gzip`,
       };
     case "located":
       return {
@@ -192,14 +270,29 @@ export interface TailStart {
   locate?: (file: FileIdentity) => Promise<{ generation: number; offset: number } | null>;
   /** Who `locate` asks, for messages; "CouchDB" by default. */
   holder?: string;
+  /**
+   * The hash of the bytes before `offset` ({@linkcode beforeHash}): a file with the same first
+   * bytes but other text before the offset is not `file`. Absent in cache files of earlier versions.
+   */
+  before?: string;
+  /** When the position was saved (ms): the files rotated after that, when `file` is gone. */
+  savedAt?: number;
 }
 
 interface Current {
-  file: Deno.FsFile;
+  log: LogFile;
+  /** The file's identity as first seen: a copy of it, or the same file at another inode, keeps it. */
   identity: FileIdentity;
   scanner: LineScanner;
-  /** The file was found among the rotated ones: when drained, the file at the path follows. */
+  /** No longer at the path (renamed, removed, or a rotated file): when finished, the next follows. */
   rotatedAway: boolean;
+  /** The first `identity.headLength` bytes, to check the file still holds the same text. */
+  head: Uint8Array;
+  /** The bytes just before the scanner's position (up to {@linkcode BEFORE_BYTES}). */
+  tail: Uint8Array;
+  /** Its size when last looked at, and when it last grew (ms). */
+  size: number;
+  grewAt: number;
 }
 
 /** Follows one log path. See the module example. */
@@ -213,12 +306,14 @@ export class Tailer {
    * Files rotated after the one being drained (more than one rotation since capture last looked,
    * while stopped or between two polls): read next, in order.
    */
-  #successors: { file: Deno.FsFile; name: string }[] = [];
+  #successors: LogFile[] = [];
   #waitingLogged = false;
-  #lastHeadCheck = 0;
   #watch: FolderWatch | null = null;
   /** The file that cannot be read now, if any. */
   #blocked: string | null = null;
+  #settling = false;
+  /** Rotated files already said to be unreadable. */
+  readonly #reported = new Set<string>();
 
   /** A tailer of `options.path`; nothing is opened until {@linkcode Tailer.start}. */
   constructor(options: TailerOptions) {
@@ -236,20 +331,41 @@ export class Tailer {
       : null;
   }
 
+  /**
+   * Whether a file that left the path is being waited on: it grew within `rotateWaitMs`, so its
+   * writer may not be done with it. The lines after it wait too, so a caller that stops when
+   * caught up (`--once`) waits for this first.
+   */
+  get settling(): boolean {
+    return this.#settling;
+  }
+
   /** Bytes in the file beyond what has been returned, as of the last check. */
   async bytesBehind(): Promise<number> {
     const c = this.#current;
     return c ? Math.max(0, await this.fileSize() - c.scanner.position) : 0;
   }
 
-  /** The size of the file being read now (0 when none is open). */
+  /** The size of the text of the file being read now (0 when none is open). */
   async fileSize(): Promise<number> {
-    return this.#current ? (await this.#current.file.stat()).size : 0;
+    return this.#current ? await this.#current.log.size() : 0;
   }
 
   /**
-   * Opens the log at `start`. When `start.file` is not the file at the path, the rotated files are
-   * searched for it and it is read first; when it is gone, a warning says how much was lost.
+   * The hash of the bytes before `offset` in the file `identity` names, when that is the file
+   * being read (what the cache file keeps, to know the file again); `undefined` otherwise.
+   */
+  async beforeHash(identity: FileIdentity, offset: number): Promise<string | undefined> {
+    const c = this.#current;
+    if (!c || !sameIdentity(c.identity, identity) || c.log.compression !== null) return undefined;
+    return await beforeHash(c.log, offset);
+  }
+
+  /**
+   * Opens the log at `start`. The file the position was taken in is known by its text: at the
+   * path, or among the rotated files (renamed, copied by copytruncate, compressed), where it is
+   * read first; when it is gone, an error line says how much was lost, and the files rotated after
+   * it are still read.
    */
   async start(start: TailStart, seenSize = start.offset): Promise<void> {
     const name = basename(this.path);
@@ -257,10 +373,7 @@ export class Tailer {
     this.generations.startAt(start.generation);
     let opened = await this.#openPath();
     // There but not readable: what it is (the same file, a new one) cannot be told yet.
-    if (!opened && this.#blocked === this.path) {
-      const file = await this.#openWaiting(this.path);
-      opened = file ? { file, name: this.path } : null;
-    }
+    if (!opened && this.#blocked === this.path) opened = await this.#openWaiting(this.path, true);
     if (!start.file) {
       if (opened) {
         await this.#adopt(
@@ -272,12 +385,40 @@ export class Tailer {
       }
       return;
     }
-    if (opened && await matchesIdentity(opened.file, start.file)) {
-      const size = (await opened.file.stat()).size;
-      if (size >= start.offset) {
-        await this.#adopt(opened, start.generation, start.offset, false);
-        return;
+    const at = { offset: start.offset, before: start.before };
+    if (
+      opened && await sameContent(opened, start.file, at) && await opened.size() >= start.offset
+    ) {
+      if (opened.ino !== start.file.ino || opened.dev !== start.file.dev) {
+        this.#emit({ kind: "replaced", generation: start.generation, offset: start.offset });
       }
+      await this.#adopt(opened, start.generation, start.offset, false, start.file);
+      return;
+    }
+    const { found, unreadable } = await findRotated(
+      this.path,
+      this.#rotatedGlobs,
+      start.file,
+      at,
+      (name, wait) => this.#openWaiting(name, wait),
+    );
+    // The file of start.generation is not at the path: whatever is there next is a later file.
+    this.generations.startAt(start.generation + 1);
+    if (found) {
+      this.#emit({
+        kind: "rotated",
+        whileStopped: true,
+        name: found.name,
+        generation: start.generation,
+        offset: start.offset,
+      });
+      opened?.close();
+      await this.#adopt(found, start.generation, start.offset, true, start.file);
+      return;
+    }
+    if (opened && opened.ino === start.file.ino && await headMatches(opened, start.file)) {
+      // Truncated in place while stopped, and no copy of the rest anywhere.
+      const size = await opened.size();
       if (await this.#adoptLocated(opened, start)) return;
       this.#emit({
         kind: "truncated",
@@ -289,41 +430,36 @@ export class Tailer {
       await this.#adopt(opened, start.generation + 1, 0, false);
       return;
     }
-    const rotated = await this.#findRotated(start.file);
-    // The file of start.generation is not at the path: whatever is there next is a later file.
-    this.generations.startAt(start.generation + 1);
-    if (rotated) {
-      this.#emit({
-        kind: "rotated",
-        whileStopped: true,
-        name: rotated.name,
-        generation: start.generation,
-        offset: start.offset,
-      });
-      this.#successors = await this.#rotatedAfter(rotated.file, opened?.file ?? null);
-      for (const next of this.#successors) {
-        this.#emit({ kind: "rotatedAfter", name: next.name });
-      }
-      opened?.file.close();
-      await this.#adopt(rotated, start.generation, start.offset, true);
-      return;
-    }
     if (opened && await this.#adoptLocated(opened, start)) return;
     this.#emit({
       kind: "lost",
       generation: start.generation,
       offset: start.offset,
       bytes: Math.max(0, seenSize - start.offset),
+      size: seenSize,
       next: start.generation + 1,
+      whileStopped: true,
+      unreadable,
+      searched: this.#rotatedGlobs,
     });
+    // The files rotated after it (since the position was saved) come before the file at the path.
+    const later = await this.#rotatedAfter(start.savedAt ?? Date.now(), []);
+    const first = later.shift();
+    if (first) {
+      this.#successors = later;
+      opened?.close();
+      this.#emit({ kind: "next", name: first.name, generation: start.generation + 1 });
+      await this.#adopt(first, start.generation + 1, 0, true);
+      return;
+    }
     if (opened) await this.#adopt(opened, start.generation + 1, 0, false);
   }
 
   /** Adopts the file at the path where `start.locate` says an earlier run left it; false if not. */
-  async #adoptLocated(opened: { file: Deno.FsFile }, start: TailStart): Promise<boolean> {
+  async #adoptLocated(opened: LogFile, start: TailStart): Promise<boolean> {
     if (!start.locate) return false;
-    const found = await start.locate(await readIdentity(opened.file));
-    if (!found || found.offset > (await opened.file.stat()).size) return false;
+    const found = await start.locate(await readIdentity(opened));
+    if (!found || found.offset > await opened.size()) return false;
     this.#emit({
       kind: "located",
       holder: start.holder ?? "CouchDB",
@@ -334,10 +470,17 @@ export class Tailer {
     return true;
   }
 
-  /** Skips ahead to `offset` of the current file (an earlier run stored up to there). */
-  skipTo(offset: number): void {
+  /**
+   * Goes on from `offset` of the file being read, dropping what was buffered: CouchDB holds this
+   * file up to there (an earlier run stored more than this one has read, or cut it elsewhere).
+   * Only the current file moves; false when `identity` is not the file being read.
+   */
+  async resumeAt(identity: FileIdentity, offset: number): Promise<boolean> {
     const c = this.#current;
-    if (c && offset > c.scanner.position) c.scanner.seekTo(offset);
+    if (!c || !sameIdentity(c.identity, identity)) return false;
+    c.scanner.seekTo(offset);
+    c.tail = await c.log.readAt(Math.max(0, offset - BEFORE_BYTES), Math.min(offset, BEFORE_BYTES));
+    return true;
   }
 
   /** The next lines available now, or `null` when caught up (or the log does not exist yet). */
@@ -350,47 +493,53 @@ export class Tailer {
         await this.#adopt(opened, this.generations.following(), 0, false);
         continue;
       }
-      const item = await c.scanner.next();
-      if (item) {
-        // Lines are out, so the first line is whole: the file id (extract names) can be had now.
-        if (!c.identity.id) c.identity = await readIdentity(c.file);
-        return { generation: this.generations.current!, file: c.identity, item };
-      }
-      const change = await this.#checkFile(c);
-      if (change === "same") return null;
-      if (change === "truncated") {
-        // copytruncate, or rewritten in place: a new generation from its start.
-        const generation = this.generations.assign(this.generations.following());
-        this.#emit({ kind: "truncated", whileStopped: false, generation });
-        c.identity = await readIdentity(c.file);
-        c.scanner.seekTo(0);
+      // Before every read: does the file still hold the text read so far? (copytruncate, or a
+      // rewrite in place, perhaps grown past the old offset since.)
+      if (!await this.#holdsWhatWasRead(c)) {
+        await this.#rewritten(c);
         continue;
       }
-      // Rotated away or removed: whatever is left, even an unterminated last line, then the next file.
+      const item = await c.scanner.next();
+      if (item) {
+        this.#settling = false;
+        // After an over-long line, what comes before the position is not at hand: not checked.
+        if (item.kind === "lines") this.#noteTail(c, item.bytes);
+        else c.tail = new Uint8Array(0);
+        // Lines are out, so the first line is whole: the file id (extract names) can be had now.
+        if (!c.identity.id) c.identity = await this.#identityOf(c.log, c.identity);
+        return { generation: this.generations.current!, file: c.identity, item };
+      }
+      const where = await this.#whereIsIt(c);
+      if (where === "here") return null;
+      if (where === "replaced") continue;
+      // Rotated away or removed. Its writer may hold it open until told to reopen the log: it is
+      // read on until it has not grown for rotateWaitMs, and only then is its unterminated last
+      // line taken as a line and the next file begun.
+      if (Date.now() - c.grewAt < (this.#options.rotateWaitMs ?? 5000)) {
+        this.#settling = true;
+        return null;
+      }
+      this.#settling = false;
       const rest = await c.scanner.takeRest();
-      if (rest) return { generation: this.generations.current!, file: c.identity, item: rest };
-      if (change === "removed" && !this.#waitingLogged) {
-        this.#emit({ kind: "removed" });
-        this.#waitingLogged = true;
+      if (rest) {
+        c.tail = new Uint8Array(0);
+        return { generation: this.generations.current!, file: c.identity, item: rest };
+      }
+      if (this.#successors.length === 0) {
+        const since = (await c.log.stat()).mtime?.getTime() ?? 0;
+        this.#successors = await this.#rotatedAfter(since, [c.identity]);
       }
       const generation = this.generations.following();
-      const next = await this.#openPath();
-      if (!c.rotatedAway) {
-        // It may have been rotated more than once since the last look (a poll, or a stop): the
-        // files rotated after it are read before the one now at the path.
-        this.#successors = await this.#rotatedAfter(c.file, next?.file ?? null);
-        c.rotatedAway = true;
-      }
       const successor = this.#successors.shift();
       if (successor) {
-        next?.file.close();
-        c.file.close();
+        c.log.close();
         this.#emit({ kind: "next", name: successor.name, generation });
         await this.#adopt(successor, generation, 0, true);
         continue;
       }
+      const next = await this.#openPath();
       if (!next) return null;
-      c.file.close();
+      c.log.close();
       this.#current = null;
       this.#emit({ kind: "next", name: this.path, generation });
       await this.#adopt(next, generation, 0, false);
@@ -411,8 +560,8 @@ export class Tailer {
   close(): void {
     this.#watch?.close();
     this.#watch = null;
-    for (const { file } of this.#successors.splice(0)) file.close();
-    this.#current?.file.close();
+    for (const file of this.#successors.splice(0)) file.close();
+    this.#current?.log.close();
     this.#current = null;
   }
 
@@ -433,17 +582,18 @@ export class Tailer {
   }
 
   /**
-   * Opens `name`, waiting with backoff while it exists but cannot be read: a rotated file that may
-   * hold unread lines is never taken for gone. `null` when it does not exist (or on a stop).
+   * Opens `name`; while it exists but cannot be read, waits with backoff when `wait` (a rotated
+   * file that may hold unread lines is never taken for gone), else gives up. `null` when it does not
+   * exist (or on a stop).
    */
-  async #openWaiting(name: string): Promise<Deno.FsFile | null> {
+  async #openWaiting(name: string, wait: boolean): Promise<LogFile | null> {
     for (let attempt = 0;; attempt++) {
       try {
-        const file = await Deno.open(name, { read: true });
+        const file = await LogFile.open(name);
         this.#setBlocked(name, null);
         return file;
       } catch (error) {
-        if (!(error instanceof Deno.errors.PermissionDenied)) return null;
+        if (!(error instanceof Deno.errors.PermissionDenied) || !wait) return null;
         this.#setBlocked(name, error);
         if (this.#options.signal?.aborted) return null;
         await sleep(
@@ -454,7 +604,7 @@ export class Tailer {
     }
   }
 
-  async #openPath(): Promise<{ file: Deno.FsFile; name: string } | null> {
+  async #openPath(): Promise<LogFile | null> {
     try {
       const file = await Deno.open(this.path, { read: true });
       if (!(await file.stat()).isFile) {
@@ -463,7 +613,7 @@ export class Tailer {
       }
       this.#waitingLogged = false;
       this.#setBlocked(this.path, null);
-      return { file, name: this.path };
+      return await LogFile.open(this.path, file);
     } catch (error) {
       if (error instanceof Deno.errors.PermissionDenied) {
         // It is there but cannot be read: waited for (the read loop polls), never skipped.
@@ -479,64 +629,201 @@ export class Tailer {
     }
   }
 
+  /**
+   * The identity of `log` now; a file known to be `as` (a copy of it, or it grown) keeps `as`'s
+   * device and inode, so that its file id and what its documents name stay the same.
+   */
+  async #identityOf(log: LogFile, as?: FileIdentity): Promise<FileIdentity> {
+    const now = await readIdentity(log);
+    if (!as || (as.dev === now.dev && as.ino === now.ino)) return now;
+    const head = await log.readAt(0, now.headLength);
+    const id = await fileIdOf(as.dev, as.ino, head);
+    const { id: _, ...rest } = now;
+    return { ...rest, dev: as.dev, ino: as.ino, ...(id ? { id } : {}) };
+  }
+
   async #adopt(
-    opened: { file: Deno.FsFile },
+    log: LogFile,
     generation: number,
     offset: number,
     rotatedAway: boolean,
+    known?: FileIdentity,
   ): Promise<void> {
-    const identity = await readIdentity(opened.file);
+    const identity = known ?? await readIdentity(log);
+    const compressed = log.compression !== null;
+    const size = await log.size();
+    const mtime = (await log.stat()).mtime?.getTime() ?? Date.now();
     this.#current = {
-      file: opened.file,
+      log,
       identity,
       rotatedAway,
-      scanner: new LineScanner(opened.file, offset, {
+      scanner: new LineScanner(log.reader(), offset, {
         maxLineBytes: this.#options.maxLineBytes,
         bufferBytes: this.#options.bufferBytes,
       }),
+      // A compressed file never changes: its text is not checked again.
+      head: compressed ? new Uint8Array(0) : await log.readAt(0, identity.headLength),
+      tail: compressed
+        ? new Uint8Array(0)
+        : await log.readAt(Math.max(0, offset - BEFORE_BYTES), Math.min(offset, BEFORE_BYTES)),
+      size,
+      grewAt: rotatedAway ? mtime : Date.now(),
     };
     this.generations.assign(generation);
-    this.#lastHeadCheck = Date.now();
   }
 
-  async #findRotated(identity: FileIdentity): Promise<{ file: Deno.FsFile; name: string } | null> {
-    return await findRotated(this.#rotatedGlobs, identity, (name) => this.#openWaiting(name));
+  #noteTail(c: Current, bytes: Uint8Array): void {
+    if (bytes.length >= BEFORE_BYTES) c.tail = bytes.slice(bytes.length - BEFORE_BYTES);
+    else {
+      const joined = new Uint8Array(Math.min(BEFORE_BYTES, c.tail.length + bytes.length));
+      const keep = joined.length - bytes.length;
+      joined.set(c.tail.subarray(c.tail.length - keep));
+      joined.set(bytes, keep);
+      c.tail = joined;
+    }
   }
 
-  async #rotatedAfter(
-    found: Deno.FsFile,
-    atPath: Deno.FsFile | null,
-  ): Promise<{ file: Deno.FsFile; name: string }[]> {
-    return await rotatedAfter(this.#rotatedGlobs, found, atPath, (name) => this.#openWaiting(name));
+  /** Whether the file still begins with its first bytes and holds what was read before the position. */
+  async #holdsWhatWasRead(c: Current): Promise<boolean> {
+    if (c.log.compression !== null) return true;
+    const size = (await c.log.stat()).size;
+    if (size !== c.size) {
+      if (size > c.size) c.grewAt = Date.now();
+      c.size = size;
+    }
+    const position = c.scanner.position;
+    if (size < position) return false;
+    const head = await c.log.readAt(0, c.head.length);
+    if (!equalBytes(head, c.head)) return false;
+    if (position <= c.head.length || c.tail.length === 0) return true;
+    const tail = await c.log.readAt(position - c.tail.length, c.tail.length);
+    return equalBytes(tail, c.tail);
   }
 
-  get #rotatedGlobs(): string[] {
-    return this.#options.rotated ?? defaultRotatedGlobs(this.path);
+  /**
+   * The file being read no longer holds what was read (copytruncate, or rewritten in place). A
+   * rotated copy of it (what copytruncate leaves) holds the lines not yet read: they are read from
+   * there first. Then the file at the path is a new generation from its start.
+   */
+  async #rewritten(c: Current): Promise<void> {
+    const offset = c.scanner.position;
+    const generation = this.generations.current!;
+    const before = c.tail.length > 0 ? await beforeHashOf(c.tail) : undefined;
+    const { found, unreadable } = await findRotated(
+      this.path,
+      this.#rotatedGlobs,
+      c.identity,
+      { offset, before },
+      (name, wait) => this.#openWaiting(name, wait),
+    );
+    if (found && !(found.ino === c.log.ino && found.dev === c.log.dev)) {
+      this.#emit({ kind: "copied", name: c.log.name, copy: found.name, generation, offset });
+      const truncated = c.log;
+      await this.#adopt(found, generation, offset, true, c.identity);
+      // The truncated file is the next generation: it is opened again from the path when its turn
+      // comes (or found among the rotated files, if it was rotated meanwhile).
+      truncated.close();
+      return;
+    }
+    found?.close();
+    const lost = c.size - offset;
+    if (lost > 0) {
+      this.#emit({
+        kind: "lost",
+        generation,
+        offset,
+        bytes: lost,
+        size: c.size,
+        next: this.generations.following(),
+        whileStopped: false,
+        unreadable,
+        searched: this.#rotatedGlobs,
+      });
+    }
+    // copytruncate, or rewritten in place: a new generation from its start.
+    const next = this.generations.assign(this.generations.following());
+    this.#emit({ kind: "truncated", whileStopped: false, generation: next });
+    c.identity = await readIdentity(c.log);
+    c.head = await c.log.readAt(0, c.identity.headLength);
+    c.tail = new Uint8Array(0);
+    c.size = (await c.log.stat()).size;
+    c.scanner.seekTo(0);
   }
 
-  /** At the end of the file: is it still the file at the path, and still the same file? */
-  async #checkFile(c: Current): Promise<"same" | "truncated" | "rotated" | "removed"> {
-    const info = await c.file.stat();
-    if (info.size < c.scanner.position) return "truncated";
-    if (c.rotatedAway) return "rotated";
+  /**
+   * At the end of the file: is it still the file at the path ("here"), was the path given a copy of
+   * it ("replaced", now read instead), or has it left the path ("away")?
+   */
+  async #whereIsIt(c: Current): Promise<"here" | "replaced" | "away"> {
+    if (c.rotatedAway) return "away";
+    const info = await c.log.stat();
     let atPath: Deno.FileInfo | null = null;
     try {
       atPath = await Deno.stat(this.path);
     } catch {
       atPath = null;
     }
-    if (!atPath) return "removed";
-    if (atPath.ino !== info.ino || atPath.dev !== info.dev) return "rotated";
-    const now = Date.now();
-    if (now - this.#lastHeadCheck >= (this.#options.pollMs ?? 1000)) {
-      this.#lastHeadCheck = now;
-      if (!await headMatches(c.file, c.identity)) return "truncated";
+    if (atPath && atPath.ino === info.ino && atPath.dev === info.dev) {
       if (c.identity.headLength < HEAD_BYTES && info.size > c.identity.headLength) {
-        c.identity = await readIdentity(c.file);
+        c.identity = await this.#identityOf(c.log, c.identity);
+        c.head = await c.log.readAt(0, c.identity.headLength);
       }
+      return "here";
     }
-    return "same";
+    if (atPath && await this.#replacedBy(c)) return "replaced";
+    c.rotatedAway = true;
+    if (!atPath && !this.#waitingLogged) {
+      this.#emit({ kind: info.nlink === 0 ? "removed" : "renamed" });
+      this.#waitingLogged = true;
+    }
+    return "away";
   }
+
+  /** Whether the file now at the path is a copy of the text being read (then it is read instead). */
+  async #replacedBy(c: Current): Promise<boolean> {
+    const next = await this.#openPath();
+    if (!next) return false;
+    const offset = c.scanner.position;
+    const before = c.tail.length > 0 ? await beforeHashOf(c.tail) : undefined;
+    if (!await sameContent(next, c.identity, { offset, before }) || await next.size() < offset) {
+      next.close();
+      return false;
+    }
+    this.#emit({ kind: "replaced", generation: this.generations.current!, offset });
+    c.log.close();
+    await this.#adopt(next, this.generations.current!, offset, false, c.identity);
+    return true;
+  }
+
+  async #rotatedAfter(since: number, exclude: FileIdentity[]): Promise<LogFile[]> {
+    const { files, unreadable } = await rotatedAfter(
+      this.path,
+      this.#rotatedGlobs,
+      since,
+      exclude,
+      (name, wait) => this.#openWaiting(name, wait),
+    );
+    for (const file of unreadable) {
+      if (this.#reported.has(file.name)) continue;
+      this.#reported.add(file.name);
+      this.#emit({
+        kind: "unreadableRotated",
+        file,
+        reason: file.compression ? `compressed with ${file.compression}` : "not whole",
+      });
+    }
+    return files;
+  }
+
+  get #rotatedGlobs(): string[] {
+    return this.#options.rotated ?? defaultRotatedGlobs(this.path);
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The offset after the last `\n` of a file: where "from the end" starts. */

@@ -1,13 +1,25 @@
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { readIdentity } from "../../lib/source/identity.ts";
+import { LogFile } from "../../lib/source/log_file.ts";
 import {
   defaultRotatedGlobs,
   findRotated,
   globFiles,
   rotatedAfter,
+  rotatedNames,
 } from "../../lib/source/rotated.ts";
 
-const open = (name: string) => Deno.open(name).catch(() => null);
+const open = (name: string) => LogFile.open(name).catch(() => null);
+
+async function identityOf(path: string) {
+  const file = await LogFile.open(path);
+  try {
+    return await readIdentity(file);
+  } finally {
+    file.close();
+  }
+}
 
 Deno.test("globs match in the file-name part only, and a missing folder has no files", async () => {
   const dir = await Deno.makeTempDir();
@@ -20,36 +32,108 @@ Deno.test("globs match in the file-name part only, and a missing folder has no f
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("the rotated file that is the file sought is found by identity, not by name", async () => {
+Deno.test("only logrotate's names are rotated files: a writer's .written, a .bak or a .swp are not", async () => {
   const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/app.log`, "mine\n");
-  await Deno.writeTextFile(`${dir}/app.log.1`, "another file\n");
-  using mine = await Deno.open(`${dir}/app.log`);
-  const identity = await readIdentity(mine);
-  await Deno.rename(`${dir}/app.log`, `${dir}/app.log.2`);
-  const found = await findRotated(defaultRotatedGlobs(`${dir}/app.log`), identity, open);
-  assert.equal(found?.name, `${dir}/app.log.2`);
-  found?.file.close();
+  const names = [
+    "app.log.1",
+    "app.log.2.gz",
+    "app.log-20121101",
+    "app.log-20121102.bz2",
+    "app.log.written",
+    "app.log.bak",
+    "app.log.swp",
+    "app.log.1.bak",
+  ];
+  for (const name of names) await Deno.writeTextFile(`${dir}/${name}`, "x\n");
+  const found = await rotatedNames(`${dir}/app.log`, defaultRotatedGlobs(`${dir}/app.log`));
+  assert.deepEqual(found.map((p) => p.slice(dir.length + 1)).sort(), [
+    "app.log-20121101",
+    "app.log-20121102.bz2",
+    "app.log.1",
+    "app.log.2.gz",
+  ]);
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("files rotated after the one found come oldest first; compressed ones and older ones are left out", async () => {
+Deno.test("the rotated file that holds the text sought is found by its content, not its name or inode", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/app.log`, "mine\nsecond\n");
+  await Deno.writeTextFile(`${dir}/app.log.1`, "another file\n");
+  const identity = await identityOf(`${dir}/app.log`);
+  await Deno.rename(`${dir}/app.log`, `${dir}/app.log.2`);
+  const globs = defaultRotatedGlobs(`${dir}/app.log`);
+  const renamed = await findRotated(`${dir}/app.log`, globs, identity, {}, open);
+  assert.equal(renamed.found?.name, `${dir}/app.log.2`);
+  renamed.found?.close();
+  // Compressed (another inode, its text gzip-encoded): the same file.
+  const text = await Deno.readFile(`${dir}/app.log.2`);
+  await Deno.remove(`${dir}/app.log.2`);
+  await Deno.writeFile(`${dir}/app.log.2.gz`, gzipSync(text));
+  const compressed = await findRotated(`${dir}/app.log`, globs, identity, { offset: 5 }, open);
+  assert.equal(compressed.found?.name, `${dir}/app.log.2.gz`);
+  assert.equal(compressed.found?.compression, "gzip");
+  compressed.found?.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a file with the same first bytes but other text before the position is not the file", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/app.log`, "# header\none\n");
+  const log = await LogFile.open(`${dir}/app.log`);
+  const identity = await readIdentity(log);
+  const { beforeHash } = await import("../../lib/source/identity.ts");
+  const before = await beforeHash(log, 13);
+  log.close();
+  await Deno.writeTextFile(`${dir}/app.log.1`, "# header\ntwo\n");
+  const globs = defaultRotatedGlobs(`${dir}/app.log`);
+  const { found } = await findRotated(
+    `${dir}/app.log`,
+    globs,
+    identity,
+    { offset: 13, before },
+    open,
+  );
+  assert.equal(found, null);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a compressor capture cannot read is named, not read", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/app.log`, "mine\n");
+  const identity = await identityOf(`${dir}/app.log`);
+  await Deno.remove(`${dir}/app.log`);
+  await Deno.writeFile(`${dir}/app.log.1.bz2`, new Uint8Array([0x42, 0x5a, 0x68, 0x39, 1, 2]));
+  const globs = defaultRotatedGlobs(`${dir}/app.log`);
+  const { found, unreadable } = await findRotated(`${dir}/app.log`, globs, identity, {}, open);
+  assert.equal(found, null);
+  assert.deepEqual(unreadable, [{ name: `${dir}/app.log.1.bz2`, compression: "bzip2", bytes: 6 }]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("files rotated after a time come oldest first; compressed ones are read, older and empty ones left out, a file and its compressed twin count once", async () => {
   const dir = await Deno.makeTempDir();
   const at = (name: string, text: string | Uint8Array, seconds: number) =>
     (typeof text === "string"
       ? Deno.writeTextFile(`${dir}/${name}`, text)
       : Deno.writeFile(`${dir}/${name}`, text))
       .then(() => Deno.utime(`${dir}/${name}`, seconds, seconds));
-  await at("app.log.4", "oldest\n", 1000);
-  await at("app.log.3", "found\n", 2000);
-  await at("app.log.2", "second\n", 3000);
-  await at("app.log.2.gz", new Uint8Array([0x1f, 0x8b, 8, 0]), 3500);
+  const gz = (text: string) => gzipSync(new TextEncoder().encode(text));
+  await at("app.log.5", "oldest\n", 1000);
+  await at("app.log.4.gz", gz("found\n"), 2000);
+  await at("app.log.3.gz", gz("second\n"), 3000);
+  await at("app.log.2", "", 3200); // an empty rotation holds nothing
   await at("app.log.1", "third\n", 4000);
+  await at("app.log.1.gz", gz("third\n"), 4000); // being compressed: the same text
   await at("app.log", "at the path\n", 5000);
-  using found = await Deno.open(`${dir}/app.log.3`);
-  using atPath = await Deno.open(`${dir}/app.log`);
-  const later = await rotatedAfter(defaultRotatedGlobs(`${dir}/app.log`), found, atPath, open);
-  assert.deepEqual(later.map((f) => f.name.slice(dir.length + 1)), ["app.log.2", "app.log.1"]);
-  for (const { file } of later) file.close();
+  const found = await identityOf(`${dir}/app.log.4.gz`);
+  const { files } = await rotatedAfter(
+    `${dir}/app.log`,
+    defaultRotatedGlobs(`${dir}/app.log`),
+    2000_000,
+    [found],
+    open,
+  );
+  assert.deepEqual(files.map((f) => f.name.slice(dir.length + 1)), ["app.log.3.gz", "app.log.1"]);
+  for (const file of files) file.close();
   await Deno.remove(dir, { recursive: true });
 });

@@ -22,6 +22,7 @@ async function setup(text: string | null): Promise<Setup> {
     path: log,
     maxLineBytes: 1 << 20,
     pollMs: 10,
+    rotateWaitMs: 0,
     events: (event) => events.push(event),
   });
   return {
@@ -114,7 +115,17 @@ Deno.test("gone while stopped: the bytes that could not be read are told, and th
   await Deno.writeTextFile(t.log, "new\n");
   await t.tailer.start({ generation: 0, offset: 2, file }, 6);
   assert.deepEqual(await readNow(t.tailer), ["1:new\n"]);
-  assert.deepEqual(t.events, [{ kind: "lost", generation: 0, offset: 2, bytes: 4, next: 1 }]);
+  assert.deepEqual(t.events, [{
+    kind: "lost",
+    generation: 0,
+    offset: 2,
+    bytes: 4,
+    size: 6,
+    next: 1,
+    whileStopped: true,
+    unreadable: [],
+    searched: [`${t.log}.*`, `${t.log}-*`],
+  }]);
 });
 
 Deno.test("truncated while stopped: shorter than the offset, a new generation from 0", async () => {
@@ -160,4 +171,132 @@ Deno.test("a file CouchDB stored under another number reads on under it, and the
   await Deno.writeTextFile(t.log, "c\n");
   assert.deepEqual(await readNow(t.tailer), ["6:c\n"]);
   assert.deepEqual(t.events.at(-1), { kind: "next", name: t.log, generation: 6 });
+});
+
+Deno.test("a renamed file its writer still holds is read on until it has been quiet for the rotate wait", async () => {
+  await using t = await setup("a\n");
+  const tailer = new Tailer({
+    path: t.log,
+    maxLineBytes: 1 << 20,
+    pollMs: 10,
+    rotateWaitMs: 300,
+    events: (event) => t.events.push(event),
+  });
+  try {
+    await tailer.start({ generation: 0, offset: 0 });
+    assert.deepEqual(await readNow(tailer), ["0:a\n"]);
+    // logrotate's create: renamed, a new file made, and the daemon writes on to the old one.
+    using writer = await Deno.open(t.log, { append: true });
+    await Deno.rename(t.log, `${t.log}.1`);
+    await Deno.writeTextFile(t.log, "new\n");
+    await writer.write(new TextEncoder().encode("b\nunfinish"));
+    assert.deepEqual(await readNow(tailer), ["0:b\n"]);
+    assert.equal(tailer.settling, true);
+    await writer.write(new TextEncoder().encode("ed\nc\n")); // after the rename: not lost
+    assert.deepEqual(await readNow(tailer), ["0:unfinished\nc\n"]);
+    const started = Date.now();
+    const later: string[] = [];
+    while (later.length === 0) {
+      later.push(...await readNow(tailer));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(Date.now() - started >= 250, "the next file waits for the old one to be quiet");
+    assert.deepEqual(later, ["1:new\n"]);
+    assert.equal(tailer.settling, false);
+  } finally {
+    tailer.close();
+  }
+});
+
+Deno.test("copytruncate while behind: the rest is read from the copy, then the truncated file is the next generation", async () => {
+  await using t = await setup("a\nb\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), ["0:a\nb\n"]);
+  await Deno.writeTextFile(t.log, "c\nd\n", { append: true }); // not read yet
+  await Deno.copyFile(t.log, `${t.log}.1`);
+  await Deno.truncate(t.log, 0);
+  await Deno.writeTextFile(t.log, "e\n");
+  assert.deepEqual(await readNow(t.tailer), ["0:c\nd\n", "1:e\n"]);
+  assert.deepEqual(t.events[0], {
+    kind: "copied",
+    name: t.log,
+    copy: `${t.log}.1`,
+    generation: 0,
+    offset: 4,
+  });
+});
+
+Deno.test("copytruncate, and the new file grew past the old offset before the next read: no read from inside a line", async () => {
+  await using t = await setup("a\nb\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), ["0:a\nb\n"]);
+  await Deno.writeTextFile(t.log, "c\n", { append: true });
+  await Deno.copyFile(t.log, `${t.log}.1`);
+  await Deno.truncate(t.log, 0);
+  await Deno.writeTextFile(t.log, "new line one\nnew line two\n");
+  assert.deepEqual(await readNow(t.tailer), ["0:c\n", "1:new line one\nnew line two\n"]);
+});
+
+Deno.test("truncated and rewritten with the same first line, grown past the offset: still a new file", async () => {
+  await using t = await setup("#header\na\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), ["0:#header\na\n"]);
+  await Deno.writeTextFile(t.log, "#header\nsomething else\n");
+  assert.deepEqual(await readNow(t.tailer), ["1:#header\nsomething else\n"]);
+});
+
+Deno.test("replaced by an identical copy (cp and mv) while running: the same file, read on from its offset", async () => {
+  await using t = await setup("a\nb\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  assert.deepEqual(await readNow(t.tailer), ["0:a\nb\n"]);
+  await Deno.copyFile(t.log, `${t.dir}/copy`);
+  await Deno.writeTextFile(`${t.dir}/copy`, "c\n", { append: true });
+  await Deno.rename(`${t.dir}/copy`, t.log);
+  assert.deepEqual(await readNow(t.tailer), ["0:c\n"]);
+  assert.deepEqual(t.events, [{ kind: "replaced", generation: 0, offset: 4 }]);
+});
+
+Deno.test("replaced by an identical copy while stopped: the same file, its identity as first seen", async () => {
+  await using t = await setup("a\nb\n");
+  const file = await identityOf(t.log);
+  await Deno.copyFile(t.log, `${t.dir}/copy`);
+  await Deno.writeTextFile(`${t.dir}/copy`, "c\n", { append: true });
+  await Deno.rename(`${t.dir}/copy`, t.log);
+  await t.tailer.start({ generation: 3, offset: 4, file });
+  assert.deepEqual(await readNow(t.tailer), ["3:c\n"]);
+  assert.equal(t.tailer.position?.file.ino, file.ino);
+});
+
+Deno.test("compressed after its rotation while stopped: the rest is read from the gzip file", async () => {
+  const { gzipSync } = await import("node:zlib");
+  await using t = await setup("a\nb\n");
+  const file = await identityOf(t.log);
+  await Deno.writeTextFile(t.log, "c\n", { append: true });
+  await Deno.writeFile(`${t.log}.1.gz`, gzipSync(await Deno.readFile(t.log)));
+  await Deno.remove(t.log);
+  await Deno.writeTextFile(t.log, "d\n");
+  await t.tailer.start({ generation: 0, offset: 4, file });
+  assert.deepEqual(await readNow(t.tailer), ["0:c\n", "1:d\n"]);
+});
+
+Deno.test("gone while stopped, and a file rotated after it is still there: that file is read before the new one", async () => {
+  await using t = await setup("a\n");
+  const file = await identityOf(t.log);
+  const savedAt = Date.now() - 60_000;
+  await Deno.remove(t.log);
+  await Deno.writeTextFile(`${t.log}.1`, "rotated after\n");
+  await Deno.writeTextFile(t.log, "new\n");
+  await t.tailer.start({ generation: 0, offset: 2, file, savedAt }, 2);
+  assert.deepEqual(await readNow(t.tailer), ["1:rotated after\n", "2:new\n"]);
+});
+
+Deno.test("resumeAt moves the reader of the file being read only", async () => {
+  await using t = await setup("a\nb\nc\n");
+  await t.tailer.start({ generation: 0, offset: 0 });
+  const first = await t.tailer.read();
+  assert.ok(first);
+  assert.equal(await t.tailer.resumeAt(first.file, 4), true);
+  assert.deepEqual(await readNow(t.tailer), ["0:c\n"]);
+  const other = { ...first.file, ino: first.file.ino + 1 };
+  assert.equal(await t.tailer.resumeAt(other, 0), false);
 });
