@@ -478,12 +478,10 @@ function movedKey(batch: Batch): string {
   return `${batch.source.id}:${batch.generation}:${name}`;
 }
 
-/** Unused generation numbers in a row after which no later generation is looked for. */
-const GENERATION_GAPS = 3;
-
 /**
  * An extract's batch under the generation that holds its file id already, if one does: found once
- * per source, generation and file in this process, then remembered.
+ * per source, generation and file in this process, then remembered. Every generation the database
+ * holds is looked at: one whose file vanished unstored, or an empty rotation, leaves a gap.
  */
 async function withFileGeneration(
   db: DocumentStore,
@@ -494,16 +492,9 @@ async function withFileGeneration(
   const id = batch.source.file.id;
   if (id && !memory.moved.has(key)) {
     let holding = batch.generation;
-    // Generations are numbered on, but one whose file vanished unstored leaves a gap: the search
-    // ends only after a few unused numbers in a row.
-    for (let generation = 0, unused = 0; unused < GENERATION_GAPS; generation++) {
+    for (const generation of await storedGenerations(db, batch.source.id)) {
       const held = await generationFile(db, batch.source.id, generation);
-      if (held === null) {
-        unused++;
-        continue;
-      }
-      unused = 0;
-      if (held !== "unknown" && held.id === id) {
+      if (held !== null && held !== "unknown" && held.id === id) {
         holding = generation;
         break;
       }
@@ -693,19 +684,52 @@ export async function generationFile(
   return null;
 }
 
-/** Whether the database holds any document of `generation` of `source`. */
-export async function generationInUse(
-  db: DocumentStore,
+/**
+ * Every generation number of `source` the database holds a document of, in ascending order. The
+ * numbers have gaps (a file gone before any of it was stored, an empty rotation), so they are
+ * listed, not counted up to the first unused one: one request per generation, skipping over its
+ * documents by id (feed and records documents), and one for the `gen:` documents.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { storedGenerations } from "./store.ts";
+ * const ids = ["feed:a:0:0000000000000000", "feed:a:12:0000000000000000", "gen:a:3", "feed:b:1:0000000000000000"];
+ * const db = {
+ *   allDocs: ({ startkey = "", endkey = "\ufff0", limit = Infinity }) =>
+ *     Promise.resolve(ids.filter((id) => id >= startkey && id <= endkey).sort().slice(0, limit).map((id) => ({ id }))),
+ * };
+ * assert.deepEqual(await storedGenerations(db, "a"), [0, 3, 12]);
+ * ```
+ */
+export async function storedGenerations(
+  db: Pick<DocumentStore, "allDocs">,
   source: string,
-  generation: number,
-): Promise<boolean> {
-  return await generationFile(db, source, generation) !== null;
+): Promise<number[]> {
+  const found = new Set<number>();
+  for (const kind of ["feed", "rec"]) {
+    const prefix = `${kind}:${source}:`;
+    for (let from = prefix;;) {
+      const [row] = await db.allDocs({ startkey: from, endkey: prefix + "\ufff0", limit: 1 });
+      if (!row) break;
+      const number = /^(\d+):/.exec(row.id.slice(prefix.length))?.[1];
+      // A document of another shape under the prefix is stepped over.
+      from = number === undefined ? row.id + "\u0000" : `${prefix}${number}:\ufff0`;
+      if (number !== undefined) found.add(Number(number));
+    }
+  }
+  const prefix = `gen:${source}:`;
+  for (const row of await db.allDocs({ startkey: prefix, endkey: prefix + "\ufff0" })) {
+    const rest = row.id.slice(prefix.length);
+    if (/^\d+$/.test(rest)) found.add(Number(rest));
+  }
+  return [...found].sort((a, b) => a - b);
 }
 
 /**
- * The generation, from `from` on, that holds `file` already, or else the first that the database
- * holds nothing of: one file's lines stay under one generation, however often its own number was
- * found taken.
+ * The generation, from `from` on, that holds `file` already, or else a number past every one the
+ * database holds (ids keep sorting in log order): one file's lines stay under one generation,
+ * however often its own number was found taken.
  */
 export async function generationFor(
   db: DocumentStore,
@@ -713,10 +737,13 @@ export async function generationFor(
   file: FileRef,
   from: number,
 ): Promise<number> {
-  for (let generation = from;; generation++) {
+  const stored = await storedGenerations(db, source);
+  for (const generation of stored) {
+    if (generation < from) continue;
     const held = await generationFile(db, source, generation);
-    if (held === null || (held !== "unknown" && sameFile(held, file))) return generation;
+    if (held !== null && held !== "unknown" && sameFile(held, file)) return generation;
   }
+  return Math.max(from, (stored.at(-1) ?? -1) + 1);
 }
 
 /**
@@ -732,9 +759,7 @@ export async function findStoredPosition(
   source: string,
   file: FileRef,
 ): Promise<{ generation: number; offset: number } | null> {
-  let last = -1;
-  while (await generationInUse(db, source, last + 1)) last++;
-  for (let generation = last; generation >= 0; generation--) {
+  for (const generation of (await storedGenerations(db, source)).reverse()) {
     const feedEnd = await feedResumePoint(db, source, generation, file);
     const stored = (await db.getDocument<StoredGeneration>(generationDocId(source, generation)))
       ?.source?.file;

@@ -123,6 +123,25 @@ Deno.test("a lost cache file: capture resumes at the first gap among the batches
   assert.equal(await findStoredPosition(db, "src", FILE_B), null, "another file: nothing held");
 });
 
+for (const options of [FEED, RECORDS]) {
+  Deno.test(`${options.mode}: generations with gaps (an empty rotation, a file gone unstored) are all looked at when the cache file is lost`, async () => {
+    const db = new MemoryStore();
+    const [a] = batches(10, FILE_A, 0);
+    const [b] = batches(10, FILE_B, 5); // 1 to 4 hold nothing: empty rotations
+    await storeBatch(db, a, options);
+    await storeBatch(db, b, options);
+    assert.deepEqual(await findStoredPosition(db, "src", FILE_B), {
+      generation: 5,
+      offset: options.mode === "feed" ? b.end : 0,
+    });
+    // A third file given a number that another file holds moves past every number in use, never
+    // into a gap below them (ids keep sorting in log order).
+    const FILE_C = { ...FILE_B, ino: 12, head: "cccccccccccccccc" };
+    const [c] = batches(10, FILE_C, 0);
+    assert.equal((await storeBatch(db, c, options)).generation, 6);
+  });
+}
+
 Deno.test("a document under our id that is not ours is a permanent error that names it", async () => {
   const db = new MemoryStore();
   const [first] = batches(10);
