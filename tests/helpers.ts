@@ -320,6 +320,11 @@ export async function feedRowsOnce(db: string, end: number, generation = 0): Pro
   return rows;
 }
 
+/** The spysocket line of number `n` (its vehicle is `V.1.n`), so that each line can be counted. */
+export function numberedLine(n: number): string {
+  return `07:04:42 02/15  V.1.${n}  H.0.0  MT_LOCATION    Lat/Lon:370620935/-763413842 [Valid]  Adher:-1 [Valid]  Odom:2668 [Valid]  DGPS:On  FOM:2\n`;
+}
+
 /** Appends text to a file. */
 export async function append(path: string, text: string | Uint8Array): Promise<void> {
   await Deno.writeFile(path, typeof text === "string" ? new TextEncoder().encode(text) : text, {

@@ -15,6 +15,7 @@ import { storeBatch } from "../lib/sink/store.ts";
 import { assertFeedOnce } from "./helpers.ts";
 import type { BatchSink } from "../lib/sink/sink.ts";
 import { LineScanner } from "../lib/source/lines.ts";
+import { gzipSync } from "node:zlib";
 import { createLogger } from "../lib/base/log.ts";
 import { type FileIdentity, type FileRef, sameFile } from "../lib/source/identity.ts";
 
@@ -73,6 +74,10 @@ function memorySink(): BatchSink & { generations: Map<number, Delivered[]> } {
       return Promise.resolve({ generation, offset: end });
     },
   };
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 const lineArb = fc.stringMatching(/^[ -~]{0,60}$/).map((s) => s + "\n");
@@ -136,6 +141,11 @@ type Op =
   | { op: "long" }
   | { op: "rotate" }
   | { op: "copytruncate" }
+  | { op: "late"; lines: string[] }
+  | { op: "copytruncate-behind" }
+  | { op: "compress" }
+  | { op: "replace-copy" }
+  | { op: "restore-cache"; back: number }
   | { op: "run" }
   | { op: "lose-cache" }
   | { op: "corrupt-cache"; how: "inside-line" | "past-end" | "behind" };
@@ -149,6 +159,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: "long" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "rotate" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "copytruncate" as const }) },
+  // A writer that goes on writing to the renamed file, until it reopens the log.
+  { weight: 1, arbitrary: appendArb(4).map(({ lines }) => ({ op: "late" as const, lines })) },
+  { weight: 1, arbitrary: fc.constant({ op: "copytruncate-behind" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "compress" as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: "replace-copy" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 1, max: 4 }).map((back) => ({
+      op: "restore-cache" as const,
+      back,
+    })),
+  },
   { weight: 3, arbitrary: fc.constant({ op: "run" as const }) },
   { weight: 1, arbitrary: fc.constant({ op: "lose-cache" as const }) },
   {
@@ -164,8 +186,9 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
   await fc.assert(
     fc.asyncProperty(
       fc.array(opArb, { minLength: 1, maxLength: 25 }),
-      fc.integer({ min: 1, max: 5 }),
-      async (ops, batchLines) => {
+      // Batch sizes vary from run to run (a restart with other settings cuts batches elsewhere).
+      fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }),
+      async (ops, batchSizes) => {
         const dir = await Deno.makeTempDir();
         const path = `${dir}/app.log`;
         const cachePath = `${dir}/app.cache.json`;
@@ -175,7 +198,22 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
         const generations: string[] = [""];
         // Rotations since the last run; a file rotated before capture ever saw it is not its history.
         let rotatedSinceRun = 2;
-        let rotations = 0;
+        // logrotate's numbering: .1 is the newest; each rotation moves every file one up.
+        const shiftRotated = async () => {
+          const numbered = [...Deno.readDirSync(dir)]
+            .map((e) => /^app\.log\.(\d+)(\.gz)?$/.exec(e.name))
+            .filter((m) => m !== null)
+            .sort((a, b) => Number(b![1]) - Number(a![1]));
+          for (const m of numbered) {
+            await Deno.rename(`${dir}/${m![0]}`, `${path}.${Number(m![1]) + 1}${m![2] ?? ""}`);
+          }
+        };
+        let runs = 0;
+        let replacedSinceRun = false;
+        // The file the last rotation renamed, while its writer may still write to it.
+        let renamed: { name: string; generation: number } | null = null;
+        // The cache file after each run, to set it back to.
+        const savedCaches: string[] = [];
         const capture = () =>
           runCapture(
             {
@@ -187,14 +225,22 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
               from: "start",
               once: true,
               flushMs: 1,
-              batchLines,
+              batchLines: batchSizes[runs++ % batchSizes.length],
               batchBytes: 256,
               maxLineBytes: MAX,
               pollMs: 10,
+              // The late writer writes while capture is stopped: nothing to wait for in a run.
+              rotateWaitMs: 0,
             },
             silent,
             new AbortController().signal,
-          );
+          ).then(async (code) => {
+            renamed = null;
+            replacedSinceRun = false;
+            const saved = await Deno.readTextFile(cachePath).catch(() => null);
+            if (saved) savedCaches.push(saved);
+            return code;
+          });
         const write = async (text: string) => {
           await Deno.writeFile(path, encoder.encode(text), { append: true, create: true });
           generations[generations.length - 1] += text;
@@ -220,16 +266,71 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
                 if (rotatedSinceRun >= 2) break; // up to two rotations between runs are recovered
                 // Rotated files are told apart by modification time: not within one clock tick.
                 await new Promise((r) => setTimeout(r, 15));
-                await Deno.rename(path, `${path}.${++rotations}`);
+                await shiftRotated();
+                await Deno.rename(path, `${path}.1`);
+                renamed = { name: `${path}.1`, generation: generations.length - 1 };
                 await Deno.writeTextFile(path, "");
                 generations.push("");
                 rotatedSinceRun++;
                 break;
+              case "late": {
+                // One daemon: it writes to the renamed file until it reopens the log, and to the
+                // new file only after that.
+                const late = renamed as { name: string; generation: number } | null;
+                if (!late || generations[generations.length - 1] !== "") break;
+                const text = step.lines.join("");
+                await Deno.writeTextFile(late.name, text, { append: true });
+                generations[late.generation] += text;
+                break;
+              }
+              case "copytruncate-behind":
+                // logrotate's copytruncate while capture is stopped with lines unread: the copy
+                // holds them, and the truncated file goes on as the next generation.
+                if (rotatedSinceRun > 0 || generations[generations.length - 1] === "") break;
+                await completePartial();
+                await new Promise((r) => setTimeout(r, 15));
+                await shiftRotated();
+                await Deno.copyFile(path, `${path}.1`);
+                await Deno.truncate(path, 0);
+                generations.push("");
+                await write(`#generation ${generations.length - 1} ${crypto.randomUUID()}\n`);
+                rotatedSinceRun = 2;
+                renamed = null;
+                break;
+              case "compress": {
+                // logrotate's compress: a rotated file replaced by its gzip, its time kept.
+                const name = `${path}.1`;
+                const info = await Deno.stat(name).catch(() => null);
+                if (!info || renamed) break;
+                await Deno.writeFile(`${name}.gz`, gzipSync(await Deno.readFile(name)));
+                await Deno.utime(`${name}.gz`, info.atime!, info.mtime!);
+                await Deno.remove(name);
+                break;
+              }
+              case "replace-copy": {
+                // The log replaced by a copy of itself (cp, then mv over it; sed -i; a restore).
+                // Known by the text the cache file keeps of it; without a cache file, CouchDB
+                // knows a file by the inode it was first seen with, and a copy is a new file.
+                if (!await Deno.stat(cachePath).then(() => true, () => false)) break;
+                await Deno.copyFile(path, `${dir}/copy`);
+                await Deno.rename(`${dir}/copy`, path);
+                replacedSinceRun = true;
+                break;
+              }
+              case "restore-cache": {
+                // The cache file set back to an older copy (a restore from a backup).
+                if (rotatedSinceRun !== 0 || savedCaches.length < 2) break;
+                const older = savedCaches[Math.max(0, savedCaches.length - 1 - step.back)];
+                await Deno.writeTextFile(cachePath, older);
+                rotatedSinceRun = 2; // until the next run: no rotation
+                break;
+              }
               case "copytruncate":
                 if (rotatedSinceRun > 0 || generations[generations.length - 1] === "") break;
                 await completePartial();
                 assert.equal(await capture(), 0);
-                await Deno.copyFile(path, `${path}.c${++rotations}`);
+                await shiftRotated();
+                await Deno.copyFile(path, `${path}.1`);
                 await Deno.truncate(path, 0);
                 generations.push("");
                 // Real lines begin with a time stamp, so the new first bytes differ from the old.
@@ -249,6 +350,10 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
                 const saved = JSON.parse(await Deno.readTextFile(cachePath).catch(() => "null"));
                 // Where CouchDB holds nothing of the file, its generation number cannot be told.
                 if (!saved || !sink.generations.get(saved.generation)?.length) break;
+                // The model's sink finds a file by its generation; the cache file names the file
+                // before an empty one at the path, whose number it cannot tell.
+                if (saved.generation !== generations.length - 1) break;
+                if (replacedSinceRun) break; // see replace-copy
                 if (step.op === "lose-cache") await Deno.remove(cachePath);
                 else {
                   const text = encoder.encode(generations[saved.generation] ?? "");
@@ -269,30 +374,47 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
           await completePartial();
           assert.equal(await capture(), 0);
           assert.equal(await capture(), 0); // nothing new: nothing more delivered
+          // The files with something to capture, in order, against the stored generations in
+          // order of their numbers: a number may hold nothing (an empty file, or one found gone
+          // while stopped), never the lines of two files, and never a line twice.
           const bytes = generations.map((g) => encoder.encode(g));
+          const stored = [...sink.generations.keys()].sort((a, b) => a - b)
+            .filter((g) => sink.generations.get(g)!.length > 0);
+          let next = 0;
           for (let g = 0; g < bytes.length; g++) {
-            const delivered = sink.generations.get(g) ?? [];
+            const text = generations[g];
+            const wholeEnd = encoder.encode(text.slice(0, text.lastIndexOf("\n") + 1)).length;
+            // A rotated generation is captured to its end; a truncated one up to its last newline.
+            if (bytes[g].length === 0 || (wholeEnd === 0 && g < bytes.length - 1)) {
+              const number = stored[next];
+              const first = number === undefined ? null : sink.generations.get(number)![0];
+              // A lone partial line of a rotated file may be stored, or left with its file.
+              if (!first || first.start !== 0 || !first.data || bytes[g].length === 0) continue;
+              if (!equal(first.data, bytes[g].subarray(0, first.end))) continue;
+            }
+            const number = stored[next++];
+            assert.ok(
+              number !== undefined,
+              `generation ${g} (${bytes[g].length} bytes): nothing stored`,
+            );
             let at = 0;
-            for (const d of delivered) {
-              assert.equal(d.start, at, `generation ${g}: batch at ${d.start}, expected ${at}`);
+            for (const d of sink.generations.get(number)!) {
+              assert.equal(
+                d.start,
+                at,
+                `generation ${g} (${number}): batch at ${d.start}, expected ${at}`,
+              );
               if (d.data) assert.deepEqual(d.data, bytes[g].subarray(d.start, d.end));
               else assert.ok(d.end - d.start > MAX, "only too-long lines come as oversized");
               at = d.end;
             }
-            // A rotated generation is captured to its end; a truncated one up to its last newline.
-            const text = generations[g];
-            const wholeEnd = encoder.encode(text.slice(0, text.lastIndexOf("\n") + 1)).length;
             assert.ok(
               at === bytes[g].length || at === wholeEnd,
-              `generation ${g}: captured to ${at} of ${bytes[g].length}`,
+              `generation ${g} (${number}): captured to ${at} of ${bytes[g].length}`,
             );
             if (g === bytes.length - 1) assert.equal(at, bytes[g].length);
           }
-          assert.equal(
-            [...sink.generations.keys()].filter((g) => g >= bytes.length).length,
-            0,
-            "no extra generation",
-          );
+          assert.equal(next, stored.length, "no extra generation");
         } finally {
           await Deno.remove(dir, { recursive: true });
         }

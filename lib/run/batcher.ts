@@ -69,6 +69,8 @@ export class Batcher {
   readonly #options: BatcherOptions;
   readonly #builder: BatchBuilder;
   readonly #delivery: Delivery<{ batch: Batch }>;
+  /** Counts the reader's jumps: the rest of a read taken before one is not batched. */
+  #jumps = 0;
 
   /** A batcher with nothing gathered and nothing in flight. */
   constructor(options: BatcherOptions) {
@@ -107,6 +109,7 @@ export class Batcher {
    */
   dropGathered(): void {
     this.#builder.clear();
+    this.#jumps++;
   }
 
   /** Milliseconds until the gathered lines are due to be sent (0 or less: now); Infinity if none. */
@@ -131,6 +134,12 @@ export class Batcher {
     if (read.item.kind === "oversized") return await this.#sendOversized(read, read.item);
     const { batchLines, batchBytes } = this.#options.limits;
     const { bytes, offset } = read.item;
+    const jumps = this.#jumps;
+    // The unterminated last line of a finished file goes alone, after what was gathered: a batch
+    // of whole lines always ends in a newline (in tail-only mode it travels as a `.last` note).
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== 10 && !builder.empty) {
+      if (!await this.flush()) return false;
+    }
     for (let from = 0; from < bytes.length;) {
       if (builder.empty) builder.begin(read, offset + from);
       // The same file, its identity taken again over more of its first bytes (a young file).
@@ -141,6 +150,7 @@ export class Batcher {
       // longer than a whole batch makes a batch over the byte limit (and then it is alone).
       if (to - from > roomBytes && builder.lines > 0) {
         if (!await this.flush()) return false;
+        if (this.#jumps !== jumps) return true;
         continue;
       }
       // The chunk view is only valid until the next read: the builder copies what it keeps.
@@ -148,8 +158,12 @@ export class Batcher {
       from = to;
       if (builder.lines >= batchLines || builder.bytes >= batchBytes) {
         if (!await this.flush()) return false;
+        // The reader jumped while this batch waited for room: the rest of this read is read again
+        // from where it now stands.
+        if (this.#jumps !== jumps) return true;
       }
     }
+    if (bytes.length > 0 && bytes[bytes.length - 1] !== 10) return await this.flush();
     return this.dueIn() > 0 || await this.flush();
   }
 

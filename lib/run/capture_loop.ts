@@ -64,7 +64,13 @@ import {
   summaryFields,
 } from "../sink/sink.ts";
 import { PermanentError } from "../base/errors.ts";
-import { beforeHashOf, type FileIdentity, headMatches, readIdentity } from "../source/identity.ts";
+import {
+  BEFORE_BYTES,
+  beforeHashOf,
+  type FileIdentity,
+  headMatches,
+  readIdentity,
+} from "../source/identity.ts";
 import type { Logger } from "../base/log.ts";
 import {
   describeTailEvent,
@@ -241,7 +247,9 @@ export async function runCapture(
       const from = batcher.gatheredFrom(file) ?? tailer.position?.offset ?? result.end;
       if (result.end > from && await tailer.resumeAt(file, result.end)) batcher.dropGathered();
     }
-    const before = result.end === batch.end && batch.data.length > 0
+    // The bytes before the new position are the batch's own when it holds enough of them.
+    const before = result.end === batch.end &&
+        (batch.data.length >= BEFORE_BYTES || (batch.start === 0 && batch.data.length > 0))
       ? await beforeHashOf(batch.data)
       : undefined;
     await commit(result.generation, result.end, file, before);
@@ -274,11 +282,14 @@ export async function runCapture(
   /**
    * With nothing read and not stored, records where the tailer stands when that is not what the
    * cache file says: a new generation began (whose file must be found again after a stop, even
-   * before any of its lines is stored), or the sink skipped ahead.
+   * before any of its lines is stored), or the sink skipped ahead. A new file with no whole line
+   * yet has too little text to be known by after a stop: the cache file goes on naming the file
+   * before it, drained, from which the files after it are found again.
    */
   async function recordPosition(): Promise<void> {
     const position = tailer.position;
     if (!batcher.idle || !position || cache.holds(position)) return;
+    if (!position.file.id && cache.current) return;
     await commit(position.generation, position.offset, position.file);
   }
 
@@ -417,8 +428,10 @@ async function startPoint(
         `cache file ${settings.cachePath} does not fit ${settings.path}: ${doubt}. Move it away to start over: capture hands the log over again from its start, and the monitor stores each line once`,
       );
     }
-    const file = await identityAtPath(settings.path);
-    const found = file ? await locate(file) : null;
+    // The file at the path has the cache file's text (checkpointDisagreement found it so): it is
+    // that file, whatever its inode now, and CouchDB knows it by the identity it was first seen with.
+    const file = checkpoint.file;
+    const found = await locate(file);
     log.warn(
       `cache file ${settings.cachePath} does not fit ${settings.path} (${doubt}): ${
         found
@@ -426,8 +439,8 @@ async function startPoint(
           : `${holder} holds nothing of this file: starting it at 0`
       }`,
     );
-    return found && file ? { start: { ...found, file }, origin: holder } : {
-      start: { generation: checkpoint.generation, offset: 0, file: file ?? undefined },
+    return found ? { start: { ...found, file }, origin: holder } : {
+      start: { generation: checkpoint.generation, offset: 0, file },
       origin: `${holder} (nothing held)`,
     };
   }

@@ -188,6 +188,16 @@ export class ExtractSender {
         file: extractFile(extract),
       };
       const base = { source, generation: extract.generation, readAt };
+      if (extract.last) {
+        // The unterminated last line of a finished file: a row if it parses, else rejected.
+        return await this.#send({
+          ...base,
+          start: extract.start,
+          end: extract.end,
+          data: await Deno.readFile(extract.path),
+          oversized: null,
+        }, progress);
+      }
       if (extract.long) {
         // One line longer than the limit: its first bytes came, and it is stored as rejected.
         const head = await Deno.readFile(extract.path);
@@ -292,8 +302,10 @@ async function refusal(extract: ExtractFile): Promise<string | null> {
     const last = new Uint8Array(1);
     await file.seek(-1, Deno.SeekMode.End);
     await file.read(last);
-    if (last[0] !== 10) {
-      return "it does not end with a whole line (an extract holds whole lines only)";
+    if (extract.last ? last[0] === 10 : last[0] !== 10) {
+      return extract.last
+        ? "it ends in a newline (a .last extract holds one unterminated last line)"
+        : "it does not end with a whole line (an extract holds whole lines only)";
     }
   } catch (error) {
     return `it cannot be read: ${(error as Error).message}`;

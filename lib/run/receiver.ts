@@ -51,7 +51,12 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { join } from "node:path";
-import { LONG_LINE_NOTE_BYTES, parseExtractName, SOURCE_NAME } from "../sink/batch.ts";
+import {
+  type ExtractRange,
+  LONG_LINE_NOTE_BYTES,
+  parseExtractName,
+  SOURCE_NAME,
+} from "../sink/batch.ts";
 import { DONE_FOLDER, hashFile, pendingBytes, writeExtract } from "../sink/extracts.ts";
 import type { Logger } from "../base/log.ts";
 
@@ -122,8 +127,9 @@ async function* checkedBody(
   body: ReadableStream<Uint8Array> | null,
   expected: number,
   hash: Hash,
-  note = false,
+  kind: "log" | "long" | "last" = "log",
 ): AsyncGenerator<Uint8Array> {
+  const note = kind === "long";
   let total = 0;
   let last = -1;
   for await (const chunk of body ?? []) {
@@ -154,11 +160,14 @@ async function* checkedBody(
       `the body has ${total} bytes, its name gives ${expected}`,
     );
   }
-  if (last !== 10) {
+  // The last line of a finished file (`.last`) is the one body that does not end in a newline.
+  if (kind === "last" ? last === 10 : last !== 10) {
     throw new BodyRefused(
       400,
       "partial_line",
-      "the body does not end with a newline: an extract holds whole lines only",
+      kind === "last"
+        ? "a .last extract holds the unterminated last line of a file, and this one ends in a newline"
+        : "the body does not end with a newline: an extract holds whole lines only",
     );
   }
 }
@@ -222,7 +231,7 @@ async function handleExtractRequest(
   const hash = createHash("sha256");
   const before = await existing(options.dir, name);
   if (before) {
-    for await (const _ of checkedBody(request.body, expected, hash, range.long)) {
+    for await (const _ of checkedBody(request.body, expected, hash, kindOf(range))) {
       // only hashed: the extract is there already
     }
     return await hashFile(before) === hash.digest("hex")
@@ -235,7 +244,7 @@ async function handleExtractRequest(
     });
   }
   if (
-    !await writeExtract(options.dir, name, checkedBody(request.body, expected, hash, range.long))
+    !await writeExtract(options.dir, name, checkedBody(request.body, expected, hash, kindOf(range)))
   ) {
     // Another request stored it meanwhile.
     return await hashFile(join(options.dir, name)) === hash.digest("hex")
@@ -265,6 +274,10 @@ async function answerPosition(url: URL, options: ReceiverOptions): Promise<Respo
     error: "not_found",
     reason: `nothing of file ${file} of ${source} is held here`,
   });
+}
+
+function kindOf(range: ExtractRange): "log" | "long" | "last" {
+  return range.long ? "long" : range.last ? "last" : "log";
 }
 
 /** Uploads taken at once; more are answered 503, so that memory stays bounded whatever the clients. */

@@ -85,11 +85,25 @@ export function extractName(
   start: number,
   end: number,
   fileId?: string,
-  kind: "log" | "long" = "log",
+  kind: ExtractKind = "log",
 ): string {
   return `${source}.${generation}.${pad16(start)}-${pad16(end)}${
     fileId ? `.${fileId}` : ""
   }.${kind}`;
+}
+
+/**
+ * What an extract holds (SPEC §4): whole lines (`log`); the note of one line longer than the limit
+ * (`long`: its first bytes); or the unterminated last line of a file that will not grow again
+ * (`last`: the line exactly, without a newline).
+ */
+export type ExtractKind = "log" | "long" | "last";
+
+/** The extract kind a batch travels as. */
+export function extractKindOf(batch: Batch): ExtractKind {
+  if (batch.oversized) return "long";
+  const data = batch.data;
+  return data.length > 0 && data[data.length - 1] !== 10 ? "last" : "log";
 }
 
 /** Most bytes of an over-long line that its note (a `.long` extract) carries. */
@@ -105,10 +119,12 @@ export interface ExtractRange {
   fileId?: string;
   /** A note for one over-long line (`.long`): its first bytes only. */
   long?: boolean;
+  /** The unterminated last line of a finished file (`.last`), exactly. */
+  last?: boolean;
 }
 
 const EXTRACT_NAME =
-  /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\.(\d{1,9})\.(\d{16})-(\d{16})(?:\.([0-9a-f]{16}))?\.(log|long)$/;
+  /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})\.(\d{1,9})\.(\d{16})-(\d{16})(?:\.([0-9a-f]{16}))?\.(log|long|last)$/;
 
 /** Reads an extract's name; `null` when it is not one (including any path or dot-file). */
 export function parseExtractName(name: string): ExtractRange | null {
@@ -123,6 +139,7 @@ export function parseExtractName(name: string): ExtractRange | null {
     end,
     ...(m[5] ? { fileId: m[5] } : {}),
     ...(m[6] === "long" ? { long: true } : {}),
+    ...(m[6] === "last" ? { last: true } : {}),
   };
 }
 

@@ -27,7 +27,7 @@
  * @module
  */
 import { backoffDelay, sleep } from "../base/backoff.ts";
-import { type Batch, extractName, LONG_LINE_NOTE_BYTES } from "./batch.ts";
+import { type Batch, extractKindOf, extractName, LONG_LINE_NOTE_BYTES } from "./batch.ts";
 import { networkReason, PermanentError } from "../base/errors.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
 import { pendingBytes, writeExtract } from "./extracts.ts";
@@ -192,7 +192,7 @@ export function extractSink(options: HandoverOptions): BatchSink {
         batch.start,
         batch.end,
         batch.source.file.id,
-        batch.oversized ? "long" : "log",
+        extractKindOf(batch),
       );
       const bytes = batchBytes(batch);
       if (options.extractDir) {

@@ -215,6 +215,8 @@ export async function sameContent(
   identity: FileIdentity,
   at?: { offset: number; before?: string },
 ): Promise<boolean> {
+  // An empty file's identity has no text to know it by: only its own inode is it.
+  if (identity.headLength === 0) return file.dev === identity.dev && file.ino === identity.ino;
   if (!await headMatches(file, identity)) return false;
   if (!at || at.offset <= identity.headLength) return true;
   if (at.before === undefined) return true;

@@ -25,7 +25,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { type FileIdentity, headMatches, readIdentity, sameContent } from "./identity.ts";
+import { type FileIdentity, readIdentity, sameContent } from "./identity.ts";
 import { COMPRESSED_SUFFIX, type Compression, LogFile } from "./log_file.ts";
 
 /** The default rotated-file globs for a log path: `LOG.*` and `LOG-*`. */
@@ -97,6 +97,7 @@ export type OpenLog = (name: string, mustWait: boolean) => Promise<LogFile | nul
 /** A rotated file capture cannot read: compressed by a tool it does not read, or not yet whole. */
 export interface UnreadableRotated {
   name: string;
+  /** Its compressor, or `null` for a compressed file that is corrupt or not yet whole. */
   compression: Compression;
   /** Its size on disk. */
   bytes: number;
@@ -104,8 +105,9 @@ export interface UnreadableRotated {
 
 /**
  * The rotated file that holds the text `identity` names (and, with `at`, the same bytes before
- * `at.offset`), plain files before compressed ones; and the compressed files that could not be
- * looked into.
+ * `at.offset`): the renamed file itself (its inode) first, then copies of its text, plain files
+ * before compressed ones (only the renamed file with `which: "renamed"`); and the compressed files
+ * that could not be looked into.
  */
 export async function findRotated(
   logPath: string,
@@ -113,6 +115,7 @@ export async function findRotated(
   identity: FileIdentity,
   at: { offset?: number; before?: string },
   open: OpenLog,
+  which: "renamed" | "any" = "any",
 ): Promise<{ found: LogFile | null; unreadable: UnreadableRotated[] }> {
   const unreadable: UnreadableRotated[] = [];
   const names = await rotatedNames(logPath, patterns);
@@ -120,8 +123,10 @@ export async function findRotated(
   const ranked: { name: string; rank: number }[] = [];
   for (const name of names) {
     const info = await Deno.stat(name).catch(() => null);
-    if (!info || info.size === 0) continue;
+    if (!info) continue;
     const sameInode = info.ino === identity.ino && info.dev === identity.dev;
+    // An empty file is only ever the empty file sought itself.
+    if ((info.size === 0 || which === "renamed") && !sameInode) continue;
     ranked.push({ name, rank: sameInode ? 0 : COMPRESSED_SUFFIX.test(name) ? 2 : 1 });
   }
   ranked.sort((a, b) => a.rank - b.rank || a.name.localeCompare(b.name));
@@ -136,7 +141,7 @@ export async function findRotated(
       continue;
     }
     const position = at.offset === undefined ? undefined : { offset: at.offset, before: at.before };
-    if (await sameContent(file, identity, position) && await isWhole(file)) {
+    if (await sameContent(file, identity, position).catch(() => false) && await isWhole(file)) {
       return { found: file, unreadable };
     }
     file.close();
@@ -163,7 +168,10 @@ export async function rotatedAfter(
   for (const name of await rotatedNames(logPath, patterns)) {
     // Older rotations are not read, so only a newer one is waited for when it cannot be read.
     const seen = await Deno.stat(name).catch(() => null);
-    if (!seen || seen.size === 0 || (seen.mtime?.getTime() ?? 0) <= since) continue;
+    if (!seen || (seen.mtime?.getTime() ?? 0) <= since) continue;
+    // An empty rotation (logrotate's ifempty) was a file at the path, and is numbered as it was
+    // while capture ran; an empty compressed name is a compression that has not begun.
+    if (seen.size === 0 && COMPRESSED_SUFFIX.test(name)) continue;
     const file = await open(name, true);
     if (!file) continue;
     const info = await file.stat();
@@ -172,9 +180,14 @@ export async function rotatedAfter(
       file.close();
       continue;
     }
-    const identity = await readIdentity(file);
+    const identity = await readIdentity(file).catch(() => null);
+    if (!identity) {
+      unreadable.push({ name, compression: null, bytes: info.size });
+      file.close();
+      continue;
+    }
     const head = identity.head;
-    const twin = later.find((l) => l.head === head);
+    const twin = identity.headLength === 0 ? undefined : later.find((l) => l.head === head);
     if (
       await holdsAny(file, exclude) ||
       (twin && (twin.plain || file.compression !== null)) || !await isWhole(file)
@@ -203,7 +216,7 @@ export async function rotatedAfter(
 
 /** Whether `file` begins with the text of one of `identities` (a head taken while it was young). */
 async function holdsAny(file: LogFile, identities: FileIdentity[]): Promise<boolean> {
-  for (const identity of identities) if (await headMatches(file, identity)) return true;
+  for (const identity of identities) if (await sameContent(file, identity)) return true;
   return false;
 }
 

@@ -110,6 +110,8 @@ export type TailEvent =
    */
   | {
     kind: "lost";
+    /** Why: the file is gone, or it was truncated (or rewritten) in place. */
+    cause: "gone" | "truncated";
     generation: number;
     offset: number;
     bytes: number;
@@ -171,7 +173,7 @@ export function describeTailEvent(
         ? {
           level: "warn",
           message:
-            `${path} is shorter (${event.size} bytes) than the captured offset ${event.offset}: it was truncated while capture was stopped; starting generation ${event.generation} at 0`,
+            `${path} was truncated while capture was stopped (rewritten in place: now ${event.size} bytes, and not the text capture had read up to offset ${event.offset}); starting generation ${event.generation} at 0`,
         }
         : {
           level: "info",
@@ -196,9 +198,11 @@ export function describeTailEvent(
           : `reading ${event.name} (rotated after it): generation ${event.generation}`,
       };
     case "lost": {
-      const where = event.whileStopped
+      const where = event.cause === "gone"
         ? "gone (rotated and removed while capture was stopped)"
-        : "truncated before capture read it all, and no rotated copy holds the rest";
+        : `truncated ${
+          event.whileStopped ? "while capture was stopped" : "before capture read it all"
+        }, and no rotated copy holds the rest`;
       const held = event.bytes > 0
         ? `${event.bytes} bytes after offset ${event.offset} were lost (it held ${event.size} bytes when last seen, and maybe more since)`
         : `what it held after offset ${event.offset} is lost (it held ${event.size} bytes when last seen; how much it grew after that cannot be known)`;
@@ -215,9 +219,13 @@ export function describeTailEvent(
           event.searched.join(", ")
         }): if logrotate moves them to another folder (olddir), name it with --rotated`;
       return {
-        level: "error",
+        // A file gone, or bytes known lost, is an error; a file rewritten in place with nothing
+        // unread when capture last looked is a warning.
+        level: event.cause === "gone" || event.bytes > 0 || event.unreadable.length > 0
+          ? "error"
+          : "warn",
         message:
-          `the file of generation ${event.generation} of ${path} is ${where}: ${held}; ${searched}; continuing with generation ${event.next}`,
+          `the file of generation ${event.generation} of ${path} is ${where}: ${held}, and could not be captured; ${searched}; continuing with generation ${event.next}`,
       };
     }
     case "copied":
@@ -279,6 +287,13 @@ export interface TailStart {
   savedAt?: number;
 }
 
+/**
+ * How far a file's modification time may lag the clock: the kernel stamps files from a coarse
+ * clock, a tick behind (up to 10 ms), so a file written just after the cache file was saved can
+ * look older than it.
+ */
+const MTIME_SLACK_MS = 20;
+
 interface Current {
   log: LogFile;
   /** The file's identity as first seen: a copy of it, or the same file at another inode, keeps it. */
@@ -293,6 +308,8 @@ interface Current {
   /** Its size when last looked at, and when it last grew (ms). */
   size: number;
   grewAt: number;
+  /** A compressed file whose data broke off: nothing more is read from it. */
+  broken?: boolean;
 }
 
 /** Follows one log path. See the module example. */
@@ -386,22 +403,53 @@ export class Tailer {
       return;
     }
     const at = { offset: start.offset, before: start.before };
-    if (
-      opened && await sameContent(opened, start.file, at) && await opened.size() >= start.offset
-    ) {
-      if (opened.ino !== start.file.ino || opened.dev !== start.file.dev) {
-        this.#emit({ kind: "replaced", generation: start.generation, offset: start.offset });
+    if (!start.file.id && opened && start.savedAt !== undefined) {
+      // The file held no whole line when last seen (empty, or a partial first line): too little
+      // text to tell what it became. A file rotated (or copied by copytruncate) since then that
+      // begins so held its lines; the file at the path comes after it.
+      const later = await this.#rotatedAfter(start.savedAt - MTIME_SLACK_MS, []);
+      const begins = async (file: LogFile) =>
+        start.file!.headLength === 0 || await headMatches(file, start.file!);
+      let at = 0;
+      while (at < later.length && !await begins(later[at])) at++;
+      if (at < later.length) {
+        for (const skipped of later.splice(0, at)) skipped.close();
+        const first = later.shift()!;
+        this.#successors = later;
+        opened.close();
+        this.generations.startAt(start.generation + 1);
+        this.#emit({ kind: "next", name: first.name, generation: start.generation });
+        await this.#adopt(first, start.generation, start.offset, true, start.file);
+        return;
       }
-      await this.#adopt(opened, start.generation, start.offset, false, start.file);
+      for (const file of later) file.close();
+    }
+    // Known by its text, the same inode first: the file itself at the path, or renamed; then a
+    // copy of it at the path (replaced by a restore, cp and mv, sed -i); then a copy or a
+    // compressed copy among the rotated files (copytruncate, compress).
+    const holds = async (file: LogFile | null) =>
+      !!file && await sameContent(file, start.file!, at) && await file.size() >= start.offset;
+    const sameInode = opened?.ino === start.file.ino && opened?.dev === start.file.dev;
+    if (sameInode && await holds(opened)) {
+      await this.#adopt(opened!, start.generation, start.offset, false, start.file);
       return;
     }
-    const { found, unreadable } = await findRotated(
-      this.path,
-      this.#rotatedGlobs,
-      start.file,
-      at,
-      (name, wait) => this.#openWaiting(name, wait),
-    );
+    const search = (which: "renamed" | "any") =>
+      findRotated(
+        this.path,
+        this.#rotatedGlobs,
+        start.file!,
+        at,
+        (name, wait) => this.#openWaiting(name, wait),
+        which,
+      );
+    let { found, unreadable } = await search("renamed");
+    if (!found && !sameInode && await holds(opened)) {
+      this.#emit({ kind: "replaced", generation: start.generation, offset: start.offset });
+      await this.#adopt(opened!, start.generation, start.offset, false, start.file);
+      return;
+    }
+    if (!found) ({ found, unreadable } = await search("any"));
     // The file of start.generation is not at the path: whatever is there next is a later file.
     this.generations.startAt(start.generation + 1);
     if (found) {
@@ -416,10 +464,24 @@ export class Tailer {
       await this.#adopt(found, start.generation, start.offset, true, start.file);
       return;
     }
-    if (opened && opened.ino === start.file.ino && await headMatches(opened, start.file)) {
-      // Truncated in place while stopped, and no copy of the rest anywhere.
+    if (opened && opened.ino === start.file.ino && opened.dev === start.file.dev) {
+      // Truncated or rewritten in place while stopped, and no copy of the rest anywhere.
       const size = await opened.size();
       if (await this.#adoptLocated(opened, start)) return;
+      if (seenSize > start.offset) {
+        this.#emit({
+          kind: "lost",
+          cause: "truncated",
+          generation: start.generation,
+          offset: start.offset,
+          bytes: seenSize - start.offset,
+          size: seenSize,
+          next: start.generation + 1,
+          whileStopped: true,
+          unreadable,
+          searched: this.#rotatedGlobs,
+        });
+      }
       this.#emit({
         kind: "truncated",
         whileStopped: true,
@@ -433,6 +495,7 @@ export class Tailer {
     if (opened && await this.#adoptLocated(opened, start)) return;
     this.#emit({
       kind: "lost",
+      cause: "gone",
       generation: start.generation,
       offset: start.offset,
       bytes: Math.max(0, seenSize - start.offset),
@@ -443,7 +506,7 @@ export class Tailer {
       searched: this.#rotatedGlobs,
     });
     // The files rotated after it (since the position was saved) come before the file at the path.
-    const later = await this.#rotatedAfter(start.savedAt ?? Date.now(), []);
+    const later = await this.#rotatedAfter((start.savedAt ?? Date.now()) - MTIME_SLACK_MS, []);
     const first = later.shift();
     if (first) {
       this.#successors = later;
@@ -499,7 +562,7 @@ export class Tailer {
         await this.#rewritten(c);
         continue;
       }
-      const item = await c.scanner.next();
+      const item = await this.#next(c);
       if (item) {
         this.#settling = false;
         // After an over-long line, what comes before the position is not at hand: not checked.
@@ -520,7 +583,7 @@ export class Tailer {
         return null;
       }
       this.#settling = false;
-      const rest = await c.scanner.takeRest();
+      const rest = c.broken ? null : await c.scanner.takeRest();
       if (rest) {
         c.tail = new Uint8Array(0);
         return { generation: this.generations.current!, file: c.identity, item: rest };
@@ -543,6 +606,35 @@ export class Tailer {
       this.#current = null;
       this.#emit({ kind: "next", name: this.path, generation });
       await this.#adopt(next, generation, 0, false);
+    }
+  }
+
+  /**
+   * The scanner's next item. A compressed file whose data is corrupt or ends early yields what it
+   * could, then is said to be unreadable from there and counts as finished.
+   */
+  async #next(c: Current): Promise<ScanItem | null> {
+    if (c.broken) return null;
+    try {
+      return await c.scanner.next();
+    } catch (error) {
+      if (c.log.compression === null) throw error;
+      c.broken = true;
+      c.grewAt = 0;
+      c.rotatedAway = true;
+      this.#emit({
+        kind: "unreadableRotated",
+        file: {
+          name: c.log.name,
+          compression: null,
+          bytes: Math.max(0, await c.log.size() - c.scanner.position),
+        },
+        reason:
+          `its ${c.log.compression} data is corrupt or cut short after offset ${c.scanner.position}: ${
+            (error as Error).message
+          }`,
+      });
+      return null;
     }
   }
 
@@ -687,17 +779,20 @@ export class Tailer {
   async #holdsWhatWasRead(c: Current): Promise<boolean> {
     if (c.log.compression !== null) return true;
     const size = (await c.log.stat()).size;
-    if (size !== c.size) {
-      if (size > c.size) c.grewAt = Date.now();
-      c.size = size;
-    }
     const position = c.scanner.position;
     if (size < position) return false;
     const head = await c.log.readAt(0, c.head.length);
     if (!equalBytes(head, c.head)) return false;
-    if (position <= c.head.length || c.tail.length === 0) return true;
-    const tail = await c.log.readAt(position - c.tail.length, c.tail.length);
-    return equalBytes(tail, c.tail);
+    if (position > c.head.length && c.tail.length > 0) {
+      const tail = await c.log.readAt(position - c.tail.length, c.tail.length);
+      if (!equalBytes(tail, c.tail)) return false;
+    }
+    // Only the same text's growth counts: what a truncated file held is what could be lost.
+    if (size > c.size) {
+      c.size = size;
+      c.grewAt = Date.now();
+    }
+    return true;
   }
 
   /**
@@ -716,10 +811,14 @@ export class Tailer {
       { offset, before },
       (name, wait) => this.#openWaiting(name, wait),
     );
-    if (found && !(found.ino === c.log.ino && found.dev === c.log.dev)) {
+    const copied = found && !(found.ino === c.log.ino && found.dev === c.log.dev) &&
+      await found.size() > offset;
+    if (found && copied) {
       this.#emit({ kind: "copied", name: c.log.name, copy: found.name, generation, offset });
       const truncated = c.log;
       await this.#adopt(found, generation, offset, true, c.identity);
+      // Its writer writes to the truncated file, not to the copy: no wait for it to be quiet.
+      this.#current!.grewAt = 0;
       // The truncated file is the next generation: it is opened again from the path when its turn
       // comes (or found among the rotated files, if it was rotated meanwhile).
       truncated.close();
@@ -730,6 +829,7 @@ export class Tailer {
     if (lost > 0) {
       this.#emit({
         kind: "lost",
+        cause: "truncated",
         generation,
         offset,
         bytes: lost,
@@ -770,7 +870,8 @@ export class Tailer {
       }
       return "here";
     }
-    if (atPath && await this.#replacedBy(c)) return "replaced";
+    // Replaced by a copy of itself: the file read so far was unlinked (mv over it, sed -i).
+    if (atPath && info.nlink === 0 && await this.#replacedBy(c)) return "replaced";
     c.rotatedAway = true;
     if (!atPath && !this.#waitingLogged) {
       this.#emit({ kind: info.nlink === 0 ? "removed" : "renamed" });

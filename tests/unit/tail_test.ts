@@ -117,6 +117,7 @@ Deno.test("gone while stopped: the bytes that could not be read are told, and th
   assert.deepEqual(await readNow(t.tailer), ["1:new\n"]);
   assert.deepEqual(t.events, [{
     kind: "lost",
+    cause: "gone",
     generation: 0,
     offset: 2,
     bytes: 4,
