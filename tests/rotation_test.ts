@@ -393,7 +393,7 @@ test("a log replaced by an identical copy (cp, then mv over it): nothing doubled
   assert.equal(result.code, 0, result.stderr);
   await assertOnce(db, 1100, "replaced by an identical copy while stopped");
   // The same while capture runs.
-  await using capture = new Running(
+  await using _capture = new Running(
     "capture",
     captureArgs(db, dir.path, "--rotate-wait", "0", log),
   );
