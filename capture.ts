@@ -14,6 +14,8 @@ import type { BatchSink } from "./lib/sink/sink.ts";
 import { extractSink } from "./lib/sink/handover.ts";
 import { removeStaleTemps } from "./lib/source/atomic.ts";
 import { cacheLockPath, holdLock } from "./lib/source/lock.ts";
+import { DEFAULT_LOGROTATE_CONF } from "./lib/source/logrotate.ts";
+import { defaultRotatedGlobs } from "./lib/source/rotated.ts";
 import { runMain } from "./lib/cli/main.ts";
 import {
   batchLinesFor,
@@ -40,6 +42,7 @@ import {
   describeOrigins,
   dropDirectoryCheck,
   logCheck,
+  logrotateCheck,
   pemFileCheck,
   receiverCheck,
   runChecks,
@@ -91,6 +94,11 @@ async function checkSetup(
     { name: "configuration", run: () => Promise.resolve(describeOrigins(origins)) },
     logCheck(path),
     cacheCheck(cachePath, cacheLockPath(cachePath)),
+    logrotateCheck(
+      path,
+      o.rotated?.length ? o.rotated : defaultRotatedGlobs(path),
+      o.logrotateConf?.length ? o.logrotateConf : DEFAULT_LOGROTATE_CONF,
+    ),
   ];
   if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
   if (o.tailOnly) {

@@ -439,6 +439,20 @@ test(
     await append(log, numbered(500, 1000));
     await logrotate(dir.path, log, options);
     await append(log, numbered(1000, 1100));
+    // capture check reads the logrotate configuration and says so beforehand, with the fix.
+    const conf = ["--logrotate-conf", `${dir.path}/logrotate.conf`];
+    const check = await run("capture", ["check", ...captureArgs(db, dir.path, ...conf, log)]);
+    assert.match(
+      check.stdout,
+      new RegExp(
+        `! logrotate: logrotate moves rotated files to ${old}.*Fix: add --rotated '${old}/spysocket\\.log\\*'`,
+      ),
+    );
+    const fixed = await run("capture", [
+      "check",
+      ...captureArgs(db, dir.path, ...conf, "--rotated", `${old}/spysocket.log*`, log),
+    ]);
+    assert.match(fixed.stdout, /✓ logrotate: .*covers .*nothing in it loses data/);
     // Without --rotated, capture cannot find the file: it says so, naming --rotated.
     const copyDir = `${dir.path}/without`;
     await Deno.mkdir(copyDir);

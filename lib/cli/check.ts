@@ -28,6 +28,7 @@ import { readCheckpoint } from "../source/checkpoint.ts";
 import { type CouchClient, CouchError, FEED_DESIGN_ID } from "../sink/couchdb.ts";
 import { networkReason } from "../base/errors.ts";
 import { holdLock } from "../source/lock.ts";
+import { logrotateFor, rotationRisks } from "../source/logrotate.ts";
 
 /** One thing to try; it resolves with what it found, or throws what is wrong. */
 export interface Check {
@@ -49,6 +50,19 @@ export class CheckFailure extends Error {
   }
 }
 
+/**
+ * What a check found that works but can lose data: one `!` line each, which do not fail the run.
+ */
+export class CheckWarning extends Error {
+  readonly warnings: { problem: string; fix: string }[];
+  /** The warnings, each with its fix. */
+  constructor(warnings: { problem: string; fix: string }[]) {
+    super(warnings.map((w) => w.problem).join("; "));
+    this.name = "CheckWarning";
+    this.warnings = warnings;
+  }
+}
+
 /** Runs `checks` in order, one line each through `write`: how many failed. */
 export async function runChecks(
   checks: Check[],
@@ -65,6 +79,10 @@ export async function runChecks(
     try {
       write(`✓ ${check.name}: ${await check.run()}`);
     } catch (error) {
+      if (error instanceof CheckWarning) {
+        for (const w of error.warnings) write(`! ${check.name}: ${w.problem}. Fix: ${w.fix}`);
+        continue;
+      }
       failures++;
       notPassed.add(check.name);
       const fix = error instanceof CheckFailure ? `. Fix: ${error.fix}` : "";
@@ -115,6 +133,24 @@ export function logCheck(path: string): Check {
         );
       }
       return `${path} does not exist yet; capture waits for it in ${folder} (--once would exit 1)`;
+    },
+  };
+}
+
+/**
+ * The logrotate configuration that covers the log (`confs`: /etc/logrotate.conf and what it
+ * includes, or `--logrotate-conf`): a `!` line for each setting that loses data with these
+ * `--rotated` globs.
+ */
+export function logrotateCheck(path: string, rotatedGlobs: string[], confs: string[]): Check {
+  return {
+    name: "logrotate",
+    run: async () => {
+      const stanza = await logrotateFor(path, confs);
+      if (!stanza) return `no configuration in ${confs.join(", ")} covers ${path}`;
+      const risks = rotationRisks(path, stanza, rotatedGlobs);
+      if (risks.length > 0) throw new CheckWarning(risks);
+      return `${stanza.where} covers ${path}: nothing in it loses data`;
     },
   };
 }

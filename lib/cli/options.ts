@@ -328,6 +328,15 @@ export const CAPTURE_OPTIONS = [
     help: "where rotated files go, e.g. an olddir (repeatable)",
   },
   {
+    key: "logrotateConf",
+    flag: "logrotate-conf",
+    type: "list",
+    placeholder: "FILE",
+    section: "input",
+    defaultText: "/etc/logrotate.conf",
+    help: "logrotate configuration that capture check reads (repeatable)",
+  },
+  {
     key: "rotateWait",
     flag: "rotate-wait",
     type: "duration",
