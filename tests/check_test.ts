@@ -48,6 +48,7 @@ test("capture check on a good setup: every check passes, exit 0, and nothing is 
     "configuration",
     "log",
     "cache file",
+    "logrotate",
     "CouchDB",
     "credentials",
     "database",

@@ -23,12 +23,20 @@ import {
   until,
 } from "./helpers.ts";
 
-const LOGROTATE = await new Deno.Command("logrotate", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-})
-  .output().then((o) => o.success, () => false);
+/** Debian's logrotate, on the PATH or where Debian puts it (/usr/sbin is not on every PATH). */
+async function findLogrotate(): Promise<string | null> {
+  for (const command of ["logrotate", "/usr/sbin/logrotate"]) {
+    const works = await new Deno.Command(command, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output().then((o) => o.success, () => false);
+    if (works) return command;
+  }
+  return null;
+}
+const LOGROTATE_COMMAND = await findLogrotate();
+const LOGROTATE = LOGROTATE_COMMAND !== null;
 if (!LOGROTATE) {
   console.log(
     "rotation_test: logrotate is not installed (apt-get install logrotate): its cases skip",
@@ -95,7 +103,7 @@ async function assertOnce(db: string, written: number, what: string): Promise<vo
 async function logrotate(dir: string, log: string, options: string[]): Promise<void> {
   const conf = `${dir}/logrotate.conf`;
   await Deno.writeTextFile(conf, `${log} {\n  ${options.join("\n  ")}\n}\n`);
-  const out = await new Deno.Command("logrotate", {
+  const out = await new Deno.Command(LOGROTATE_COMMAND!, {
     args: ["-f", "-s", `${dir}/logrotate.state`, conf],
     stdout: "piped",
     stderr: "piped",

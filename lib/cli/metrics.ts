@@ -72,7 +72,11 @@ export function captureMetrics(
     files_truncated_total: counter(stats.filesTruncated, "files truncated or rewritten in place"),
     bytes_lost_total: counter(
       stats.bytesLost,
-      "bytes of files gone before they were read (rotated and removed while stopped)",
+      "bytes known lost: files gone or truncated before they were read, rotated files capture cannot read",
+    ),
+    rotated_files_unreadable_total: counter(
+      stats.rotatedUnreadable,
+      "rotated files capture cannot read (a compressor other than gzip, or corrupt data)",
     ),
     bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
   };

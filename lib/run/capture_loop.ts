@@ -123,8 +123,10 @@ export interface CaptureStats extends StoreCounters {
   filesFollowed: number;
   /** Files truncated or rewritten in place. */
   filesTruncated: number;
-  /** Bytes of files gone before they were read (rotated and removed while capture was stopped). */
+  /** Bytes known lost: files gone or truncated before they were read, unreadable rotated files. */
   bytesLost: number;
+  /** Rotated files that cannot be read (a compressor other than gzip, or corrupt data). */
+  rotatedUnreadable: number;
 }
 
 /** What a tail event moves in the counters. */
@@ -132,7 +134,10 @@ export function countTailEvent(stats: CaptureStats, event: TailEvent): void {
   if (event.kind === "next") stats.filesFollowed++;
   else if (event.kind === "truncated") stats.filesTruncated++;
   else if (event.kind === "lost") stats.bytesLost += event.bytes;
-  else if (event.kind === "unreadable") {
+  else if (event.kind === "unreadableRotated") {
+    stats.rotatedUnreadable++;
+    stats.bytesLost += event.file.bytes;
+  } else if (event.kind === "unreadable") {
     stats.readFailing = unreadableReason(event.name);
   } else if (event.kind === "readable") stats.readFailing = null;
 }
@@ -150,6 +155,7 @@ export function newStats(): CaptureStats {
     filesFollowed: 0,
     filesTruncated: 0,
     bytesLost: 0,
+    rotatedUnreadable: 0,
   };
 }
 

@@ -44,7 +44,7 @@ Deno.test("scripts are skipped, braces in them too", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("the settings that lose data are named, each with its fix; a covered olddir and gzip are fine", async () => {
+Deno.test("the settings that lose data are named, each with its fix; a covered olddir and gzip are fine", () => {
   const where = "test:1";
   const stanza = (entries: [string, string][]) => ({ where, directives: new Map(entries) });
   const log = "/var/log/spysocket.log";
