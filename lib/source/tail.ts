@@ -468,7 +468,7 @@ export class Tailer {
       // Truncated or rewritten in place while stopped, and no copy of the rest anywhere.
       const size = await opened.size();
       if (await this.#adoptLocated(opened, start)) return;
-      if (seenSize > start.offset) {
+      if (seenSize > start.offset || unreadable.length > 0) {
         this.#emit({
           kind: "lost",
           cause: "truncated",
