@@ -7,6 +7,7 @@ import {
   append,
   assertFeedOnce,
   assertRecordsOnce,
+  captureArgs,
   expectedRows,
   feedDocs,
   feedEnd,
@@ -29,24 +30,6 @@ import {
 } from "./helpers.ts";
 
 const lines = simulatedLines(7);
-
-function captureArgs(db: string, dir: string, ...extra: string[]): string[] {
-  return [
-    "--couchdb",
-    db,
-    "--cache",
-    `${dir}/cache.json`,
-    "--year",
-    "2012",
-    "--source",
-    "t",
-    "--flush-ms",
-    "100",
-    "--poll-ms",
-    "100",
-    ...extra,
-  ];
-}
 
 test("a writer appends while capture runs: every line exactly once, in order", async () => {
   await using dir = await tempDir();

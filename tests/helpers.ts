@@ -320,6 +320,28 @@ export async function feedRowsOnce(db: string, end: number, generation = 0): Pro
   return rows;
 }
 
+/**
+ * The arguments of a capture into `db` with its cache file in `dir`, as most tests run it: the year
+ * fixed, the source named `t`, short flush and poll times; `extra` (flags, then the log) follow.
+ */
+export function captureArgs(db: string, dir: string, ...extra: string[]): string[] {
+  return [
+    "--couchdb",
+    db,
+    "--cache",
+    `${dir}/cache.json`,
+    "--year",
+    "2012",
+    "--source",
+    "t",
+    "--flush",
+    "100ms",
+    "--poll",
+    "100ms",
+    ...extra,
+  ];
+}
+
 /** The spysocket line of number `n` (its vehicle is `V.1.n`), so that each line can be counted. */
 export function numberedLine(n: number): string {
   return `07:04:42 02/15  V.1.${n}  H.0.0  MT_LOCATION    Lat/Lon:370620935/-763413842 [Valid]  Adher:-1 [Valid]  Odom:2668 [Valid]  DGPS:On  FOM:2\n`;

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import {
   append,
+  captureArgs,
   feedDocs,
   freePortForTest,
   freshDb,
@@ -43,22 +44,17 @@ if (!LOGROTATE) {
   );
 }
 
-function captureArgs(db: string, dir: string, ...extra: string[]): string[] {
-  return [
-    "--couchdb",
-    db,
-    "--cache",
-    `${dir}/cache.json`,
-    "--year",
-    "2012",
-    "--source",
-    "t",
-    "--flush",
-    "100ms",
-    "--poll",
-    "100ms",
-    ...extra,
-  ];
+/**
+ * `capture --once` into `db`, not waiting for rotated files to be quiet (nothing writes to them
+ * any more): it must exit 0. Its output, for the messages.
+ */
+async function captureOnce(db: string, dir: string, ...extra: string[]): Promise<string> {
+  const result = await run(
+    "capture",
+    captureArgs(db, dir, "--once", "--rotate-wait", "0", ...extra),
+  );
+  assert.equal(result.code, 0, result.stderr);
+  return result.stderr;
 }
 
 /** Lines `from` to `to` (exclusive), numbered. */
@@ -177,15 +173,11 @@ test(
     const log = `${dir.path}/spysocket.log`;
     const db = freshDb("rotgz");
     await append(log, numbered(0, 500));
-    assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+    await captureOnce(db, dir.path, log);
     await append(log, numbered(500, 1500));
     await logrotate(dir.path, log, ["create", "rotate 5", "compress"]);
     await append(log, numbered(1500, 1600));
-    const result = await run(
-      "capture",
-      captureArgs(db, dir.path, "--once", "--rotate-wait", "0", log),
-    );
-    assert.equal(result.code, 0, result.stderr);
+    await captureOnce(db, dir.path, log);
     await assertOnce(db, 1600, "compress, stopped across one rotation");
   },
   { ignore: !LOGROTATE },
@@ -198,7 +190,7 @@ test(
     const log = `${dir.path}/spysocket.log`;
     const db = freshDb("rotdelay");
     await append(log, numbered(0, 500));
-    assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+    await captureOnce(db, dir.path, log);
     await append(log, numbered(500, 1500));
     const options = ["create", "rotate 5", "compress", "delaycompress"];
     await logrotate(dir.path, log, options);
@@ -210,11 +202,7 @@ test(
       await Deno.stat(`${log}.2.gz`).then(() => true, () => false),
       "logrotate compressed .2",
     );
-    const result = await run(
-      "capture",
-      captureArgs(db, dir.path, "--once", "--rotate-wait", "0", log),
-    );
-    assert.equal(result.code, 0, result.stderr);
+    await captureOnce(db, dir.path, log);
     await assertOnce(db, 2600, "delaycompress, two rotations while stopped");
   },
   { ignore: !LOGROTATE },
@@ -227,15 +215,11 @@ test(
     const log = `${dir.path}/spysocket.log`;
     const db = freshDb("rotcopy");
     await append(log, numbered(0, 500));
-    assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+    await captureOnce(db, dir.path, log);
     await append(log, numbered(500, 1000));
     await logrotate(dir.path, log, ["copytruncate", "rotate 5"]);
     await append(log, numbered(1000, 1100));
-    const result = await run(
-      "capture",
-      captureArgs(db, dir.path, "--once", "--rotate-wait", "0", log),
-    );
-    assert.equal(result.code, 0, result.stderr);
+    await captureOnce(db, dir.path, log);
     await assertOnce(db, 1100, "copytruncate while stopped");
   },
   { ignore: !LOGROTATE },
@@ -309,10 +293,10 @@ test("a cache file restored from a backup, then smaller batches than the run tha
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("restore");
   await append(log, numbered(0, 100));
-  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await captureOnce(db, dir.path, log);
   const backup = await Deno.readTextFile(`${dir.path}/cache.json`);
   await append(log, numbered(100, 30_100));
-  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await captureOnce(db, dir.path, log);
   await Deno.writeTextFile(`${dir.path}/cache.json`, backup);
   await append(log, numbered(30_100, 31_000));
   const result = await run(
@@ -390,15 +374,11 @@ test("a log replaced by an identical copy (cp, then mv over it): nothing doubled
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("copyover");
   await append(log, numbered(0, 1000));
-  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await captureOnce(db, dir.path, log);
   await Deno.copyFile(log, `${dir.path}/edited`);
   await append(`${dir.path}/edited`, numbered(1000, 1100));
   await Deno.rename(`${dir.path}/edited`, log);
-  const result = await run(
-    "capture",
-    captureArgs(db, dir.path, "--once", "--rotate-wait", "0", log),
-  );
-  assert.equal(result.code, 0, result.stderr);
+  await captureOnce(db, dir.path, log);
   await assertOnce(db, 1100, "replaced by an identical copy while stopped");
   // The same while capture runs.
   await using _capture = new Running(
@@ -417,16 +397,12 @@ test("a writer's progress file (LOG.written) is not a rotated file: no junk docu
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("written");
   await append(log, numbered(0, 100));
-  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await captureOnce(db, dir.path, log);
   await Deno.rename(log, `${log}.1`);
   await append(log, numbered(100, 200));
   await new Promise((r) => setTimeout(r, 20));
   await Deno.writeTextFile(`${log}.written`, "written: 200 lines\n");
-  const result = await run(
-    "capture",
-    captureArgs(db, dir.path, "--once", "--rotate-wait", "0", log),
-  );
-  assert.equal(result.code, 0, result.stderr);
+  await captureOnce(db, dir.path, log);
   const docs = await feedDocs(db);
   assert.equal(docs.filter((d) => d.rows === 0).length, 0, "no document of junk");
   assert.deepEqual(docs.map((d) => d.source.generation).sort(), [0, 1]);
@@ -443,7 +419,7 @@ test(
     const db = freshDb("olddir");
     const options = ["create", "rotate 5", `olddir ${old}`];
     await append(log, numbered(0, 500));
-    assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+    await captureOnce(db, dir.path, log);
     await append(log, numbered(500, 1000));
     await logrotate(dir.path, log, options);
     await append(log, numbered(1000, 1100));
@@ -494,7 +470,7 @@ test("a compressed rotation capture cannot read (bzip2) is an ERROR line with it
   const log = `${dir.path}/spysocket.log`;
   const db = freshDb("rotbz2");
   await append(log, numbered(0, 100));
-  assert.equal((await run("capture", captureArgs(db, dir.path, "--once", log))).code, 0);
+  await captureOnce(db, dir.path, log);
   await append(log, numbered(100, 200));
   // As logrotate does it: renamed, a new log made, the rotated file compressed and removed.
   await Deno.rename(log, `${log}.1`);
@@ -503,13 +479,8 @@ test("a compressed rotation capture cannot read (bzip2) is an ERROR line with it
   // bzip2's magic and then anything: capture must not read it as text.
   await Deno.writeFile(`${log}.1.bz2`, new Uint8Array([0x42, 0x5a, 0x68, 0x39, ...gzipSync(text)]));
   await Deno.remove(`${log}.1`);
-  const result = await run(
-    "capture",
-    captureArgs(db, dir.path, "--once", "--rotate-wait", "0", log),
-  );
-  assert.equal(result.code, 0, result.stderr);
   assert.match(
-    result.stderr,
+    await captureOnce(db, dir.path, log),
     /ERROR .*spysocket\.log\.1\.bz2 \(bzip2, \d+ bytes\) may hold it and cannot be read/,
   );
   const counts = await tally(db, 250);
