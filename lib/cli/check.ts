@@ -297,8 +297,8 @@ export function couchChecks(db: CouchClient, options: { feedViews: boolean }): C
         if (status === 404) {
           if (admin) return `${db.url} does not exist yet; it is created at the start`;
           throw new CheckFailure(
-            `${db.url} does not exist, and only an admin can create it`,
-            `ask an admin to create it (PUT ${db.url})`,
+            `${db.url} does not exist, and only a server admin can create it`,
+            `have an admin create it and make this user a member (see "CouchDB privileges" in the README: curl -u ADMIN -X PUT ${db.url})`,
           );
         }
         return `${db.url} exists (${body.doc_count ?? "?"} documents)`;
@@ -312,10 +312,12 @@ export function couchChecks(db: CouchClient, options: { feedViews: boolean }): C
           const state = await db.feedDesignState();
           if (state === "current") return `${FEED_DESIGN_ID} is current`;
           if (admin) return `${FEED_DESIGN_ID} is ${state}; it is written at the start`;
-          throw new CheckFailure(
-            `${FEED_DESIGN_ID} is ${state}, and only an admin can write it`,
-            "start once with an admin's credentials, or ask an admin to",
-          );
+          throw new CheckWarning([{
+            problem:
+              `${FEED_DESIGN_ID} is ${state}, and only an admin of the database can write it: capture stores feed documents without it, but the views downstream reads are not there`,
+            fix:
+              `run capture once with an admin's credentials (COUCHDB_USER=admin COUCHDB_PASSWORD=... capture --once ...), which writes it`,
+          }]);
         },
       }]
       : [],

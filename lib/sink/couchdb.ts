@@ -191,6 +191,8 @@ export interface Target {
   database: string;
   /** The `Authorization` header the credentials make, if any. */
   authorization: string | null;
+  /** The user the credentials name, if any. */
+  user: string | null;
 }
 
 /** Splits a database URL into the server, the database and the credentials, checking each. */
@@ -232,7 +234,19 @@ export function parseCouchUrl(url: string, user?: string, password?: string): Ta
   const authorization = name !== undefined
     ? "Basic " + btoa(String.fromCharCode(...new TextEncoder().encode(`${name}:${secret ?? ""}`)))
     : null;
-  return { base, database, authorization };
+  return { base, database, authorization, user: name ?? null };
+}
+
+/** What a request asks CouchDB to let the user do, in words. */
+function privilegeOf(method: string, path: string, database: string): string {
+  const doc = decodeURIComponent(path.split("?")[0]);
+  if (!doc) {
+    return method === "PUT" ? `create database "${database}"` : `use database "${database}"`;
+  }
+  if (doc.startsWith("_design/")) return `write the design document ${doc}`;
+  return ["GET", "HEAD"].includes(method) || doc === "_all_docs"
+    ? `read database "${database}"`
+    : `write documents in database "${database}"`;
 }
 
 function isTransient(status: number): boolean {
@@ -245,6 +259,8 @@ export class CouchClient implements DocumentStore {
   readonly server: string;
   readonly database: string;
   readonly #authorization: string | null;
+  /** The user the credentials name, for messages. */
+  readonly user: string | null;
   readonly #timeoutMs: number;
   readonly #retryForMs: number;
   readonly #backoffMs: number;
@@ -267,6 +283,7 @@ export class CouchClient implements DocumentStore {
     this.server = target.base;
     this.database = target.database;
     this.#authorization = target.authorization;
+    this.user = target.user;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#retryForMs = options.retryForMs ?? Infinity;
     this.#backoffMs = options.backoffMs ?? 250;
@@ -422,6 +439,22 @@ export class CouchClient implements DocumentStore {
   ): CouchError {
     const error = String(body.error ?? "");
     const reason = body.reason ? `: ${body.reason}` : "";
+    const who = this.user === null ? "CouchDB" : `user "${this.user}"`;
+    // A 401 that names an admin is a privilege the user lacks, not a wrong password.
+    if (
+      [401, 403].includes(status) && /not a (db or )?server admin/i.test(String(body.reason ?? ""))
+    ) {
+      const needs = /db or server/i.test(String(body.reason))
+        ? `an admin of database "${this.database}" (its _security admins) or a server admin`
+        : "a server admin";
+      return new CouchError(
+        `CouchDB at ${this.server} does not let ${who} ${
+          privilegeOf(method, path, this.database)
+        } (${status}${reason}): that needs ${needs}; the credentials themselves were accepted. See "CouchDB privileges" in the README`,
+        status,
+        error,
+      );
+    }
     if (status === 401) {
       return new CouchError(
         `CouchDB at ${this.server} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
@@ -431,7 +464,9 @@ export class CouchClient implements DocumentStore {
     }
     if (status === 403) {
       return new CouchError(
-        `CouchDB at ${this.server} forbids ${method} on database "${this.database}" (403${reason}): give the user admin or member rights`,
+        `CouchDB at ${this.server} does not let ${who} ${
+          privilegeOf(method, path, this.database)
+        } (403${reason}): make the user a member of database "${this.database}" (its _security members; see "CouchDB privileges" in the README)`,
         status,
         error,
       );
@@ -484,19 +519,32 @@ export class CouchClient implements DocumentStore {
    * every document (CouchDB).
    */
   async ensureDatabase(options: { feedViews?: boolean } = {}): Promise<void> {
-    const { status } = await this.request("PUT", "");
-    if (status === 404) {
-      throw new CouchError(
-        `CouchDB at ${this.server} cannot create database "${this.database}"`,
-        404,
-      );
+    // Looked at before it is created: a member (not an admin) may use a database, not create one.
+    if ((await this.request("GET", "")).status === 404) {
+      const { status } = await this.request("PUT", "");
+      if (status === 404) {
+        throw new CouchError(
+          `CouchDB at ${this.server} cannot create database "${this.database}"`,
+          404,
+        );
+      }
     }
     if (options.feedViews === false) return;
     const current = await this.getDocument<Doc & { _rev: string }>(FEED_DESIGN._id);
     if (designState(current) === "current") return;
     const doc = current ? { ...FEED_DESIGN, _rev: current._rev } : FEED_DESIGN;
-    const put = await this.request("PUT", encodeId(FEED_DESIGN._id), doc);
-    if (put.status === 409) return; // another process installed it just now
+    try {
+      const put = await this.request("PUT", encodeId(FEED_DESIGN._id), doc);
+      if (put.status === 409) return; // another process installed it just now
+    } catch (error) {
+      // The views are for the readers downstream: the lines are stored all the same.
+      if (!(error instanceof CouchError) || ![401, 403].includes(error.status)) throw error;
+      this.#log?.warn(
+        `${FEED_DESIGN_ID} is ${
+          current ? "outdated" : "missing"
+        } and cannot be written: ${error.message}. Feed documents are stored all the same; have an admin run capture once, or PUT it (capture check says how)`,
+      );
+    }
   }
 
   /** Whether the feed design document is there with the views this version writes. */
