@@ -322,7 +322,10 @@ test("capture check on Apache CouchDB: a user who is no admin cannot have the da
     assert.equal(result.code, 1, result.stdout);
     const seen = verdicts(result.stdout);
     assert.match(seen.get("credentials")!, new RegExp(`^✓ accepted as ${user}$`));
-    assert.match(seen.get("database")!, /^✗ .*only an admin can create it\. Fix: ask an admin/);
+    assert.match(
+      seen.get("database")!,
+      /^✗ .*only a server admin can create it\. Fix: have an admin create it/,
+    );
   } finally {
     const rev = (await (await fetch(userDoc)).json())._rev;
     await fetch(`${userDoc}?rev=${rev}`, { method: "DELETE" }).then((r) => r.body?.cancel());

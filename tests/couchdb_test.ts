@@ -234,5 +234,8 @@ test("feed documents go as multipart to a single Apache CouchDB node only", () =
   // A cluster waits for a node that is down on multipart attachments; unknown counts as a cluster.
   assert.equal(takesMultipart({ ...apache, nodes: 3 }), false);
   assert.equal(takesMultipart({ ...apache, nodes: null }), false);
+  // A member, who may not read _membership, reads the database's copies instead.
+  assert.equal(takesMultipart({ ...apache, nodes: null, copies: 1 }), true);
+  assert.equal(takesMultipart({ ...apache, nodes: null, copies: 3 }), false);
   assert.equal(takesMultipart({ version: "4.2.0", apacheCouchdb: false, nodes: null }), false);
 });

@@ -131,6 +131,11 @@ export interface ServerInfo {
   apacheCouchdb: boolean;
   /** Nodes in its cluster (1: a single node); `null` when the user may not read it. */
   nodes: number | null;
+  /**
+   * Copies of each document the database keeps (its `n`), read where `nodes` cannot be (a member
+   * may read its database, not `_membership`); absent when not read.
+   */
+  copies?: number | null;
 }
 
 /**
@@ -140,7 +145,8 @@ export interface ServerInfo {
  * killed, such a PUT answered after 5 minutes, where a JSON one answers at once.
  */
 export function takesMultipart(info: ServerInfo): boolean {
-  return info.apacheCouchdb && info.nodes === 1;
+  // One copy of each document: no other node for a multipart PUT to wait for.
+  return info.apacheCouchdb && (info.nodes === 1 || (info.nodes === null && info.copies === 1));
 }
 
 /** A CouchDB document body. */
@@ -509,7 +515,13 @@ export class CouchClient implements DocumentStore {
       const cluster = membership?.body.cluster_nodes;
       if (membership?.status === 200 && Array.isArray(cluster)) nodes = cluster.length;
     }
-    return { version: String(body.version ?? "unknown"), apacheCouchdb, nodes };
+    let copies: number | null = null;
+    if (apacheCouchdb && nodes === null) {
+      const database = await this.request("GET", "").catch(() => null);
+      const n = (database?.body.cluster as { n?: unknown } | undefined)?.n;
+      if (database?.status === 200 && typeof n === "number") copies = n;
+    }
+    return { version: String(body.version ?? "unknown"), apacheCouchdb, nodes, copies };
   }
 
   /**
