@@ -27,6 +27,8 @@ import {
   VERSION,
 } from "./lib/cli/options.ts";
 import { startStatusServer } from "./lib/cli/status.ts";
+import { Health, Prober } from "./lib/run/health.ts";
+import { redactUrl } from "./lib/base/redact.ts";
 import { captureMetrics, NO_REQUESTS } from "./lib/cli/metrics.ts";
 import {
   checkingClient,
@@ -47,6 +49,18 @@ import {
   receiverCheck,
   runChecks,
 } from "./lib/cli/check.ts";
+
+/** How often /healthz asks the sink whether it answers, whether or not batches flow. */
+const HEALTH_PROBE_MS = 5_000;
+/** How long the log may be missing before /healthz says so. */
+const LOG_MISSING_GRACE_MS = 60_000;
+
+/** Why the log counts as missing for /healthz: gone for longer than the grace period. */
+function logMissing(path: string, since: number | null): string | null {
+  if (since === 0) return `${path} does not exist, nor does its folder: check the path`;
+  if (since === null || Date.now() - since < LOG_MISSING_GRACE_MS) return null;
+  return `${path} does not exist (for ${Math.round((Date.now() - since) / 1000)} s)`;
+}
 
 const USAGE = "capture [options] LOGFILE\n       capture check [options] LOGFILE";
 const EXAMPLES = `examples:
@@ -177,10 +191,41 @@ await runMain("capture", async (signal) => {
   );
   const stale = await removeStaleTemps(cachePath);
   if (stale) log.info(`removed ${stale} temporary files of ${cachePath} left by a crash`);
-  let sink: BatchSink;
+  const stats = newStats();
+  // /healthz is served from the start: a capture that cannot reach CouchDB at start says so.
+  let sink: BatchSink | null = null;
   let couchOutage = () => false;
   let requests = NO_REQUESTS;
-  let target: string;
+  let target = o.tailOnly ? [o.extractDir, o.shipTo].filter(Boolean).join(" and ") : redactUrl(
+    o.couchdb ?? "",
+  );
+  if (statusAt) {
+    const health = new Health();
+    const prober = new Prober(
+      async () => sink?.probe ? await sink.probe() : null,
+      HEALTH_PROBE_MS,
+      signal,
+    );
+    health.add("log", () => stats.readFailing ?? logMissing(path, stats.logMissingSince));
+    health.add(
+      o.tailOnly ? "hand-over" : "couchdb",
+      () =>
+        !sink
+          ? `connecting to ${target}`
+          : couchOutage()
+          ? `CouchDB at ${target} does not answer`
+          : prober.failing() ?? stats.pushFailing,
+    );
+    health.add("tailing", () => sink && !stats.tailing ? "not tailing" : null);
+    startStatusServer({
+      ...statusAt,
+      program: "capture",
+      signal,
+      log,
+      health,
+      metrics: () => captureMetrics(stats, requests),
+    });
+  }
   if (o.tailOnly) {
     const { extractDir, ship } = handoverTarget(o);
     if (extractDir) {
@@ -199,30 +244,12 @@ await runMain("capture", async (signal) => {
       pollMs: o.pollMs,
       retryForMs: retryForMsOf(o),
     });
-    target = [o.extractDir, o.shipTo].filter(Boolean).join(" and ");
   } else {
     const couch = await couchSink("capture", o, log);
     sink = couch.sink;
     target = couch.url;
     couchOutage = () => couch.db.inOutage;
     requests = couch.db;
-  }
-  const stats = newStats();
-  if (statusAt) {
-    startStatusServer({
-      ...statusAt,
-      program: "capture",
-      signal,
-      log,
-      health: () =>
-        stats.readFailing ??
-          (!stats.tailing
-            ? "not tailing"
-            : couchOutage()
-            ? `CouchDB at ${target} does not answer`
-            : stats.pushFailing),
-      metrics: () => captureMetrics(stats, requests),
-    });
   }
   return await runCapture(
     {

@@ -22,7 +22,7 @@ import {
   runChecks,
   tlsPairCheck,
 } from "./lib/cli/check.ts";
-import { monitorMetrics } from "./lib/cli/metrics.ts";
+import { monitorMetrics, NO_REQUESTS } from "./lib/cli/metrics.ts";
 import { newMonitorStats } from "./lib/run/extract_sender.ts";
 import { heldPosition, runMonitor } from "./lib/run/monitor_loop.ts";
 import { findStoredPosition } from "./lib/sink/store.ts";
@@ -45,6 +45,8 @@ import {
 } from "./lib/cli/program.ts";
 import { startReceiver } from "./lib/run/receiver.ts";
 import { startStatusServer } from "./lib/cli/status.ts";
+import { Health, Prober } from "./lib/run/health.ts";
+import { redactUrl } from "./lib/base/redact.ts";
 
 const CONVERT_USAGE = "monitor convert [options] FILE...";
 const CONVERT_EXAMPLES = `examples:
@@ -195,18 +197,32 @@ await runMain("monitor", async (signal) => {
     `drop directory ${dir}`,
     "another monitor takes its extracts; stop it first (one monitor per drop directory)",
   );
-  const { sink, url, db } = await couchSink("monitor", o, log);
   const stats = newMonitorStats();
+  // /healthz is served from the start: a monitor that cannot reach CouchDB at start says so.
+  let couch: Awaited<ReturnType<typeof couchSink>> | null = null;
   if (statusAt) {
+    const health = new Health();
+    const prober = new Prober(async () => await couch?.db.probe() ?? null, 5_000, signal);
+    health.add(
+      "couchdb",
+      () =>
+        !couch
+          ? `connecting to ${redactUrl(o.couchdb ?? "")}`
+          : couch.db.inOutage
+          ? `CouchDB at ${couch.url} does not answer`
+          : prober.failing(),
+    );
     startStatusServer({
       ...statusAt,
       program: "monitor",
       signal,
       log,
-      health: () => (db.inOutage ? `CouchDB at ${url} does not answer` : null),
-      metrics: () => monitorMetrics(stats, db),
+      health,
+      metrics: () => monitorMetrics(stats, couch?.db ?? NO_REQUESTS),
     });
   }
+  couch = await couchSink("monitor", o, log);
+  const { sink, url, db } = couch;
   if (receiver) {
     startReceiver({
       dir,

@@ -192,6 +192,7 @@ export async function couchSink(
       inFlight: BATCHES_IN_FLIGHT,
       positionHolder: "CouchDB",
       findPosition: (source, file) => findStoredPosition(db, source, file),
+      probe: () => db.probe(),
     },
   };
 }

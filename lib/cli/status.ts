@@ -1,26 +1,34 @@
 /**
- * The status endpoint of a running program: `/healthz` (200, or 503 with the reason) and `/metrics`
- * in the Prometheus text format.
+ * The status endpoint of a running program: `/healthz` (200, or 503; a JSON body with each check's
+ * verdict) and `/metrics` in the Prometheus text format. It is served from the start, before
+ * CouchDB has answered, so that a program that cannot get going says so.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { createLogger } from "../base/log.ts";
+ * import { Health } from "../run/health.ts";
  * import { startStatusServer } from "./status.ts";
  * const stop = new AbortController();
+ * const health = new Health();
+ * health.add("couchdb", () => "CouchDB does not answer");
  * const server = startStatusServer({
  *   hostname: "127.0.0.1",
  *   port: 0,
  *   program: "capture",
- *   health: () => "CouchDB does not answer",
+ *   health,
  *   metrics: () => ({ lines_read_total: { value: 1, help: "lines read", type: "counter" } }),
  *   log: createLogger({ level: "error" }),
  *   signal: stop.signal,
  * });
  * const base = `http://127.0.0.1:${server.addr.port}`;
- * const health = await fetch(`${base}/healthz`);
- * assert.equal(health.status, 503);
- * assert.equal(await health.text(), "unhealthy: CouchDB does not answer\n");
+ * const answer = await fetch(`${base}/healthz`);
+ * assert.equal(answer.status, 503);
+ * assert.deepEqual(await answer.json(), {
+ *   status: "unhealthy",
+ *   reason: "CouchDB does not answer",
+ *   checks: { couchdb: "CouchDB does not answer" },
+ * });
  * assert.match(await (await fetch(`${base}/metrics`)).text(), /^logcapture_capture_lines_read_total 1$/m);
  * stop.abort();
  * await server.finished;
@@ -28,6 +36,7 @@
  * @module
  */
 import type { Logger } from "../base/log.ts";
+import type { Health } from "../run/health.ts";
 
 /** One metric: its value, help text and type. */
 export interface Metric {
@@ -42,8 +51,8 @@ export interface StatusOptions {
   port: number;
   /** `logcapture_<program>_` prefixes every metric name. */
   program: string;
-  /** `null` when healthy, else the reason it is not. */
-  health: () => string | null;
+  /** The checks `/healthz` reports. */
+  health: Health;
   metrics: () => Record<string, Metric>;
   log: Logger;
   signal?: AbortSignal;
@@ -79,9 +88,15 @@ export function startStatusServer(options: StatusOptions): Deno.HttpServer<Deno.
   }, (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/healthz") {
-      const problem = options.health();
-      return new Response(problem ? `unhealthy: ${problem}\n` : "ok\n", {
-        status: problem ? 503 : 200,
+      const { healthy, checks } = options.health.report();
+      const body = {
+        status: healthy ? "ok" : "unhealthy",
+        ...(healthy ? {} : { reason: options.health.problem() }),
+        checks,
+      };
+      return new Response(JSON.stringify(body) + "\n", {
+        status: healthy ? 200 : 503,
+        headers: { "Content-Type": "application/json" },
       });
     }
     if (path === "/metrics") {

@@ -127,10 +127,21 @@ export interface CaptureStats extends StoreCounters {
   bytesLost: number;
   /** Rotated files that cannot be read (a compressor other than gzip, or corrupt data). */
   rotatedUnreadable: number;
+  /**
+   * Since when no file is at the log's path (ms since the epoch; 0 when its folder is missing too),
+   * or `null`.
+   */
+  logMissingSince: number | null;
 }
 
 /** What a tail event moves in the counters. */
 export function countTailEvent(stats: CaptureStats, event: TailEvent): void {
+  if (["missing", "removed", "renamed"].includes(event.kind)) {
+    // A log whose folder is missing too is a mistyped path: no grace for it.
+    stats.logMissingSince = event.kind === "missing" && event.folderMissing
+      ? 0
+      : stats.logMissingSince ?? Date.now();
+  } else if (event.kind === "appeared" || event.kind === "next") stats.logMissingSince = null;
   if (event.kind === "next") stats.filesFollowed++;
   else if (event.kind === "truncated") stats.filesTruncated++;
   else if (event.kind === "lost") stats.bytesLost += event.bytes;
@@ -156,6 +167,7 @@ export function newStats(): CaptureStats {
     filesTruncated: 0,
     bytesLost: 0,
     rotatedUnreadable: 0,
+    logMissingSince: null,
   };
 }
 

@@ -494,6 +494,30 @@ export class CouchClient implements DocumentStore {
     );
   }
 
+  /**
+   * One quick request, never retried, for `/healthz`: `null` when the database answers (whatever
+   * it answers: the server is there), else why not.
+   */
+  async probe(timeoutMs = 3000): Promise<string | null> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.#authorization) headers["Authorization"] = this.#authorization;
+    try {
+      const response = await fetch(this.url, {
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+        client: this.#httpClient,
+      });
+      await response.body?.cancel();
+      return response.status >= 500
+        ? `CouchDB at ${this.server} answers ${response.status}`
+        : response.status === 404
+        ? `database ${this.url} does not exist`
+        : null;
+    } catch (error) {
+      return `cannot reach CouchDB at ${this.server}: ${networkReason(error, timeoutMs)}`;
+    }
+  }
+
   /** Checks that the server is CouchDB and answers: its version. */
   async serverVersion(): Promise<string> {
     return (await this.serverInfo()).version;

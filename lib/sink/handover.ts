@@ -181,7 +181,28 @@ export function extractSink(options: HandoverOptions): BatchSink {
       : null;
   }
 
+  /** The drop directory is there, and the receiver answers (whatever it answers). */
+  async function probe(): Promise<string | null> {
+    if (options.extractDir) {
+      const info = await Deno.stat(options.extractDir).catch(() => null);
+      if (!info?.isDirectory) return `the drop directory ${options.extractDir} is not there`;
+    }
+    if (options.shipTo) {
+      try {
+        const response = await fetch(options.shipTo, {
+          signal: AbortSignal.timeout(3000),
+          client: options.httpClient,
+        });
+        await response.body?.cancel();
+      } catch (error) {
+        return `cannot reach the receiver at ${options.shipTo}: ${networkReason(error, 3000)}`;
+      }
+    }
+    return null;
+  }
+
   return {
+    probe,
     ...(options.shipTo
       ? { positionHolder: `the receiver at ${options.shipTo}`, findPosition }
       : {}),

@@ -32,6 +32,11 @@ export interface BatchSink {
   inFlight?: number;
   /** Who answers `findPosition`, for messages: "CouchDB", "the receiver at URL". */
   positionHolder?: string;
+  /**
+   * One quick look, never retried, at whether the sink could take a batch now (for `/healthz`,
+   * while no batch would tell): `null` when it could, else why not.
+   */
+  probe?(): Promise<string | null>;
   /** Where an earlier run got to in this file, when the cache file is gone and the sink can tell. */
   findPosition?(
     source: string,

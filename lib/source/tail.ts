@@ -85,8 +85,13 @@ export interface TailerOptions {
  * own path is the tailer's.
  */
 export type TailEvent =
-  /** The log does not exist (yet): it is waited for. */
-  | { kind: "missing" }
+  /**
+   * The log does not exist (yet): it is waited for. Said again every 5 minutes (`minutes`), and
+   * `folderMissing` when not even its folder exists (a mistyped path, most likely).
+   */
+  | { kind: "missing"; minutes?: number; folderMissing?: boolean }
+  /** The log exists now (it did not): `generation` begins. */
+  | { kind: "appeared"; generation: number }
   /** The log was removed: the next file at its path is waited for. */
   | { kind: "removed" }
   /** The log was renamed and no file is at its path yet: the next one is waited for. */
@@ -154,7 +159,26 @@ export function describeTailEvent(
 ): { level: "info" | "warn" | "error"; message: string } {
   switch (event.kind) {
     case "missing":
-      return { level: "info", message: `${path} does not exist yet; waiting for it` };
+      if (event.folderMissing) {
+        return {
+          level: "warn",
+          message: `${path} does not exist, nor does its folder${
+            event.minutes ? ` (for ${event.minutes} minutes)` : ""
+          }: check the path; capture waits for it`,
+        };
+      }
+      return event.minutes
+        ? {
+          level: "warn",
+          message:
+            `${path} still does not exist (for ${event.minutes} minutes): check the path, and that the writer runs; capture waits for it`,
+        }
+        : { level: "info", message: `${path} does not exist yet; waiting for it` };
+    case "appeared":
+      return {
+        level: "info",
+        message: `${path} exists now: reading it as generation ${event.generation}`,
+      };
     case "removed":
       return { level: "info", message: `${path} was removed; waiting for it to be created again` };
     case "renamed":
@@ -287,6 +311,9 @@ export interface TailStart {
   savedAt?: number;
 }
 
+/** How often a log that is still missing is said again. */
+const MISSING_REPEAT_MS = 5 * 60_000;
+
 /**
  * How far a file's modification time may lag the clock: the kernel stamps files from a coarse
  * clock, a tick behind (up to 10 ms), so a file written just after the cache file was saved can
@@ -325,6 +352,9 @@ export class Tailer {
    */
   #successors: LogFile[] = [];
   #waitingLogged = false;
+  /** Since when the log has been missing, and when that was last said. */
+  #missingSince: number | null = null;
+  #missingSaidAt = 0;
   #watch: FolderWatch | null = null;
   /** The file that cannot be read now, if any. */
   #blocked: string | null = null;
@@ -553,7 +583,9 @@ export class Tailer {
       if (!c) {
         const opened = await this.#openPath();
         if (!opened) return null;
-        await this.#adopt(opened, this.generations.following(), 0, false);
+        const generation = this.generations.following();
+        this.#emit({ kind: "appeared", generation });
+        await this.#adopt(opened, generation, 0, false);
         continue;
       }
       // Before every read: does the file still hold the text read so far? (copytruncate, or a
@@ -704,6 +736,7 @@ export class Tailer {
         throw new Error(`${this.path} is not a regular file`);
       }
       this.#waitingLogged = false;
+      this.#missingSince = null;
       this.#setBlocked(this.path, null);
       return await LogFile.open(this.path, file);
     } catch (error) {
@@ -713,8 +746,17 @@ export class Tailer {
         return null;
       }
       if (!(error instanceof Deno.errors.NotFound)) throw error;
-      if (!this.#waitingLogged) {
-        this.#emit({ kind: "missing" });
+      const now = Date.now();
+      if (!this.#waitingLogged || now - this.#missingSaidAt >= MISSING_REPEAT_MS) {
+        const folderMissing = !await Deno.stat(dirname(this.path)).then(() => true, () => false);
+        this.#missingSince ??= now;
+        const minutes = Math.round((now - this.#missingSince) / 60_000);
+        this.#emit({
+          kind: "missing",
+          ...(minutes > 0 ? { minutes } : {}),
+          ...(folderMissing ? { folderMissing } : {}),
+        });
+        this.#missingSaidAt = now;
         this.#waitingLogged = true;
       }
       return null;
@@ -876,6 +918,7 @@ export class Tailer {
     if (!atPath && !this.#waitingLogged) {
       this.#emit({ kind: info.nlink === 0 ? "removed" : "renamed" });
       this.#waitingLogged = true;
+      this.#missingSince = this.#missingSaidAt = Date.now();
     }
     return "away";
   }

@@ -92,7 +92,7 @@ Deno.test("a log that does not exist yet is said once, and read from 0 when it c
   assert.deepEqual(await readNow(t.tailer), []);
   await Deno.writeTextFile(t.log, "a\n");
   assert.deepEqual(await readNow(t.tailer), ["0:a\n"]);
-  assert.deepEqual(t.events, [{ kind: "missing" }]);
+  assert.deepEqual(t.events, [{ kind: "missing" }, { kind: "appeared", generation: 0 }]);
 });
 
 Deno.test("rotated while stopped: the rest of the rotated file first, then the file at the path", async () => {
