@@ -160,7 +160,7 @@ export async function rotatedAfter(
   logPath: string,
   patterns: string[],
   since: number,
-  exclude: FileIdentity[],
+  exclude: ReadText[],
   open: OpenLog,
 ): Promise<{ files: LogFile[]; unreadable: UnreadableRotated[] }> {
   const unreadable: UnreadableRotated[] = [];
@@ -214,9 +214,27 @@ export async function rotatedAfter(
   return { files: later.map((l) => l.file), unreadable };
 }
 
-/** Whether `file` begins with the text of one of `identities` (a head taken while it was young). */
-async function holdsAny(file: LogFile, identities: FileIdentity[]): Promise<boolean> {
-  for (const identity of identities) if (await sameContent(file, identity)) return true;
+/**
+ * A file already read: its identity and, when known, how much of its text was read and the hash of
+ * the bytes before that end, so that only the file itself or a copy of exactly that text (its
+ * compressed twin) is left out, never another file that happens to begin the same way.
+ */
+export interface ReadText {
+  identity: FileIdentity;
+  size?: number;
+  before?: string;
+}
+
+/** Whether `file` is one of the files already read, or a copy of one's text. */
+async function holdsAny(file: LogFile, read: ReadText[]): Promise<boolean> {
+  for (const { identity, size, before } of read) {
+    if (file.ino === identity.ino && file.dev === identity.dev) return true;
+    if (size === undefined) {
+      if (await sameContent(file, identity)) return true;
+    } else if (
+      await file.size() === size && await sameContent(file, identity, { offset: size, before })
+    ) return true;
+  }
   return false;
 }
 

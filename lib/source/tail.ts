@@ -53,6 +53,7 @@ import { Generations } from "./generations.ts";
 import {
   defaultRotatedGlobs,
   findRotated,
+  type ReadText,
   rotatedAfter,
   type UnreadableRotated,
 } from "./rotated.ts";
@@ -433,34 +434,17 @@ export class Tailer {
       return;
     }
     const at = { offset: start.offset, before: start.before };
-    if (!start.file.id && opened && start.savedAt !== undefined) {
-      // The file held no whole line when last seen (empty, or a partial first line): too little
-      // text to tell what it became. A file rotated (or copied by copytruncate) since then that
-      // begins so held its lines; the file at the path comes after it.
-      const later = await this.#rotatedAfter(start.savedAt - MTIME_SLACK_MS, []);
-      const begins = async (file: LogFile) =>
-        start.file!.headLength === 0 || await headMatches(file, start.file!);
-      let at = 0;
-      while (at < later.length && !await begins(later[at])) at++;
-      if (at < later.length) {
-        for (const skipped of later.splice(0, at)) skipped.close();
-        const first = later.shift()!;
-        this.#successors = later;
-        opened.close();
-        this.generations.startAt(start.generation + 1);
-        this.#emit({ kind: "next", name: first.name, generation: start.generation });
-        await this.#adopt(first, start.generation, start.offset, true, start.file);
-        return;
-      }
-      for (const file of later) file.close();
-    }
     // Known by its text, the same inode first: the file itself at the path, or renamed; then a
     // copy of it at the path (replaced by a restore, cp and mv, sed -i); then a copy or a
-    // compressed copy among the rotated files (copytruncate, compress).
+    // compressed copy among the rotated files (copytruncate, compress). A file that held no whole
+    // line when last seen (empty, or a partial first line) has too little text to be known by:
+    // only its inode tells, and where it is still at the path, a file rotated (or copied by
+    // copytruncate) since then that begins so comes first.
+    const weak = !start.file.id;
     const holds = async (file: LogFile | null) =>
       !!file && await sameContent(file, start.file!, at) && await file.size() >= start.offset;
     const sameInode = opened?.ino === start.file.ino && opened?.dev === start.file.dev;
-    if (sameInode && await holds(opened)) {
+    if (!weak && sameInode && await holds(opened)) {
       await this.#adopt(opened!, start.generation, start.offset, false, start.file);
       return;
     }
@@ -474,6 +458,13 @@ export class Tailer {
         which,
       );
     let { found, unreadable } = await search("renamed");
+    if (!found && weak && opened && start.savedAt !== undefined) {
+      if (await this.#adoptSinceSaved(opened, start, start.savedAt)) return;
+    }
+    if (!found && weak && sameInode && await holds(opened)) {
+      await this.#adopt(opened!, start.generation, start.offset, false, start.file);
+      return;
+    }
     if (!found && !sameInode && await holds(opened)) {
       this.#emit({ kind: "replaced", generation: start.generation, offset: start.offset });
       await this.#adopt(opened!, start.generation, start.offset, false, start.file);
@@ -546,6 +537,40 @@ export class Tailer {
       return;
     }
     if (opened) await this.#adopt(opened, start.generation + 1, 0, false);
+  }
+
+  /**
+   * For a file known by too little text (`start.file` has no whole line): the first file rotated
+   * since the position was saved that begins so is it (copytruncate's copy, say); the later ones
+   * follow, then the file at the path. False when there is none.
+   */
+  async #adoptSinceSaved(opened: LogFile, start: TailStart, savedAt: number): Promise<boolean> {
+    const later = await this.#rotatedAfter(savedAt - MTIME_SLACK_MS, []);
+    const begins = async (file: LogFile) =>
+      start.file!.headLength === 0 || await headMatches(file, start.file!);
+    let at = 0;
+    while (at < later.length && !await begins(later[at])) at++;
+    if (at === later.length) {
+      for (const file of later) file.close();
+      return false;
+    }
+    for (const skipped of later.splice(0, at)) skipped.close();
+    const first = later.shift()!;
+    this.#successors = later;
+    opened.close();
+    // CouchDB may know that file by its own text already (a cache file set back to when it was
+    // empty): then it goes on where CouchDB has it.
+    const held = await start.locate?.(await readIdentity(first));
+    if (held) {
+      this.generations.startAt(held.generation + 1);
+      this.#emit({ kind: "located", holder: start.holder ?? "CouchDB", ...held });
+      await this.#adopt(first, held.generation, held.offset, true);
+      return true;
+    }
+    this.generations.startAt(start.generation + 1);
+    this.#emit({ kind: "next", name: first.name, generation: start.generation });
+    await this.#adopt(first, start.generation, start.offset, true, start.file);
+    return true;
   }
 
   /** Adopts the file at the path where `start.locate` says an earlier run left it; false if not. */
@@ -622,7 +647,14 @@ export class Tailer {
       }
       if (this.#successors.length === 0) {
         const since = (await c.log.stat()).mtime?.getTime() ?? 0;
-        this.#successors = await this.#rotatedAfter(since, [c.identity]);
+        // Left out: this file, and a copy of exactly its text (its compressed twin).
+        const size = c.scanner.position;
+        const before = c.tail.length > 0 ? await beforeHashOf(c.tail) : undefined;
+        this.#successors = await this.#rotatedAfter(since, [{
+          identity: c.identity,
+          size,
+          before,
+        }]);
       }
       const generation = this.generations.following();
       const successor = this.#successors.shift();
@@ -939,7 +971,7 @@ export class Tailer {
     return true;
   }
 
-  async #rotatedAfter(since: number, exclude: FileIdentity[]): Promise<LogFile[]> {
+  async #rotatedAfter(since: number, exclude: ReadText[]): Promise<LogFile[]> {
     const { files, unreadable } = await rotatedAfter(
       this.path,
       this.#rotatedGlobs,
