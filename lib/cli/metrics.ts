@@ -56,6 +56,10 @@ function storeMetrics(stats: StoreCounters, requests: RequestCounters): Record<s
     ),
     bytes_skipped_total: counter(stats.bytesSkipped, "bytes an earlier run had stored already"),
     seconds_since_last_ack: sinceLastAck(stats.lastAckAt),
+    last_ack_timestamp_seconds: gauge(
+      stats.lastAckAt / 1000,
+      "when the last batch was acknowledged (Unix time; 0: none yet)",
+    ),
   };
 }
 
@@ -68,6 +72,14 @@ export function captureMetrics(
     lines_read_total: counter(stats.linesRead, "lines read from the log"),
     ...storeMetrics(stats, requests),
     push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
+    attempts_failed_total: counter(
+      stats.pushErrors + requests.retries,
+      "failed attempts of any kind: a batch's store, or a CouchDB request retried",
+    ),
+    oldest_unacknowledged_seconds: gauge(
+      stats.oldestUnackedAt === null ? 0 : (Date.now() - stats.oldestUnackedAt) / 1000,
+      "age of the oldest line read and not yet acknowledged (0: none)",
+    ),
     files_followed_total: counter(stats.filesFollowed, "files that followed the one being read"),
     files_truncated_total: counter(stats.filesTruncated, "files truncated or rewritten in place"),
     bytes_lost_total: counter(

@@ -100,7 +100,12 @@ export function startStatusServer(options: StatusOptions): Deno.HttpServer<Deno.
       });
     }
     if (path === "/metrics") {
-      return new Response(prometheusText(options.program, options.metrics()), {
+      const healthy = {
+        value: options.health.report().healthy ? 1 : 0,
+        help: "1 when /healthz answers 200, else 0",
+        type: "gauge" as const,
+      };
+      return new Response(prometheusText(options.program, { ...options.metrics(), healthy }), {
         headers: { "Content-Type": "text/plain; version=0.0.4" },
       });
     }

@@ -112,6 +112,11 @@ export class Batcher {
     this.#jumps++;
   }
 
+  /** When the oldest line gathered and not yet sent was read (ms), or `null`. */
+  get gatheredSince(): number | null {
+    return this.#builder.empty ? null : this.#builder.firstAt;
+  }
+
   /** Milliseconds until the gathered lines are due to be sent (0 or less: now); Infinity if none. */
   dueIn(now: number = Date.now()): number {
     if (this.#builder.empty) return Infinity;

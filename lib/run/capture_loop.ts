@@ -70,6 +70,7 @@ import {
   type FileIdentity,
   headMatches,
   readIdentity,
+  sameIdentity,
 } from "../source/identity.ts";
 import type { Logger } from "../base/log.ts";
 import {
@@ -127,6 +128,8 @@ export interface CaptureStats extends StoreCounters {
   bytesLost: number;
   /** Rotated files that cannot be read (a compressor other than gzip, or corrupt data). */
   rotatedUnreadable: number;
+  /** When the oldest line read and not yet acknowledged was read (ms since the epoch), or `null`. */
+  oldestUnackedAt: number | null;
   /**
    * Since when no file is at the log's path (ms since the epoch; 0 when its folder is missing too),
    * or `null`.
@@ -168,6 +171,7 @@ export function newStats(): CaptureStats {
     bytesLost: 0,
     rotatedUnreadable: 0,
     logMissingSince: null,
+    oldestUnackedAt: null,
   };
 }
 
@@ -182,6 +186,8 @@ export function defaultSourceName(path: string): string {
 }
 
 const PROGRESS_EVERY_MS = 10_000;
+/** How often `bytes_behind` and the age of the oldest unacknowledged line are taken again. */
+const BEHIND_EVERY_MS = 2_000;
 const GATHER_POLL_MS = 100;
 
 /**
@@ -238,8 +244,18 @@ export async function runCapture(
     return result;
   }
 
+  // When each batch in flight was read, oldest first (they are acknowledged in that order).
+  const inFlightReadAt: number[] = [];
+  function noteOldest(): void {
+    const gathered = batcher.gatheredSince;
+    const oldest = inFlightReadAt[0] ?? gathered;
+    stats.oldestUnackedAt = oldest ?? null;
+  }
+
   /** What follows a stored batch, in log order: counters, logs, and the cache file moved past it. */
   async function acknowledge(batch: Batch, result: SinkResult): Promise<void> {
+    inFlightReadAt.shift();
+    noteOldest();
     countStored(stats, result);
     if (result.rejected?.length) logRejected(settings.source, result.rejected);
     if (result.skippedBytes) {
@@ -291,6 +307,7 @@ export async function runCapture(
     store,
     acknowledge,
     sent: (batch, lines) => {
+      inFlightReadAt.push(batch.readAt.getTime());
       stats.linesRead += lines;
       if (batch.oversized === null) progress.noteBatch(lines, batch.data.length);
     },
@@ -310,6 +327,22 @@ export async function runCapture(
     if (!position.file.id && cache.current) return;
     await commit(position.generation, position.offset, position.file);
   }
+
+  /**
+   * Bytes of the log not yet acknowledged, true at all times (an outage included, when the loop
+   * waits for room): the rest of the file being read past what the cache file says, the rest of an
+   * older file still in flight, and the rotated files waiting to be read.
+   */
+  async function updateBehind(): Promise<void> {
+    const acked = cache.current;
+    const position = tailer.position;
+    let behind = await tailer.fileSize() + await tailer.queuedBytes();
+    if (acked && position && sameIdentity(acked.file, position.file)) behind -= acked.offset;
+    else if (acked) behind += Math.max(0, acked.seenSize - acked.offset);
+    stats.bytesBehind = Math.max(0, behind);
+    noteOldest();
+  }
+  const behindTimer = setInterval(() => void updateBehind().catch(() => {}), BEHIND_EVERY_MS);
 
   let stopping: string | null = null;
   try {
@@ -338,7 +371,7 @@ export async function runCapture(
       }
       if (!await batcher.settleAll()) break;
       await recordPosition();
-      stats.bytesBehind = 0;
+      await updateBehind();
       const left = batcher.dueIn();
       if (left <= 0) {
         if (!await batcher.flush()) break;
@@ -362,6 +395,7 @@ export async function runCapture(
     stopping = "stopping on an error";
     throw error;
   } finally {
+    clearInterval(behindTimer);
     stats.tailing = false;
     tailer.close();
     log.info(`${stopping ?? stopReason(signal, "stopped: --once has captured all there was")}`, {

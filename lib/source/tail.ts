@@ -394,6 +394,13 @@ export class Tailer {
     return c ? Math.max(0, await this.fileSize() - c.scanner.position) : 0;
   }
 
+  /** The size of the text of the files rotated after the current one and waiting to be read. */
+  async queuedBytes(): Promise<number> {
+    let bytes = 0;
+    for (const file of this.#successors) bytes += await file.size();
+    return bytes;
+  }
+
   /** The size of the text of the file being read now (0 when none is open). */
   async fileSize(): Promise<number> {
     return this.#current ? await this.#current.log.size() : 0;
