@@ -20,6 +20,7 @@ import { runMain } from "./lib/cli/main.ts";
 import {
   batchLinesFor,
   CAPTURE_OPTIONS,
+  flushMsFor,
   type CaptureOptions,
   EXIT_CODES,
   handoverTarget,
@@ -262,7 +263,7 @@ await runMain("capture", async (signal) => {
       version: VERSION,
       from: o.from,
       once: o.once,
-      flushMs: o.flushMs,
+      flushMs: flushMsFor(o),
       batchLines: batchLinesFor(o),
       batchBytes: o.batchBytes,
       maxLineBytes: o.maxLineBytes,

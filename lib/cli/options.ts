@@ -202,6 +202,16 @@ export function retryForMsOf(options: SharedOptions): number {
 }
 
 /** The batch-lines setting, or its default for the mode. */
+/**
+ * How long read lines wait for more before they go, unless set: about one feed document (or
+ * extract) a second per source, whatever the rate, since downstream reads documents one by one;
+ * records mode, one document a line anyway, keeps its low latency.
+ */
+export function flushMsFor(options: CaptureOptions): number {
+  return options.flushMs ?? (options.mode === "records" && !options.tailOnly ? 50 : 1000);
+}
+
+/** How many lines a batch holds at most, unless set: by mode. */
 export function batchLinesFor(options: SharedOptions): number {
   return options.batchLines ?? (options.mode === "records" ? 1000 : 5000);
 }
@@ -303,8 +313,8 @@ export const CAPTURE_OPTIONS = [
     aliases: ["flush-ms"],
     type: "duration",
     min: 1,
-    default: 50,
     section: "batching",
+    defaultText: "1s in feed mode and tail-only, 50ms in records mode",
     help: "longest a read line waits before it is pushed, while no batch is being stored",
   },
   BATCH_LINES,
