@@ -20,9 +20,9 @@ import { runMain } from "./lib/cli/main.ts";
 import {
   batchLinesFor,
   CAPTURE_OPTIONS,
-  flushMsFor,
   type CaptureOptions,
   EXIT_CODES,
+  flushMsFor,
   handoverTarget,
   retryForMsOf,
   VERSION,
