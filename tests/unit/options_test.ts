@@ -3,6 +3,7 @@ import { resolveOptions } from "../../lib/cli/config.ts";
 import {
   batchLinesFor,
   CAPTURE_OPTIONS,
+  flushMsFor,
   handoverTarget,
   MONITOR_OPTIONS,
   receiverSettings,
@@ -61,11 +62,15 @@ Deno.test("defaults that depend on other options: batch lines by mode, retry tim
   assert.equal(retryForMsOf(await capture()), Infinity);
   assert.equal(retryForMsOf(await capture("--once")), 300_000);
   assert.equal(retryForMsOf(await capture("--once", "--retry-for", "30s")), 30_000);
+  assert.equal(flushMsFor(await capture()), 1000);
+  assert.equal(flushMsFor(await capture("--mode", "records")), 50);
+  assert.equal(flushMsFor(await capture("--mode", "records", "--tail-only")), 1000);
+  assert.equal(flushMsFor(await capture("--flush", "20ms")), 20);
 });
 
 Deno.test("the resolved options have the types of their table", async () => {
   const o = await capture("--flush", "100ms", "--batch-bytes", "2MiB", "--rotated", "/a.*");
-  const flush: number = o.flushMs;
+  const flush: number | undefined = o.flushMs; // no default of its own: it depends on the mode
   const bytes: number = o.batchBytes;
   const rotated: string[] | undefined = o.rotated;
   const mode: "feed" | "records" = o.mode;
