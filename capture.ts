@@ -44,6 +44,7 @@ import {
   couchChecks,
   describeOrigins,
   dropDirectoryCheck,
+  listenCheck,
   logCheck,
   logrotateCheck,
   pemFileCheck,
@@ -115,6 +116,10 @@ async function checkSetup(
       o.logrotateConf?.length ? o.logrotateConf : DEFAULT_LOGROTATE_CONF,
     ),
   ];
+  if (o.statusListen) {
+    const { hostname, port } = listenAddress("capture", "--status-listen", o.statusListen);
+    checks.push(listenCheck(hostname, port, "--status-listen"));
+  }
   if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
   if (o.tailOnly) {
     const { extractDir, ship } = handoverTarget(o);

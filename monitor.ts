@@ -141,6 +141,10 @@ async function checkSetup(
     dropDirectoryLockCheck(dir),
   ];
   if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
+  if (o.statusListen) {
+    const { hostname, port } = listenAddress("monitor", "--status-listen", o.statusListen);
+    checks.push(listenCheck(hostname, port, "--status-listen"));
+  }
   checks.push(...couchChecks(await checkingClient("monitor", o), { feedViews: o.mode === "feed" }));
   const receiver = receiverSettings(o);
   if (receiver) {

@@ -12,6 +12,7 @@ import {
   freshDb,
   numberedLine,
   Proxy,
+  run,
   Running,
   serverUrl,
   tempDir,
@@ -128,4 +129,34 @@ test("the monitor with CouchDB down at its start: /healthz is served, 503 until 
   assert.equal((await healthz(port)).status, 503);
   proxy.up();
   await until(async () => (await healthz(port)).status === 200, 30_000, "200 once connected");
+});
+
+test("a status address in use is named with its flag, by the run and by check", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  await append(log, numberedLine(1));
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = taken.addr as Deno.NetAddr;
+  try {
+    const db = freshDb("portinuse");
+    const args = captureArgs(db, dir.path, "--status-listen", `127.0.0.1:${port}`, log);
+    const result = await run("capture", args);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `^capture: cannot listen on 127\\.0\\.0\\.1:${port} \\(--status-listen\\): another program holds it`,
+        "m",
+      ),
+    );
+    const check = await run("capture", ["check", ...args]);
+    assert.match(
+      check.stdout,
+      new RegExp(
+        `✗ status address: cannot listen on 127\\.0\\.0\\.1:${port}.*Fix: .*choose another --status-listen`,
+      ),
+    );
+  } finally {
+    taken.close();
+  }
 });

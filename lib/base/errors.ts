@@ -87,3 +87,35 @@ export function networkReason(error: unknown, timeoutMs: number): string {
     .replace(/https?:\/\/\S+/g, "").replace(/client error \((\w+)\):?/gi, "$1:")
     .replace(/\s+/g, " ").trim();
 }
+
+/**
+ * Binds with `serve`, and says which address and which flag when it cannot: a port already taken
+ * (`Address already in use`, alone, names neither).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listening, PermanentError } from "./errors.ts";
+ * const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const { port } = taken.addr as Deno.NetAddr;
+ * assert.throws(
+ *   () => listening("127.0.0.1", port, "--status-listen", () => Deno.listen({ hostname: "127.0.0.1", port })),
+ *   (e: Error) => e instanceof PermanentError && e.message.includes(`127.0.0.1:${port} (--status-listen)`),
+ * );
+ * taken.close();
+ * ```
+ */
+export function listening<T>(hostname: string, port: number, flag: string, serve: () => T): T {
+  try {
+    return serve();
+  } catch (error) {
+    const why = error instanceof Deno.errors.AddrInUse
+      ? "another program holds it (the same program started twice?): stop it, or choose another address"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "this user may not bind it (a port below 1024?): choose another"
+      : (error as Error).message;
+    throw new PermanentError(`cannot listen on ${hostname}:${port} (${flag}): ${why}`, {
+      cause: error,
+    });
+  }
+}

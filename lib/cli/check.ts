@@ -392,9 +392,13 @@ export function receiverCheck(url: string, token: string, httpClient?: Deno.Http
 }
 
 /** The receiver's address can be listened on (nothing else holds it). */
-export function listenCheck(hostname: string, port: number): Check {
+export function listenCheck(
+  hostname: string,
+  port: number,
+  flag: "--listen" | "--status-listen" = "--listen",
+): Check {
   return {
-    name: "listen address",
+    name: flag === "--listen" ? "listen address" : "status address",
     run: () => {
       try {
         Deno.listen({ hostname, port }).close();
@@ -402,8 +406,8 @@ export function listenCheck(hostname: string, port: number): Check {
         throw new CheckFailure(
           `cannot listen on ${hostname}:${port}: ${(error as Error).message}`,
           error instanceof Deno.errors.AddrInUse
-            ? "another program (a monitor already running?) holds it: stop it, or choose another --listen"
-            : "choose another --listen",
+            ? `another program (the same program already running?) holds it: stop it, or choose another ${flag}`
+            : `choose another ${flag}`,
         );
       }
       return Promise.resolve(`${hostname}:${port} is free`);

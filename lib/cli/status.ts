@@ -36,6 +36,7 @@
  * @module
  */
 import type { Logger } from "../base/log.ts";
+import { listening } from "../base/errors.ts";
 import type { Health } from "../run/health.ts";
 
 /** One metric: its value, help text and type. */
@@ -79,6 +80,10 @@ export function parseHostPort(text: string): { hostname: string; port: number } 
 
 /** Serves `/healthz` and `/metrics`. */
 export function startStatusServer(options: StatusOptions): Deno.HttpServer<Deno.NetAddr> {
+  return listening(options.hostname, options.port, "--status-listen", () => serveStatus(options));
+}
+
+function serveStatus(options: StatusOptions): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({
     hostname: options.hostname,
     port: options.port,

@@ -59,6 +59,7 @@ import {
 } from "../sink/batch.ts";
 import { DONE_FOLDER, hashFile, pendingBytes, writeExtract } from "../sink/extracts.ts";
 import type { Logger } from "../base/log.ts";
+import { listening } from "../base/errors.ts";
 
 /** Receiver settings. */
 export interface ReceiverOptions {
@@ -285,6 +286,10 @@ export const MAX_UPLOADS_IN_FLIGHT = 16;
 
 /** Starts the receiver. See the module example. */
 export function startReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> {
+  return listening(options.hostname, options.port, "--listen", () => serveReceiver(options));
+}
+
+function serveReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> {
   let uploads = 0;
   const tls = options.cert && options.key ? { cert: options.cert, key: options.key } : {};
   return Deno.serve({
