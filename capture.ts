@@ -244,7 +244,9 @@ await runMain("capture", async (signal) => {
       extractDir,
       maxPendingBytes: o.maxPendingBytes,
       shipTo: ship?.url,
-      token: ship ? await readSecretFile(ship.tokenFile, "--token-file") : undefined,
+      token: ship
+        ? await readSecretFile(ship.tokenFile, "--token-file", (m) => log.warn(m))
+        : undefined,
       httpClient: await httpClientWithCa(o.caFile),
       log,
       pollMs: o.pollMs,

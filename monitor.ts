@@ -232,7 +232,8 @@ await runMain("monitor", async (signal) => {
       dir,
       hostname: receiver.hostname,
       port: receiver.port,
-      token: await readSecretFile(receiver.tokenFile, "--token-file"),
+      token: await readSecretFile(receiver.tokenFile, "--token-file", (m) => log.warn(m)),
+      refused: () => stats.tokensRefused++,
       maxExtractBytes: o.maxExtractBytes,
       locate: async (source, fileId) =>
         await heldPosition(

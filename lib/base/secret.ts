@@ -16,8 +16,15 @@
  */
 import { UsageError } from "./errors.ts";
 
-/** Reads a one-line secret (a password, a token) from a file; the error names the setting and the file. */
-export async function readSecretFile(path: string, setting: string): Promise<string> {
+/**
+ * Reads a one-line secret (a password, a token) from a file; the error names the setting and the
+ * file. A file that others than its owner may read is said to `warn`, as ssh says of a key.
+ */
+export async function readSecretFile(
+  path: string,
+  setting: string,
+  warn?: (message: string) => void,
+): Promise<string> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -26,5 +33,13 @@ export async function readSecretFile(path: string, setting: string): Promise<str
   }
   const secret = text.replace(/\r?\n$/, "");
   if (!secret) throw new UsageError(`${setting} ${path} is empty`);
+  const mode = (await Deno.stat(path)).mode;
+  if (warn && mode !== null && (mode & 0o077) !== 0) {
+    warn(
+      `${setting} ${path} can be read by others than its owner (mode ${
+        (mode & 0o777).toString(8).padStart(4, "0")
+      }): chmod 600 ${path}`,
+    );
+  }
   return secret;
 }

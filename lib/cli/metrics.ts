@@ -104,5 +104,9 @@ export function monitorMetrics(
     extracts_rejected_total: counter(stats.extractsRejected, "files moved to rejected/"),
     extracts_pending: gauge(stats.extractsPending, "extracts waiting in the drop directory"),
     ...storeMetrics(stats, requests),
+    tokens_refused_total: counter(
+      stats.tokensRefused,
+      "requests the receiver refused for a missing or wrong token",
+    ),
   };
 }

@@ -67,11 +67,19 @@ export interface MonitorStats extends StoreCounters {
   extractsDone: number;
   extractsRejected: number;
   extractsPending: number;
+  /** Requests the receiver refused for a missing or wrong token. */
+  tokensRefused: number;
 }
 
 /** A fresh set of counters. */
 export function newMonitorStats(): MonitorStats {
-  return { ...newStoreCounters(), extractsDone: 0, extractsRejected: 0, extractsPending: 0 };
+  return {
+    ...newStoreCounters(),
+    extractsDone: 0,
+    extractsRejected: 0,
+    extractsPending: 0,
+    tokensRefused: 0,
+  };
 }
 
 /**

@@ -82,6 +82,8 @@ export interface ReceiverOptions {
   key?: string;
   log: Logger;
   signal?: AbortSignal;
+  /** Told of each request refused for its token (for `tokens_refused_total`). */
+  refused?: () => void;
 }
 
 function answer(
@@ -177,6 +179,8 @@ async function* checkedBody(
 async function handleExtractRequest(
   request: Request,
   options: ReceiverOptions,
+  client: string,
+  sayRefused: (client: string) => void,
 ): Promise<Response> {
   const url = new URL(request.url);
   const prefix = "/extracts/";
@@ -192,6 +196,7 @@ async function handleExtractRequest(
   // Before any byte of the body is read.
   const auth = request.headers.get("authorization") ?? "";
   if (!auth.startsWith("Bearer ") || !sameSecret(auth.slice(7), options.token)) {
+    sayRefused(client);
     return answer(401, { error: "unauthorized", reason: "missing or wrong bearer token" });
   }
   if (position) return await answerPosition(url, options);
@@ -281,6 +286,33 @@ function kindOf(range: ExtractRange): "log" | "long" | "last" {
   return range.long ? "long" : range.last ? "last" : "log";
 }
 
+/** Whether `hostname` is a loopback address (only this host reaches it). */
+function isLoopback(hostname: string): boolean {
+  return /^127\./.test(hostname) || hostname === "::1" || hostname === "localhost";
+}
+
+/**
+ * Says who was refused for their token: the first refusal of a client at once, then at most once a
+ * minute per client, with how many were refused meanwhile; each one counted through `refused`.
+ */
+function refusalLogger(options: ReceiverOptions): (client: string) => void {
+  const said = new Map<string, { at: number; since: number }>();
+  return (client) => {
+    options.refused?.();
+    const now = Date.now();
+    const last = said.get(client);
+    if (last && now - last.at < 60_000) {
+      last.since++;
+      return;
+    }
+    const more = last?.since ? ` (and ${last.since} more since the last line)` : "";
+    options.log.warn(`the receiver refused a missing or wrong token from ${client}${more}`);
+    said.set(client, { at: now, since: 0 });
+    // Bounded: clients that stopped are forgotten.
+    if (said.size > 1000) said.delete(said.keys().next().value!);
+  };
+}
+
 /** Uploads taken at once; more are answered 503, so that memory stays bounded whatever the clients. */
 export const MAX_UPLOADS_IN_FLIGHT = 16;
 
@@ -291,6 +323,12 @@ export function startReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.Ne
 
 function serveReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> {
   let uploads = 0;
+  const sayRefused = refusalLogger(options);
+  if (!options.cert && !isLoopback(options.hostname)) {
+    options.log.warn(
+      `the receiver listens on ${options.hostname}:${options.port} over plain HTTP: the token and the extracts travel in clear; give --tls-cert and --tls-key, or listen on 127.0.0.1 behind a TLS proxy`,
+    );
+  }
   const tls = options.cert && options.key ? { cert: options.cert, key: options.key } : {};
   return Deno.serve({
     hostname: options.hostname,
@@ -306,7 +344,7 @@ function serveReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> 
       options.log.warn(`receiver: ${(error as Error).message}`);
       return answer(500, { error: "internal", reason: "see the monitor's log" });
     },
-  }, async (request) => {
+  }, async (request, info) => {
     if (uploads >= (options.maxUploads ?? MAX_UPLOADS_IN_FLIGHT)) {
       return answer(503, { error: "busy", reason: "too many uploads at once; retry later" }, {
         "Retry-After": "1",
@@ -314,7 +352,7 @@ function serveReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> 
     }
     uploads++;
     try {
-      return await handleExtractRequest(request, options);
+      return await handleExtractRequest(request, options, info.remoteAddr.hostname, sayRefused);
     } catch (error) {
       if (error instanceof BodyRefused) {
         return answer(error.status, { error: error.error, reason: error.message });

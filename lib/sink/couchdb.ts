@@ -751,7 +751,7 @@ export async function clientFromSettings(
   }
   let password = settings.password;
   if (password === undefined && settings.passwordFile) {
-    password = await readSecretFile(settings.passwordFile, "passwordFile");
+    password = await readSecretFile(settings.passwordFile, "passwordFile", (m) => log.warn(m));
   }
   const urlPassword = /\/\/[^/:@]*:([^/@]*)@/.exec(settings.couchdb)?.[1];
   for (const secret of [password, urlPassword && decodeURIComponent(urlPassword)]) {
