@@ -57,7 +57,7 @@ import {
   parseExtractName,
   SOURCE_NAME,
 } from "../sink/batch.ts";
-import { DONE_FOLDER, hashFile, pendingBytes, writeExtract } from "../sink/extracts.ts";
+import { DONE_FOLDER, pendingBytes, writeExtract } from "../sink/extracts.ts";
 import type { Logger } from "../base/log.ts";
 import { listening } from "../base/errors.ts";
 
@@ -102,14 +102,40 @@ function sameSecret(a: string, b: string): boolean {
   return diff === 0;
 }
 
-async function existing(dir: string, name: string): Promise<string | null> {
+/**
+ * The SHA-256 of the extract `name` the drop directory holds, waiting or in `done/`; `null` when
+ * it holds none. Looked up and hashed in one step, each place opened once: the monitor moves an
+ * extract from the drop directory to `done/` whenever it likes, and an extract opened before its
+ * move is hashed whole all the same, while one moved before it is opened is found in `done/`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { storedHash } from "./receiver.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/done`);
+ * await Deno.writeTextFile(`${dir}/done/a.0.0000000000000000-0000000000000002.log`, "a\n");
+ * assert.match((await storedHash(dir, "a.0.0000000000000000-0000000000000002.log"))!, /^[0-9a-f]{64}$/);
+ * assert.equal(await storedHash(dir, "b.0.0000000000000000-0000000000000002.log"), null);
+ * ```
+ */
+export async function storedHash(
+  dir: string,
+  name: string,
+  open: (path: string) => Promise<Deno.FsFile> = (path) => Deno.open(path),
+): Promise<string | null> {
   for (const path of [join(dir, name), join(dir, DONE_FOLDER, name)]) {
+    let file: Deno.FsFile;
     try {
-      await Deno.stat(path);
-      return path;
-    } catch {
-      // not there
+      file = await open(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw error;
     }
+    using _ = file;
+    const hash = createHash("sha256");
+    for await (const chunk of file.readable) hash.update(chunk);
+    return hash.digest("hex");
   }
   return null;
 }
@@ -235,12 +261,12 @@ async function handleExtractRequest(
     });
   }
   const hash = createHash("sha256");
-  const before = await existing(options.dir, name);
-  if (before) {
+  const held = await storedHash(options.dir, name);
+  if (held !== null) {
     for await (const _ of checkedBody(request.body, expected, hash, kindOf(range))) {
       // only hashed: the extract is there already
     }
-    return await hashFile(before) === hash.digest("hex")
+    return held === hash.digest("hex")
       ? answer(200, { ok: true, name, stored: "already" })
       : answer(409, { error: "conflict", reason: `${name} is stored already with other bytes` });
   }
@@ -253,7 +279,7 @@ async function handleExtractRequest(
     !await writeExtract(options.dir, name, checkedBody(request.body, expected, hash, kindOf(range)))
   ) {
     // Another request stored it meanwhile.
-    return await hashFile(join(options.dir, name)) === hash.digest("hex")
+    return await storedHash(options.dir, name) === hash.digest("hex")
       ? answer(200, { ok: true, name, stored: "already" })
       : answer(409, { error: "conflict", reason: `${name} is stored already with other bytes` });
   }

@@ -15,7 +15,6 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fsyncFolder, tempNameFor, writeSynced } from "../source/atomic.ts";
 import { type ExtractRange, parseExtractName } from "./batch.ts";
@@ -114,12 +113,4 @@ export async function moveInto(folder: string, sub: string, name: string): Promi
 export async function rejectFile(folder: string, name: string, reason: string): Promise<void> {
   const to = await moveInto(folder, REJECTED_FOLDER, name);
   await Deno.writeTextFile(`${to}.reason`, reason + "\n");
-}
-
-/** SHA-256 of a file's bytes, hex, read in chunks (memory stays flat whatever its size). */
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  using file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
 }
