@@ -147,6 +147,54 @@ class BodyRefused extends Error {
   }
 }
 
+/** How long an upload may take before its rate counts, and the least it must average after that. */
+export const SLOW_UPLOAD = { graceMs: 5_000, minBytesPerSecond: 4096 };
+
+/**
+ * The body's chunks, cut with {@linkcode BodyRefused} (408) once the upload has gone on for the
+ * grace period and averages less than the least rate: a slow or hostile client must not hold an
+ * upload slot (there are {@linkcode MAX_UPLOADS_IN_FLIGHT}) for as long as it likes.
+ */
+async function* slowBodyCut(
+  body: ReadableStream<Uint8Array> | null,
+  received: () => number,
+): AsyncGenerator<Uint8Array> {
+  if (!body) return;
+  const reader = body.getReader();
+  const started = Date.now();
+  let cut = false;
+  const watch = setInterval(() => {
+    const elapsed = Date.now() - started;
+    if (elapsed < SLOW_UPLOAD.graceMs) return;
+    if (received() / (elapsed / 1000) < SLOW_UPLOAD.minBytesPerSecond) {
+      cut = true;
+      void reader.cancel().catch(() => {});
+    }
+  }, 500);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read().catch((error) => {
+        if (cut) return { value: undefined, done: true };
+        throw error;
+      });
+      if (cut) {
+        throw new BodyRefused(
+          408,
+          "too_slow",
+          `the upload averaged less than ${SLOW_UPLOAD.minBytesPerSecond} bytes a second after ${
+            SLOW_UPLOAD.graceMs / 1000
+          } s`,
+        );
+      }
+      if (done || !value) return;
+      yield value;
+    }
+  } finally {
+    clearInterval(watch);
+    reader.releaseLock();
+  }
+}
+
 /**
  * The request body as it arrives, hashed and checked on the way: exactly `expected` bytes (what the
  * name's range says), ending with a newline. Throws {@linkcode BodyRefused} the moment it is not,
@@ -161,7 +209,7 @@ async function* checkedBody(
   const note = kind === "long";
   let total = 0;
   let last = -1;
-  for await (const chunk of body ?? []) {
+  for await (const chunk of slowBodyCut(body, () => total)) {
     if (chunk.length === 0) continue;
     total += chunk.length;
     if (total > expected) {
@@ -381,6 +429,11 @@ function serveReceiver(options: ReceiverOptions): Deno.HttpServer<Deno.NetAddr> 
       return await handleExtractRequest(request, options, info.remoteAddr.hostname, sayRefused);
     } catch (error) {
       if (error instanceof BodyRefused) {
+        if (error.status === 408) {
+          options.log.warn(
+            `the receiver cut a slow upload from ${info.remoteAddr.hostname}: ${error.message}`,
+          );
+        }
         return answer(error.status, { error: error.error, reason: error.message });
       }
       // The client went away, or the disk failed: nothing was renamed into place.
