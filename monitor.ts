@@ -47,6 +47,7 @@ import { startReceiver } from "./lib/run/receiver.ts";
 import { startStatusServer } from "./lib/cli/status.ts";
 import { Health, Prober } from "./lib/run/health.ts";
 import { redactUrl } from "./lib/base/redact.ts";
+import { formatBytes, formatDuration } from "./lib/base/units.ts";
 
 const CONVERT_USAGE = "monitor convert [options] FILE...";
 const CONVERT_EXAMPLES = `examples:
@@ -253,12 +254,18 @@ await runMain("monitor", async (signal) => {
     version: VERSION,
     mode: `${o.mode} mode`,
     receiver: receiver ? `${receiver.hostname}:${receiver.port}` : null,
+    done: o.done === "keep"
+      ? `kept in ${dir}/done for ${formatDuration(o.doneKeepFor)} or ${
+        formatBytes(o.doneMaxBytes)
+      }, whichever comes first`
+      : "deleted",
   });
   return await runMonitor(
     {
       dir,
       once: o.once,
       done: o.done,
+      retention: { maxAgeMs: o.doneKeepFor, maxBytes: o.doneMaxBytes },
       store: sink.store,
       inFlight: sink.inFlight,
       maxLineBytes: o.maxLineBytes,

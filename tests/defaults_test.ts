@@ -4,7 +4,7 @@
  * Through the real programs, with a writer at a steady rate (tests/log_daemon.ts).
  */
 import assert from "node:assert/strict";
-import { feedDocs, freshDb, Running, tempDir, test, until } from "./helpers.ts";
+import { feedDocs, freshDb, run, Running, tempDir, test, until } from "./helpers.ts";
 
 test("feed mode with default settings: about one document a second at 100 lines a second", async () => {
   await using dir = await tempDir();
@@ -44,4 +44,31 @@ test("feed mode with default settings: about one document a second at 100 lines 
   console.log(`600 lines written over 6 s: ${documents} feed documents`);
   // One a second over 6 s, and a partial one at each end; the 50 ms of before made over 100.
   assert.ok(documents <= 9, `${documents} documents`);
+});
+
+test("done/ has a retention by default: extracts older than 7 days go (the oldest first past its size), it is said at the start, and each removal logged", async () => {
+  await using dir = await tempDir();
+  const drop = `${dir.path}/drop`;
+  await Deno.mkdir(`${drop}/done`, { recursive: true });
+  const old = Date.now() / 1000 - 8 * 86_400;
+  for (let i = 0; i < 3; i++) {
+    const name = `${drop}/done/t.0.${String(i).padStart(16, "0")}-${
+      String(i + 1).padStart(16, "0")
+    }.log`;
+    await Deno.writeTextFile(name, "\n");
+    await Deno.utime(name, old, old);
+  }
+  await Deno.writeTextFile(`${drop}/done/t.0.0000000000000003-0000000000000004.log`, "\n");
+  const db = freshDb("retention");
+  const result = await run("monitor", ["--couchdb", db, "--once", drop]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /done="kept in .*\/done for 7d or 1GiB, whichever comes first"/);
+  assert.match(result.stderr, /removed 3 stored extracts \(3 bytes\) from .*\/done/);
+  assert.deepEqual([...Deno.readDirSync(`${drop}/done`)].map((e) => e.name), [
+    "t.0.0000000000000003-0000000000000004.log",
+  ]);
+  // And by size: the oldest go first.
+  const small = await run("monitor", ["--couchdb", db, "--once", "--done-max-bytes", "0", drop]);
+  assert.equal(small.code, 0, small.stderr);
+  assert.deepEqual([...Deno.readDirSync(`${drop}/done`)], []);
 });

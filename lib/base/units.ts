@@ -18,6 +18,7 @@ const DURATION_UNITS: Record<string, number> = {
   m: 60_000,
   min: 60_000,
   h: 3_600_000,
+  d: 86_400_000,
 };
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
@@ -46,7 +47,7 @@ const SIZE_UNITS: Record<string, number> = {
  * ```
  */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/i.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?$/i.exec(text.trim());
   return m ? Math.round(Number(m[1]) * DURATION_UNITS[(m[2] ?? "ms").toLowerCase()]) : NaN;
 }
 
@@ -83,6 +84,7 @@ export function parseBytes(text: string): number {
  */
 export function formatDuration(ms: number): string {
   if (ms === Infinity) return "forever";
+  if (ms > 0 && ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
   if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms > 0 && ms % 1000 === 0) return `${ms / 1000}s`;

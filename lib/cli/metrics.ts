@@ -104,6 +104,11 @@ export function monitorMetrics(
     extracts_rejected_total: counter(stats.extractsRejected, "files moved to rejected/"),
     extracts_pending: gauge(stats.extractsPending, "extracts waiting in the drop directory"),
     ...storeMetrics(stats, requests),
+    extracts_pruned_total: counter(
+      stats.extractsPruned,
+      "stored extracts removed from done/ by its retention (--done-keep-for, --done-max-bytes)",
+    ),
+    done_bytes: gauge(stats.doneBytes, "bytes done/ holds, as of its last pruning"),
     tokens_refused_total: counter(
       stats.tokensRefused,
       "requests the receiver refused for a missing or wrong token",

@@ -69,6 +69,10 @@ export interface MonitorStats extends StoreCounters {
   extractsPending: number;
   /** Requests the receiver refused for a missing or wrong token. */
   tokensRefused: number;
+  /** Stored extracts removed from `done/` by its retention. */
+  extractsPruned: number;
+  /** Bytes `done/` holds, as of its last pruning. */
+  doneBytes: number;
 }
 
 /** A fresh set of counters. */
@@ -79,6 +83,8 @@ export function newMonitorStats(): MonitorStats {
     extractsRejected: 0,
     extractsPending: 0,
     tokensRefused: 0,
+    extractsPruned: 0,
+    doneBytes: 0,
   };
 }
 

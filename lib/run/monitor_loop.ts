@@ -33,6 +33,10 @@ import type { Logger } from "../base/log.ts";
 import { DONE_FOLDER, listExtracts, listMisnamed, rejectFile } from "../sink/extracts.ts";
 import { stopReason, summaryFields } from "../sink/sink.ts";
 import { FolderWatch } from "../source/watch.ts";
+import { pruneDone, type Retention } from "../sink/retention.ts";
+
+/** How often `done/` is held to its retention. */
+const PRUNE_EVERY_MS = 60_000;
 import {
   ExtractSender,
   type ExtractSenderSettings,
@@ -43,6 +47,8 @@ import {
 /** Monitor settings. */
 export interface MonitorSettings extends ExtractSenderSettings {
   once: boolean;
+  /** How much `done/` keeps (with `done: "keep"`); absent: all of it. */
+  retention?: Retention;
   /** How often the folder is scanned without a filesystem event; default 1000 ms. */
   pollMs?: number;
 }
@@ -87,6 +93,22 @@ export async function runMonitor(
   }
 
   const sender = new ExtractSender(settings, stats, log, signal);
+  let prunedAt = -Infinity;
+  /** About once a minute, `done/` is held to its retention. */
+  async function prune(): Promise<void> {
+    if (!settings.retention || settings.done !== "keep") return;
+    if (Date.now() - prunedAt < PRUNE_EVERY_MS) return;
+    prunedAt = Date.now();
+    const pruned = await pruneDone(dir, settings.retention);
+    stats.extractsPruned += pruned.files;
+    stats.doneBytes = pruned.keptBytes;
+    if (pruned.files > 0) {
+      log.info(`removed ${pruned.files} stored extracts (${pruned.bytes} bytes) from ${dir}/done`, {
+        kept: pruned.kept,
+        keptBytes: pruned.keptBytes,
+      });
+    }
+  }
 
   const startedAt = Date.now();
   let stopping: string | null = null;
@@ -101,6 +123,7 @@ export async function runMonitor(
         stats.extractsRejected++;
         log.warn(`${name} moved to ${dir}/rejected: not named like an extract`);
       }
+      await prune();
       const extracts = await listExtracts(dir);
       stats.extractsPending = extracts.length;
       let going = true;
