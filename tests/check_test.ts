@@ -331,3 +331,15 @@ test("capture check on Apache CouchDB: a user who is no admin cannot have the da
     await fetch(`${userDoc}?rev=${rev}`, { method: "DELETE" }).then((r) => r.body?.cancel());
   }
 });
+
+test("capture check leaves nothing behind: no lock file beside the cache file", async () => {
+  await using dir = await tempDir();
+  const log = await logIn(dir.path);
+  const db = freshDb("checklock");
+  const cache = `${dir.path}/avl1.cache.json`;
+  await run("capture", ["check", "--couchdb", db, "--cache", cache, log]);
+  assert.deepEqual(
+    [...Deno.readDirSync(dir.path)].map((e) => e.name).filter((n) => n.startsWith("avl1")),
+    [],
+  );
+});

@@ -188,7 +188,10 @@ test("--help lists every option with its default by section, the configuration k
       }
     }
     // Help text is wrapped: read it as one line.
-    assert.match(help.stdout.replace(/\s+/g, " "), /\(default: 50ms\)|\(default: keep\)/);
+    assert.match(
+      help.stdout.replace(/\s+/g, " "),
+      /\(default: 1s in feed mode and tail-only, 50ms in records mode\)|\(default: keep\)/,
+    );
     assert.equal(
       help.stdout.split("examples:")[1].split("\n").filter((l) => l.startsWith(`  ${program}`))
         .length,

@@ -34,6 +34,9 @@ async function main(): Promise<number> {
     const name = await serverName(url);
     console.error(`test server: ${name} at ${redactUrl(url)}`);
     const before = new Set(await testDatabases(url));
+    // The tests' temporary files go into a folder of the run's own, counted and removed at the
+    // end, so that a run leaves the machine's temporary folder as it found it.
+    const sandbox = await Deno.makeTempDir({ prefix: "logcapture-tests-" });
     const child = new Deno.Command(Deno.execPath(), {
       // The examples of lib/ run too: they are its executable documentation.
       args: [
@@ -47,7 +50,13 @@ async function main(): Promise<number> {
         join(ROOT, "lib"),
       ],
       cwd: ROOT,
-      env: { COUCHDB_URL: url, LOGCAPTURE_TEST_SERVER: server ? "pouchdb" : "external" },
+      env: {
+        COUCHDB_URL: url,
+        LOGCAPTURE_TEST_SERVER: server ? "pouchdb" : "external",
+        TMPDIR: sandbox,
+        // A program run without --cache keeps its cache file under XDG_STATE_HOME: not the user's.
+        XDG_STATE_HOME: join(sandbox, "state"),
+      },
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
@@ -75,6 +84,15 @@ async function main(): Promise<number> {
       }
       failed++;
     } else console.error("the tests left no database behind");
+    const leftFiles = [...Deno.readDirSync(sandbox)].map((e) => e.name);
+    await Deno.remove(sandbox, { recursive: true });
+    console.error(
+      leftFiles.length > 0
+        ? `the tests left ${leftFiles.length} temporary files and folders (removed with their folder): ${
+          leftFiles.slice(0, 10).join(", ")
+        }${leftFiles.length > 10 ? ", ..." : ""}`
+        : "the tests left no temporary file behind",
+    );
     const word = name.startsWith("Apache CouchDB")
       ? "couchdb"
       : name.startsWith("pouchdb-server")

@@ -27,7 +27,7 @@ import { dirname, join } from "node:path";
 import { readCheckpoint } from "../source/checkpoint.ts";
 import { type CouchClient, CouchError, FEED_DESIGN_ID } from "../sink/couchdb.ts";
 import { networkReason } from "../base/errors.ts";
-import { holdLock } from "../source/lock.ts";
+import { lockHolder } from "../source/lock.ts";
 import { logrotateFor, rotationRisks } from "../source/logrotate.ts";
 
 /** One thing to try; it resolves with what it found, or throws what is wrong. */
@@ -184,11 +184,11 @@ async function writableFolder(folder: string, what: string): Promise<string> {
 
 /** That no other process holds the lock on `path` (it is taken and given back at once). */
 async function lockFree(path: string, what: string, fix: string): Promise<void> {
-  try {
-    (await holdLock(path, what, "")).release();
-  } catch (error) {
-    throw new CheckFailure((error as Error).message.replace(/: $/, ""), fix);
-  }
+  // Looked at, never taken: a check creates no lock file and writes none.
+  const holder = await lockHolder(path).catch((error) => {
+    throw new CheckFailure(`cannot look at the lock ${path}: ${(error as Error).message}`, fix);
+  });
+  if (holder) throw new CheckFailure(`${what} is in use by another process (${holder})`, fix);
 }
 
 /** A drop directory no other monitor holds. */

@@ -75,3 +75,39 @@ export async function holdLock(path: string, what: string, fix: string): Promise
     },
   };
 }
+
+/**
+ * Who holds the lock at `path`, looked at without taking it and without creating or writing
+ * anything (for `check`): `null` when no one does (or there is no lock file), else `PID n`, or
+ * `another process` when the holder did not write its PID.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { holdLock, lockHolder } from "./lock.ts";
+ * const path = `${await Deno.makeTempDir()}/c.lock`;
+ * assert.equal(await lockHolder(path), null); // and no file was made
+ * assert.equal(await Deno.stat(path).then(() => true, () => false), false);
+ * ```
+ */
+export async function lockHolder(path: string): Promise<string | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  try {
+    if (await file.tryLock(true)) {
+      await file.unlock();
+      return null;
+    }
+    const holder = (await file.stat()).isFile
+      ? (await Deno.readTextFile(path).catch(() => "")).trim()
+      : "";
+    return /^\d+$/.test(holder) ? `PID ${holder}` : "another process";
+  } finally {
+    file.close();
+  }
+}
