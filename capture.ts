@@ -249,7 +249,7 @@ await runMain("capture", async (signal) => {
         : undefined,
       httpClient: await httpClientWithCa(o.caFile),
       log,
-      pollMs: o.pollMs,
+      pollMs: o.poll,
       retryForMs: retryForMsOf(o),
     });
   } else {
@@ -277,7 +277,7 @@ await runMain("capture", async (signal) => {
       rotated: o.rotated,
       rotateWaitMs: o.rotateWait,
       importHistory: o.importHistory,
-      pollMs: o.pollMs,
+      pollMs: o.poll,
       retryForMs: retryForMsOf(o),
     },
     log,

@@ -270,7 +270,7 @@ await runMain("monitor", async (signal) => {
       inFlight: sink.inFlight,
       maxLineBytes: o.maxLineBytes,
       batchLines: batchLinesFor(o),
-      pollMs: o.pollMs,
+      pollMs: o.poll,
       retryForMs: retryForMsOf(o),
     },
     log,

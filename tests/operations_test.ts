@@ -43,7 +43,7 @@ test("configuration errors name the key and the file, exit 2", async () => {
     ],
     [
       '{"flushMS": 100}',
-      /capture\.json: unknown key "flushMS"; did you mean "flushMs"\? \(known keys: .*flushMs/,
+      /capture\.json: unknown key "flushMS"; did you mean "flush"\? \(known keys: .*flush/,
     ],
     ['{"batch_lines": 100}', /unknown key "batch_lines"; did you mean "batchLines"\?/],
     ['{"batchLines": "100"}', /"batchLines" must be a positive integer, got "100"/],
@@ -87,7 +87,8 @@ test("precedence: the file, then the environment, then flags", async () => {
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout);
   };
-  assert.deepEqual(await show([]).then((c) => [c.couchdb, c.flushMs, c.mode]), [
+  // The earlier key (flushMs) still reads; the key is named like its flag now.
+  assert.deepEqual(await show([]).then((c) => [c.couchdb, c.flush, c.mode]), [
     "http://file:5984/a",
     200,
     "records",
@@ -96,7 +97,7 @@ test("precedence: the file, then the environment, then flags", async () => {
   const flagged = await show(["--couchdb", "http://flag:5984/c", "--flush-ms", "300"], {
     COUCHDB_URL: "http://env:5984/b",
   });
-  assert.deepEqual([flagged.couchdb, flagged.flushMs, flagged.mode], [
+  assert.deepEqual([flagged.couchdb, flagged.flush, flagged.mode], [
     "http://flag:5984/c",
     300,
     "records",
@@ -667,7 +668,7 @@ test("--print-config needs no LOGFILE, and says where each value came from", asy
   });
   assert.equal(result.code, 0, result.stderr);
   const config = JSON.parse(result.stdout);
-  assert.deepEqual([config.batchLines, config.flushMs, config.pollMs, config.couchdb], [
+  assert.deepEqual([config.batchLines, config.flush, config.poll, config.couchdb], [
     200,
     1000,
     2000,
@@ -676,8 +677,8 @@ test("--print-config needs no LOGFILE, and says where each value came from", asy
   assert.deepEqual(
     [
       config.$origin.batchLines,
-      config.$origin.flushMs,
-      config.$origin.pollMs,
+      config.$origin.flush,
+      config.$origin.poll,
       config.$origin.couchdb,
       config.$origin.mode,
     ],
@@ -687,7 +688,7 @@ test("--print-config needs no LOGFILE, and says where each value came from", asy
   await Deno.writeTextFile(path, result.stdout);
   const again = await run("capture", ["--config", path, "--print-config"], { COUCHDB_URL: "" });
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(JSON.parse(again.stdout).pollMs, 2000);
+  assert.equal(JSON.parse(again.stdout).poll, 2000);
 });
 
 test("the example configurations are valid, and the capture one agrees with the systemd unit", async () => {
@@ -709,4 +710,21 @@ test("the example configurations are valid, and the capture one agrees with the 
       assert.equal(config.cache, cache);
     }
   }
+});
+
+test('an empty value switches a setting off: --status-listen "" over a file\'s statusListen', async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/capture.json`;
+  await Deno.writeTextFile(path, JSON.stringify({ statusListen: "127.0.0.1:9100", poll: "2s" }));
+  const show = async (...args: string[]) => {
+    const result = await run("capture", ["--config", path, "--print-config", ...args], {
+      COUCHDB_URL: "",
+    });
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout);
+  };
+  assert.equal((await show()).statusListen, "127.0.0.1:9100");
+  const off = await show("--status-listen", "", "--poll", "");
+  assert.equal(off.statusListen, undefined);
+  assert.equal(off.poll, 1000, "an empty value of a setting with a default is its default");
 });

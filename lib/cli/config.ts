@@ -42,6 +42,8 @@ export interface OptionSpec {
   values?: readonly string[];
   /** Other flags that set it (earlier names, kept working); not shown in `--help`. */
   aliases?: readonly string[];
+  /** Other keys that set it in a configuration file (earlier names, kept working). */
+  keyAliases?: readonly string[];
   /** What a string value is, in `--help`: `URL`, `FILE`, `DIR`, `HOST:PORT`, `NAME`. */
   placeholder?: string;
   /** The `--help` section it is listed in. */
@@ -246,7 +248,7 @@ export async function readConfigFile(
   for (const [key, value] of Object.entries(data)) {
     // `$origin` and other `$` keys are notes (what `--print-config` adds), not settings.
     if (key.startsWith("$")) continue;
-    const spec = specs.find((s) => s.key === key && !s.flagOnly);
+    const spec = specs.find((s) => (s.key === key || s.keyAliases?.includes(key)) && !s.flagOnly);
     if (spec?.secret) {
       throw new UsageError(
         `${name}: "${key}" cannot be set in a configuration file: use ${
@@ -255,18 +257,28 @@ export async function readConfigFile(
       );
     }
     if (!spec) {
-      const keys = specs.filter((s) => !s.flagOnly && !s.secret).map((s) => s.key);
-      const near = closestName(key, keys);
+      const known = specs.filter((s) => !s.flagOnly && !s.secret);
+      const keys = known.map((s) => s.key);
+      // An earlier key's near miss is told by the key's name now.
+      const byName = new Map(
+        known.flatMap((s) => [s.key, ...s.keyAliases ?? []].map((k) => [k, s.key])),
+      );
+      const close = closestName(key, [...byName.keys()]);
+      const near = close === null ? null : byName.get(close);
       throw new UsageError(
         `${name}: unknown key "${key}"${near ? `; did you mean "${near}"?` : ""} (known keys: ${
           keys.join(", ")
         })`,
       );
     }
-    out[key] = convert(spec, value, `${name}: "${key}"`, false);
+    // An empty value switches the setting off: back to its default, or unset.
+    out[spec.key] = value === "" ? OFF : convert(spec, value, `${name}: "${key}"`, false);
   }
   return out;
 }
+
+/** What an empty value (`--status-listen ""`, `"statusListen": ""`) stands for: the setting off. */
+export const OFF: unique symbol = Symbol("off");
 
 /**
  * Resolves options: defaults, then the configuration file (`--config`, or `fileValues` read by the
@@ -310,6 +322,18 @@ export async function resolveOptions<const T extends readonly OptionSpec[]>(
     options[spec.key] = spec.default;
     origins[spec.key] = "default";
   }
+  /** Sets `key`, or switches it off (its default again, or unset) for an empty value. */
+  function setOrOff(key: string, value: unknown, origin: string): void {
+    if (value !== OFF) {
+      options[key] = value;
+      origins[key] = origin;
+      return;
+    }
+    const spec = specs.find((s) => s.key === key);
+    if (spec?.default !== undefined) options[key] = spec.default;
+    else delete options[key];
+    origins[key] = `${origin} (empty: off)`;
+  }
 
   const configPath = flags["config"] as string | undefined;
   if (configPath) {
@@ -317,8 +341,7 @@ export async function resolveOptions<const T extends readonly OptionSpec[]>(
       ? await fileValues(configPath)
       : await readConfigFile(configPath, specs);
     for (const [key, value] of Object.entries(values)) {
-      options[key] = value;
-      origins[key] = `file ${configPath}`;
+      setOrOff(key, value, `file ${configPath}`);
     }
   }
   for (const spec of specs) {
@@ -331,8 +354,12 @@ export async function resolveOptions<const T extends readonly OptionSpec[]>(
   for (const [flag, value] of Object.entries(flags)) {
     const spec = byFlag.get(flag);
     if (!spec) continue;
-    options[spec.key] = convert(spec, value, `${program}: --${flag}`, true);
-    origins[spec.key] = `--${flag}`;
+    const empty = value === "" || (Array.isArray(value) && value.length === 1 && value[0] === "");
+    setOrOff(
+      spec.key,
+      empty ? OFF : convert(spec, value, `${program}: --${flag}`, true),
+      `--${flag}`,
+    );
   }
   // Each value was checked against its spec by `convert`: the table's types hold.
   return {

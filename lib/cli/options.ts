@@ -154,7 +154,8 @@ export const COUCH_OPTIONS = [
     help: "timeout of each CouchDB request",
   },
   {
-    key: "retryForMs",
+    key: "retryFor",
+    keyAliases: ["retryForMs"],
     flag: "retry-for",
     type: "duration",
     min: 1,
@@ -198,7 +199,7 @@ export const ONCE_RETRY_FOR_MS = 5 * 60_000;
 
 /** The retry-for setting, or its default: {@linkcode ONCE_RETRY_FOR_MS} with `--once`, else forever. */
 export function retryForMsOf(options: SharedOptions): number {
-  return options.retryForMs ?? (options.once ? ONCE_RETRY_FOR_MS : Infinity);
+  return options.retryFor ?? (options.once ? ONCE_RETRY_FOR_MS : Infinity);
 }
 
 /** The batch-lines setting, or its default for the mode. */
@@ -208,7 +209,7 @@ export function retryForMsOf(options: SharedOptions): number {
  * records mode, one document a line anyway, keeps its low latency.
  */
 export function flushMsFor(options: CaptureOptions): number {
-  return options.flushMs ?? (options.mode === "records" && !options.tailOnly ? 50 : 1000);
+  return options.flush ?? (options.mode === "records" && !options.tailOnly ? 50 : 1000);
 }
 
 /** How many lines a batch holds at most, unless set: by mode. */
@@ -308,7 +309,8 @@ export const CAPTURE_OPTIONS = [
   // 1.7% of a core; 50 ms gives p99 69 ms (61 lines a document, about 1,000 documents a minute)
   // and 5.8%; 25 ms, 46 ms and 9.5%.
   {
-    key: "flushMs",
+    key: "flush",
+    keyAliases: ["flushMs"],
     flag: "flush",
     aliases: ["flush-ms"],
     type: "duration",
@@ -364,7 +366,8 @@ export const CAPTURE_OPTIONS = [
     help: "start from a 2012 logtail.history file",
   },
   {
-    key: "pollMs",
+    key: "poll",
+    keyAliases: ["pollMs"],
     flag: "poll",
     aliases: ["poll-ms"],
     type: "duration",
@@ -463,7 +466,8 @@ export const MONITOR_OPTIONS = [
   BATCH_LINES,
   MAX_LINE_BYTES,
   {
-    key: "pollMs",
+    key: "poll",
+    keyAliases: ["pollMs"],
     flag: "poll",
     aliases: ["poll-ms"],
     type: "duration",

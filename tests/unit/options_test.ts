@@ -70,7 +70,7 @@ Deno.test("defaults that depend on other options: batch lines by mode, retry tim
 
 Deno.test("the resolved options have the types of their table", async () => {
   const o = await capture("--flush", "100ms", "--batch-bytes", "2MiB", "--rotated", "/a.*");
-  const flush: number | undefined = o.flushMs; // no default of its own: it depends on the mode
+  const flush: number | undefined = o.flush; // no default of its own: it depends on the mode
   const bytes: number = o.batchBytes;
   const rotated: string[] | undefined = o.rotated;
   const mode: "feed" | "records" = o.mode;
