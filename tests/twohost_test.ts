@@ -734,3 +734,18 @@ test("the receiver takes 16 uploads at once: more are answered 503 with Retry-Af
   for (const conn of held) conn.close();
   await until(async () => (await put()).status === 201, 10_000, "201 once they are gone");
 });
+
+test("a document the monitor stores names its extract, not a path in the drop directory (SPEC §3)", async () => {
+  await using dir = await tempDir();
+  const drop = `${dir.path}/drop`;
+  await Deno.mkdir(drop);
+  const db = freshDb("extractname");
+  const name = "t.0.0000000000000000-0000000000000002.0123456789abcdef.log";
+  await Deno.writeTextFile(`${drop}/${name}`, "a\n");
+  const result = await run("monitor", ["--couchdb", db, "--year", "2012", "--once", drop]);
+  assert.equal(result.code, 0, result.stderr);
+  const [doc] = await feedDocs(db);
+  const source = doc.source as unknown as Record<string, unknown>;
+  assert.equal(source.extract, name);
+  assert.equal(source.path, undefined);
+});

@@ -31,7 +31,6 @@
  * @module
  */
 import { hostname } from "node:os";
-import { basename } from "node:path";
 import type { Logger } from "../base/log.ts";
 import { type Batch, LONG_LINE_NOTE_BYTES } from "../sink/batch.ts";
 import { DONE_FOLDER, type ExtractFile, moveInto, rejectFile } from "../sink/extracts.ts";
@@ -142,7 +141,7 @@ export class ExtractSender {
       limit: settings.inFlight ?? 1,
       store: (batch) =>
         storeRetrying(settings.store, batch, signal, (error, attempt) => {
-          if (attempt === 0) log.warn(`${basename(batch.source.path)}: ${error.message}; retrying`);
+          if (attempt === 0) log.warn(`${batch.source.extract}: ${error.message}; retrying`);
         }, settings.retryForMs),
       settled: ({ extract }) => {
         extract.inFlight--;
@@ -198,7 +197,7 @@ export class ExtractSender {
       const source = {
         id: extract.source,
         host: this.#host,
-        path: extract.path,
+        extract: extract.name,
         file: extractFile(extract),
       };
       const base = { source, generation: extract.generation, readAt };

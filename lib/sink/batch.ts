@@ -26,8 +26,12 @@ import type { OversizedLine } from "../source/lines.ts";
 export interface SourceInfo {
   /** The short stable name used in ids. */
   id: string;
+  /** The host of the program that stores the batch (capture's, or the monitor's). */
   host: string;
-  path: string;
+  /** The log's path, where the program that stores the batch reads the log (capture). */
+  path?: string;
+  /** The extract the batch came from, by name (the monitor: the log's path is not known there). */
+  extract?: string;
   /** The file the lines come from: its identity (capture), or its file id (the monitor). */
   file: FileRef;
 }

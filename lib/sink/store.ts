@@ -142,7 +142,13 @@ function joinLines(lines: RejectedLine[]): Uint8Array {
 }
 
 function sourceFields(source: SourceInfo, generation: number): Record<string, unknown> {
-  return { id: source.id, host: source.host, path: source.path, generation };
+  return {
+    id: source.id,
+    host: source.host,
+    ...(source.path !== undefined ? { path: source.path } : {}),
+    ...(source.extract !== undefined ? { extract: source.extract } : {}),
+    generation,
+  };
 }
 
 // Buffers reused from batch to batch, so that no batch makes large strings for the garbage
