@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CAPTURE_OPTIONS, MONITOR_OPTIONS } from "../lib/cli/options.ts";
 import type { OptionSpec } from "../lib/cli/config.ts";
-import { RUNTIME_FLAGS } from "../tools/deno_run.ts";
+import { PERMISSIONS, RUNTIME_FLAGS } from "../tools/deno_run.ts";
 import {
   append,
   FIXTURES,
@@ -349,7 +349,9 @@ test("the run tasks start the programs as the build compiles them and the tests 
   for (const program of ["capture", "monitor"]) {
     assert.equal(
       config.tasks[program],
-      ["deno run", `-P=${program}`, ...RUNTIME_FLAGS, `${program}.ts`].join(" "),
+      ["deno run", ...PERMISSIONS[program as "capture"], ...RUNTIME_FLAGS, `${program}.ts`].join(
+        " ",
+      ),
     );
   }
 });

@@ -1,7 +1,7 @@
 /**
  * `deno task build [--target TRIPLE] [--out DIR]`: compiles `capture` and `monitor` into standalone
- * binaries with `deno compile`, each with its permission set from deno.json (`-P=capture`,
- * `-P=monitor`), the same the run tasks and the tests use.
+ * binaries with `deno compile`, each with its permissions (`PERMISSIONS` of deno_run.ts), the
+ * same the run tasks and the tests use.
  *
  * `deno compile` needs Deno's `denort` runtime for the target: it is taken from `DENORT_BIN` when
  * set, else downloaded. When neither works, the build says so in one line, with the fix.
@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { RUNTIME_FLAGS, taskArgs } from "./deno_run.ts";
+import { PERMISSIONS, RUNTIME_FLAGS, taskArgs } from "./deno_run.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
@@ -52,7 +52,7 @@ async function compileAll(options: { target?: string; out: string }): Promise<st
       "--quiet",
       "--config",
       join(ROOT, "deno.json"),
-      `-P=${program}`,
+      ...PERMISSIONS[program],
       ...RUNTIME_FLAGS,
       "--output",
       output,

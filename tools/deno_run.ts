@@ -21,7 +21,19 @@ const ROOT = join(import.meta.dirname!, "..");
  */
 export const RUNTIME_FLAGS = ["--v8-flags=--max-semi-space-size=1"];
 
-/** `deno run` arguments for `script` (relative to the project) under a deno.json permission set. */
+/**
+ * The permissions of the programs, given as flags (compiled in by the build, given to `deno run` by
+ * the tasks, checked by a test, and the tests): the files it is told of, the network, the
+ * environment, the host name; nothing else (no subprocess, no FFI). As flags, not as deno.json's
+ * permission sets, which Deno warns of as experimental on every run.
+ */
+export const PERMISSIONS: Record<"capture" | "monitor" | "tools", string[]> = {
+  capture: ["--allow-read", "--allow-write", "--allow-net", "--allow-env", "--allow-sys=hostname"],
+  monitor: ["--allow-read", "--allow-write", "--allow-net", "--allow-env", "--allow-sys=hostname"],
+  tools: ["-A"],
+};
+
+/** `deno run` arguments for `script` (relative to the project) under a permission set. */
 export function denoRunArgs(
   permissionSet: "capture" | "monitor" | "tools",
   script: string,
@@ -32,7 +44,7 @@ export function denoRunArgs(
     "--quiet",
     "--config",
     join(ROOT, "deno.json"),
-    `-P=${permissionSet}`,
+    ...PERMISSIONS[permissionSet],
     ...(permissionSet === "tools" ? [] : RUNTIME_FLAGS),
     join(ROOT, script),
     ...args,
