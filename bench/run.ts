@@ -714,7 +714,7 @@ async function latency(
       spawn(program("monitor", [...monitor, drop]));
       tail.push("--extract-dir", drop);
     }
-    capture = spawn(program("capture", [...tail, log]));
+    capture = spawn(program("capture", [...tail, ...captureExtra, log]));
   }
   await waitUntil(
     async () => (await fetch(db).then((r) => (r.body?.cancel(), r.ok)).catch(() => false)),
