@@ -4,7 +4,7 @@
  * Through the real programs, with a writer at a steady rate (tests/log_daemon.ts).
  */
 import assert from "node:assert/strict";
-import { feedDocs, freshDb, run, Running, tempDir, test, until } from "./helpers.ts";
+import { feedDocs, freshDb, logDaemon, run, Running, tempDir, test, until } from "./helpers.ts";
 
 test("feed mode with default settings: about one document a second at 100 lines a second", async () => {
   await using dir = await tempDir();
@@ -21,22 +21,7 @@ test("feed mode with default settings: about one document a second at 100 lines 
     log,
   ]);
   await capture.waitFor(/capturing/);
-  const writer = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./log_daemon.ts", import.meta.url).pathname,
-      "--log",
-      log,
-      "--from",
-      "0",
-      "--to",
-      "600",
-      "--rate",
-      "100",
-    ],
-    stdout: "null",
-  }).spawn();
+  const writer = logDaemon(log, ["--from", "0", "--to", "600", "--rate", "100"]);
   assert.equal((await writer.status).code, 0);
   const rows = async () => (await feedDocs(db)).reduce((n, d) => n + d.rows, 0);
   await until(async () => await rows() === 600, 20_000, "600 rows");

@@ -347,6 +347,31 @@ export function numberedLine(n: number): string {
   return `07:04:42 02/15  V.1.${n}  H.0.0  MT_LOCATION    Lat/Lon:370620935/-763413842 [Valid]  Adher:-1 [Valid]  Odom:2668 [Valid]  DGPS:On  FOM:2\n`;
 }
 
+/** Lines `from` to `to` (exclusive), numbered (see {@linkcode numberedLine}). */
+export function numbered(from: number, to: number): string {
+  let text = "";
+  for (let n = from; n < to; n++) text += numberedLine(n);
+  return text;
+}
+
+/**
+ * The log daemon (tests/log_daemon.ts) writing to `log`, running: it keeps its file open across a
+ * rename until told to reopen (SIGHUP); `args` are its flags (`--from`, `--to`, `--rate`, ...).
+ */
+export function logDaemon(log: string, args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "tests", "log_daemon.ts"), "--log", log, ...args],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+}
+
+/** Whether `command` runs here (`--version` answers): a tool of Debian's that tests may need. */
+export async function hasCommand(command: string): Promise<boolean> {
+  return await new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().then((o) => o.success, () => false);
+}
+
 /** Appends text to a file. */
 export async function append(path: string, text: string | Uint8Array): Promise<void> {
   await Deno.writeFile(path, typeof text === "string" ? new TextEncoder().encode(text) : text, {

@@ -13,6 +13,8 @@ import {
   captureArgs,
   freePortForTest,
   freshDb,
+  hasCommand,
+  numbered,
   numberedLine,
   Proxy,
   ROOT,
@@ -23,12 +25,8 @@ import {
   until,
 } from "./helpers.ts";
 
-async function works(command: string): Promise<boolean> {
-  return await new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" })
-    .output().then((o) => o.success, () => false);
-}
-const PROMTOOL = await works("promtool");
-const PROMETHEUS = await works("prometheus");
+const PROMTOOL = await hasCommand("promtool");
+const PROMETHEUS = await hasCommand("prometheus");
 if (!PROMTOOL || !PROMETHEUS) {
   console.log(
     "prometheus_test: promtool or prometheus is not installed (apt-get install prometheus): its cases that need them skip",
@@ -44,13 +42,6 @@ async function metricsOf(port: number): Promise<string> {
 
 function metric(text: string, name: string): number {
   return Number(new RegExp(`^logcapture_capture_${name} (\\S+)$`, "m").exec(text)?.[1]);
-}
-
-/** Lines `from` to `to` (exclusive), numbered. */
-function numbered(from: number, to: number): string {
-  let text = "";
-  for (let n = from; n < to; n++) text += numberedLine(n);
-  return text;
 }
 
 test(

@@ -13,6 +13,9 @@ import {
   feedDocs,
   freePortForTest,
   freshDb,
+  hasCommand,
+  logDaemon,
+  numbered,
   numberedLine,
   Proxy,
   recordDocs,
@@ -27,12 +30,7 @@ import {
 /** Debian's logrotate, on the PATH or where Debian puts it (/usr/sbin is not on every PATH). */
 async function findLogrotate(): Promise<string | null> {
   for (const command of ["logrotate", "/usr/sbin/logrotate"]) {
-    const works = await new Deno.Command(command, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output().then((o) => o.success, () => false);
-    if (works) return command;
+    if (await hasCommand(command)) return command;
   }
   return null;
 }
@@ -55,13 +53,6 @@ async function captureOnce(db: string, dir: string, ...extra: string[]): Promise
   );
   assert.equal(result.code, 0, result.stderr);
   return result.stderr;
-}
-
-/** Lines `from` to `to` (exclusive), numbered. */
-function numbered(from: number, to: number): string {
-  let text = "";
-  for (let n = from; n < to; n++) text += numberedLine(n);
-  return text;
 }
 
 /** How often each line number is stored, over every generation (feed or records documents). */
@@ -107,24 +98,6 @@ async function logrotate(dir: string, log: string, options: string[]): Promise<v
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
 }
 
-/** The log daemon (tests/log_daemon.ts), running. */
-function daemon(log: string, pid: string, args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./log_daemon.ts", import.meta.url).pathname,
-      "--log",
-      log,
-      "--pid",
-      pid,
-      ...args,
-    ],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-}
-
 async function feedEnd(db: string): Promise<number> {
   return (await storedCounts(db)).size;
 }
@@ -138,7 +111,9 @@ test(
     const db = freshDb("rotwait");
     await Deno.writeTextFile(log, "");
     await using capture = new Running("capture", captureArgs(db, dir.path, log));
-    const writer = daemon(log, pid, [
+    const writer = logDaemon(log, [
+      "--pid",
+      pid,
       "--from",
       "0",
       "--to",
