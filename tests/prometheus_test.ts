@@ -15,7 +15,6 @@ import {
   freshDb,
   hasCommand,
   numbered,
-  numberedLine,
   Proxy,
   ROOT,
   Running,
