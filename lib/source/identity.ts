@@ -1,7 +1,8 @@
 /**
- * File identity (a fingerprint, as Vector's file source calls it): device, inode and a hash of the
- * file's first bytes. Device and inode find a renamed file; the head hash notices a file truncated
- * and rewritten in place (copytruncate), or an inode number reused by a new file.
+ * File identity (a fingerprint, as Vector's file source calls it): a file is known by its text
+ * (SPEC §3), a hash of its first bytes and, for a position in it, of the bytes before that
+ * position ({@linkcode sameContent}). The device and inode it was first seen with are kept too:
+ * its file id (SPEC §4) is made from them, and a file with no whole line yet is known by them alone.
  *
  * A file shorter than {@linkcode HEAD_BYTES} is hashed over what it has, and the length hashed is
  * kept, so that the same file can still be recognized after it grew.
@@ -9,14 +10,14 @@
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { matchesIdentity, readIdentity } from "./identity.ts";
+ * import { headMatches, readIdentity } from "./identity.ts";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "first line\n");
  * using file = await Deno.open(path);
  * const id = await readIdentity(file);
- * assert.equal(await matchesIdentity(file, id), true);
+ * assert.equal(await headMatches(file, id), true);
  * await Deno.writeTextFile(path, "rewritten!\n"); // same inode, other first bytes
- * assert.equal(await matchesIdentity(file, id), false);
+ * assert.equal(await headMatches(file, id), false);
  * ```
  * @module
  */
@@ -125,8 +126,14 @@ function isTextFile(file: IdentityFile | TextFile): file is TextFile {
   return "readAt" in file;
 }
 
-/** The identity of an open file now (for a compressed one, of its text, under its own inode). */
-export async function readIdentity(file: IdentityFile | TextFile): Promise<FileIdentity> {
+/**
+ * The identity of an open file now (for a compressed one, of its text, under its own inode); `as`
+ * gives the device and inode it was first seen with, which a copy of it keeps.
+ */
+export async function readIdentity(
+  file: IdentityFile | TextFile,
+  as?: { dev: number; ino: number },
+): Promise<FileIdentity> {
   let dev: number, ino: number, head: Uint8Array<ArrayBuffer>;
   if (isTextFile(file)) {
     ({ dev, ino } = file);
@@ -137,21 +144,9 @@ export async function readIdentity(file: IdentityFile | TextFile): Promise<FileI
     dev = info.dev ?? 0;
     ino = info.ino ?? 0;
   }
+  if (as) ({ dev, ino } = as);
   const id = await fileIdOf(dev, ino, head);
   return { dev, ino, head: await hashHex(head), headLength: head.length, ...(id ? { id } : {}) };
-}
-
-/**
- * Whether the open file is still the one `identity` describes: same device and inode, and the same
- * first `identity.headLength` bytes.
- */
-export async function matchesIdentity(
-  file: IdentityFile,
-  identity: FileIdentity,
-): Promise<boolean> {
-  const info = await file.stat();
-  if ((info.dev ?? 0) !== identity.dev || (info.ino ?? 0) !== identity.ino) return false;
-  return await headMatches(file, identity);
 }
 
 /** Whether the first `identity.headLength` bytes of the file still hash to `identity.head`. */
@@ -174,7 +169,7 @@ export const BEFORE_BYTES = 64;
  */
 export async function beforeHash(file: TextFile, offset: number): Promise<string> {
   const from = Math.max(0, offset - BEFORE_BYTES);
-  return await hashHex((await file.readAt(from, offset - from)).slice());
+  return await beforeHashOf(await file.readAt(from, offset - from));
 }
 
 /** {@linkcode beforeHash} of bytes at hand: `bytes` ends at the position. */

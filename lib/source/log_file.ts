@@ -164,6 +164,30 @@ export class LogFile {
     });
   }
 
+  /**
+   * Whether its data is whole: a gzip file being written (logrotate compresses into the new name,
+   * then removes the plain file) ends early. A plain file is whole by definition; a gzip file
+   * modified more than a minute ago is taken as whole, a younger one is decompressed to its end to
+   * tell (with a decompression of its own, on this open file).
+   */
+  async isWhole(): Promise<boolean> {
+    if (this.compression !== "gzip") return this.compression === null;
+    const mtime = (await this.file.stat()).mtime?.getTime() ?? 0;
+    if (Date.now() - mtime > 60_000) return true;
+    const reader = new GzipReader(this.file);
+    try {
+      const buffer = new Uint8Array(256 * 1024);
+      while (await reader.read(buffer)) {
+        // Read to the end: an incomplete stream throws.
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await reader.cancel();
+    }
+  }
+
   /** What the line scanner reads: the file itself, or its decompressed text. */
   reader(): SeekableReader {
     this.#reader ??= this.compression === "gzip" ? new GzipReader(this.file) : this.file;

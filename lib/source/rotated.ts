@@ -130,6 +130,7 @@ export async function findRotated(
     ranked.push({ name, rank: sameInode ? 0 : COMPRESSED_SUFFIX.test(name) ? 2 : 1 });
   }
   ranked.sort((a, b) => a.rank - b.rank || a.name.localeCompare(b.name));
+  const position = at.offset === undefined ? undefined : { offset: at.offset, before: at.before };
   for (const { name, rank } of ranked) {
     // Only the file with the inode sought is waited for when it cannot be read: an unreadable
     // unrelated file must not hold capture up.
@@ -140,8 +141,7 @@ export async function findRotated(
       file.close();
       continue;
     }
-    const position = at.offset === undefined ? undefined : { offset: at.offset, before: at.before };
-    if (await sameContent(file, identity, position).catch(() => false) && await isWhole(file)) {
+    if (await sameContent(file, identity, position).catch(() => false) && await file.isWhole()) {
       return { found: file, unreadable };
     }
     file.close();
@@ -190,7 +190,7 @@ export async function rotatedAfter(
     const twin = identity.headLength === 0 ? undefined : later.find((l) => l.head === head);
     if (
       await holdsAny(file, exclude) ||
-      (twin && (twin.plain || file.compression !== null)) || !await isWhole(file)
+      (twin && (twin.plain || file.compression !== null)) || !await file.isWhole()
     ) {
       file.close();
       continue;
@@ -221,7 +221,7 @@ export async function rotatedAfter(
  */
 export interface ReadText {
   identity: FileIdentity;
-  size?: number;
+  size: number;
   before?: string;
 }
 
@@ -229,11 +229,9 @@ export interface ReadText {
 async function holdsAny(file: LogFile, read: ReadText[]): Promise<boolean> {
   for (const { identity, size, before } of read) {
     if (file.ino === identity.ino && file.dev === identity.dev) return true;
-    if (size === undefined) {
-      if (await sameContent(file, identity)) return true;
-    } else if (
-      await file.size() === size && await sameContent(file, identity, { offset: size, before })
-    ) return true;
+    if (await file.size() === size && await sameContent(file, identity, { offset: size, before })) {
+      return true;
+    }
   }
   return false;
 }
@@ -241,32 +239,4 @@ async function holdsAny(file: LogFile, read: ReadText[]): Promise<boolean> {
 function rotationNumber(name: string): number {
   const m = /\.(\d+)(?:\.[a-zA-Z0-9]+)?$/.exec(name);
   return m ? Number(m[1]) : 0;
-}
-
-/**
- * Whether a compressed file is whole: a gzip file being written (logrotate compresses into the new
- * name, then removes the plain file) ends early. Plain files are whole by definition. Only a file
- * modified in the last minute is decompressed to the end to tell.
- */
-async function isWhole(file: LogFile): Promise<boolean> {
-  if (file.compression === null) return true;
-  const mtime = (await file.stat()).mtime?.getTime() ?? 0;
-  if (Date.now() - mtime > 60_000) return true;
-  try {
-    const reader = await LogFile.open(file.name).catch(() => null);
-    if (!reader) return false;
-    try {
-      const scan = reader.reader();
-      await scan.seek(0, Deno.SeekMode.Start);
-      const buffer = new Uint8Array(256 * 1024);
-      while (await scan.read(buffer)) {
-        // Read to the end: an incomplete stream throws.
-      }
-      return true;
-    } finally {
-      reader.close();
-    }
-  } catch {
-    return false;
-  }
 }

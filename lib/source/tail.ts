@@ -39,7 +39,6 @@ import {
   beforeHash,
   beforeHashOf,
   type FileIdentity,
-  fileIdOf,
   HEAD_BYTES,
   headMatches,
   readIdentity,
@@ -105,8 +104,6 @@ export type TailEvent =
   | { kind: "truncated"; whileStopped: boolean; generation: number; size?: number; offset?: number }
   /** The log was rotated while capture was stopped: the rest of `name` is read first. */
   | { kind: "rotated"; whileStopped: true; name: string; generation: number; offset: number }
-  /** `name` was rotated after the file being read: it is read next. */
-  | { kind: "rotatedAfter"; name: string }
   /** The next file, `name` (a rotated one, or the new file at the path), is `generation`. */
   | { kind: "next"; name: string; generation: number }
   /**
@@ -209,11 +206,6 @@ export function describeTailEvent(
         level: "info",
         message:
           `${path} was rotated while capture was stopped; reading the rest of ${event.name} first (generation ${event.generation}, offset ${event.offset})`,
-      };
-    case "rotatedAfter":
-      return {
-        level: "info",
-        message: `${event.name} was rotated after it: it is read next, before ${path}`,
       };
     case "next":
       return {
@@ -497,18 +489,18 @@ export class Tailer {
       const size = await opened.size();
       if (await this.#adoptLocated(opened, start)) return;
       if (seenSize > start.offset || unreadable.length > 0) {
-        this.#emit({
-          kind: "lost",
-          cause: "truncated",
-          generation: start.generation,
-          offset: start.offset,
-          bytes: seenSize - start.offset,
-          size: seenSize,
-          next: start.generation + 1,
-          whileStopped: true,
+        this.#lost(
+          "truncated",
+          {
+            generation: start.generation,
+            offset: start.offset,
+            bytes: seenSize - start.offset,
+            size: seenSize,
+            next: start.generation + 1,
+          },
+          true,
           unreadable,
-          searched: this.#rotatedGlobs,
-        });
+        );
       }
       this.#emit({
         kind: "truncated",
@@ -521,18 +513,18 @@ export class Tailer {
       return;
     }
     if (opened && await this.#adoptLocated(opened, start)) return;
-    this.#emit({
-      kind: "lost",
-      cause: "gone",
-      generation: start.generation,
-      offset: start.offset,
-      bytes: Math.max(0, seenSize - start.offset),
-      size: seenSize,
-      next: start.generation + 1,
-      whileStopped: true,
+    this.#lost(
+      "gone",
+      {
+        generation: start.generation,
+        offset: start.offset,
+        bytes: Math.max(0, seenSize - start.offset),
+        size: seenSize,
+        next: start.generation + 1,
+      },
+      true,
       unreadable,
-      searched: this.#rotatedGlobs,
-    });
+    );
     // The files rotated after it (since the position was saved) come before the file at the path.
     const later = await this.#rotatedAfter((start.savedAt ?? Date.now()) - MTIME_SLACK_MS, []);
     const first = later.shift();
@@ -633,7 +625,7 @@ export class Tailer {
         if (item.kind === "lines") this.#noteTail(c, item.bytes);
         else c.tail = new Uint8Array(0);
         // Lines are out, so the first line is whole: the file id (extract names) can be had now.
-        if (!c.identity.id) c.identity = await this.#identityOf(c.log, c.identity);
+        if (!c.identity.id) await this.#retake(c, c.identity);
         return { generation: this.generations.current!, file: c.identity, item };
       }
       const where = await this.#whereIsIt(c);
@@ -656,11 +648,10 @@ export class Tailer {
         const since = (await c.log.stat()).mtime?.getTime() ?? 0;
         // Left out: this file, and a copy of exactly its text (its compressed twin).
         const size = c.scanner.position;
-        const before = c.tail.length > 0 ? await beforeHashOf(c.tail) : undefined;
         this.#successors = await this.#rotatedAfter(since, [{
           identity: c.identity,
           size,
-          before,
+          before: await this.#tailHash(c),
         }]);
       }
       const generation = this.generations.following();
@@ -803,16 +794,35 @@ export class Tailer {
   }
 
   /**
-   * The identity of `log` now; a file known to be `as` (a copy of it, or it grown) keeps `as`'s
-   * device and inode, so that its file id and what its documents name stay the same.
+   * Takes the identity of the file being read again, over more of its first bytes (a young file,
+   * or its first line now whole), keeping the device and inode it was first seen with (`as`), so
+   * that its file id and what its documents name stay the same; and the bytes its text is checked by.
    */
-  async #identityOf(log: LogFile, as?: FileIdentity): Promise<FileIdentity> {
-    const now = await readIdentity(log);
-    if (!as || (as.dev === now.dev && as.ino === now.ino)) return now;
-    const head = await log.readAt(0, now.headLength);
-    const id = await fileIdOf(as.dev, as.ino, head);
-    const { id: _, ...rest } = now;
-    return { ...rest, dev: as.dev, ino: as.ino, ...(id ? { id } : {}) };
+  async #retake(c: Current, as?: FileIdentity): Promise<void> {
+    c.identity = await readIdentity(c.log, as && { dev: as.dev, ino: as.ino });
+    c.head = await c.log.readAt(0, c.identity.headLength);
+  }
+
+  /** The hash of the bytes just before the position, when they are at hand. */
+  async #tailHash(c: Current): Promise<string | undefined> {
+    return c.tail.length > 0 ? await beforeHashOf(c.tail) : undefined;
+  }
+
+  /** Says that the lines of `generation` after `offset` could not be captured. */
+  #lost(
+    cause: "gone" | "truncated",
+    at: { generation: number; offset: number; bytes: number; size: number; next: number },
+    whileStopped: boolean,
+    unreadable: UnreadableRotated[],
+  ): void {
+    this.#emit({
+      kind: "lost",
+      cause,
+      ...at,
+      whileStopped,
+      unreadable,
+      searched: this.#rotatedGlobs,
+    });
   }
 
   async #adopt(
@@ -884,7 +894,7 @@ export class Tailer {
   async #rewritten(c: Current): Promise<void> {
     const offset = c.scanner.position;
     const generation = this.generations.current!;
-    const before = c.tail.length > 0 ? await beforeHashOf(c.tail) : undefined;
+    const before = await this.#tailHash(c);
     const { found, unreadable } = await findRotated(
       this.path,
       this.#rotatedGlobs,
@@ -908,24 +918,18 @@ export class Tailer {
     found?.close();
     const lost = c.size - offset;
     if (lost > 0) {
-      this.#emit({
-        kind: "lost",
-        cause: "truncated",
-        generation,
-        offset,
-        bytes: lost,
-        size: c.size,
-        next: this.generations.following(),
-        whileStopped: false,
+      const next = this.generations.following();
+      this.#lost(
+        "truncated",
+        { generation, offset, bytes: lost, size: c.size, next },
+        false,
         unreadable,
-        searched: this.#rotatedGlobs,
-      });
+      );
     }
     // copytruncate, or rewritten in place: a new generation from its start.
     const next = this.generations.assign(this.generations.following());
     this.#emit({ kind: "truncated", whileStopped: false, generation: next });
-    c.identity = await readIdentity(c.log);
-    c.head = await c.log.readAt(0, c.identity.headLength);
+    await this.#retake(c);
     c.tail = new Uint8Array(0);
     c.size = (await c.log.stat()).size;
     c.scanner.seekTo(0);
@@ -946,8 +950,7 @@ export class Tailer {
     }
     if (atPath && atPath.ino === info.ino && atPath.dev === info.dev) {
       if (c.identity.headLength < HEAD_BYTES && info.size > c.identity.headLength) {
-        c.identity = await this.#identityOf(c.log, c.identity);
-        c.head = await c.log.readAt(0, c.identity.headLength);
+        await this.#retake(c, c.identity);
       }
       return "here";
     }
@@ -967,7 +970,7 @@ export class Tailer {
     const next = await this.#openPath();
     if (!next) return false;
     const offset = c.scanner.position;
-    const before = c.tail.length > 0 ? await beforeHashOf(c.tail) : undefined;
+    const before = await this.#tailHash(c);
     if (!await sameContent(next, c.identity, { offset, before }) || await next.size() < offset) {
       next.close();
       return false;

@@ -131,7 +131,7 @@ Deno.test("files rotated after a time come oldest first; compressed ones are rea
     `${dir}/app.log`,
     defaultRotatedGlobs(`${dir}/app.log`),
     2000_000,
-    [{ identity: found }],
+    [{ identity: found, size: "found\n".length }],
     open,
   );
   assert.deepEqual(files.map((f) => f.name.slice(dir.length + 1)), [
