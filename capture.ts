@@ -28,7 +28,7 @@ import {
   VERSION,
 } from "./lib/cli/options.ts";
 import { startStatusServer } from "./lib/cli/status.ts";
-import { Health, Prober } from "./lib/run/health.ts";
+import { Health, sinkCheck } from "./lib/run/health.ts";
 import { redactUrl } from "./lib/base/redact.ts";
 import { captureMetrics, NO_REQUESTS } from "./lib/cli/metrics.ts";
 import {
@@ -37,6 +37,7 @@ import {
   listenAddress,
   programLogger,
   programOptions,
+  statusListenChecks,
 } from "./lib/cli/program.ts";
 import {
   cacheCheck,
@@ -44,7 +45,6 @@ import {
   couchChecks,
   describeOrigins,
   dropDirectoryCheck,
-  listenCheck,
   logCheck,
   logrotateCheck,
   pemFileCheck,
@@ -52,8 +52,6 @@ import {
   runChecks,
 } from "./lib/cli/check.ts";
 
-/** How often /healthz asks the sink whether it answers, whether or not batches flow. */
-const HEALTH_PROBE_MS = 5_000;
 /** How long the log may be missing before /healthz says so. */
 const LOG_MISSING_GRACE_MS = 60_000;
 
@@ -116,10 +114,7 @@ async function checkSetup(
       o.logrotateConf?.length ? o.logrotateConf : DEFAULT_LOGROTATE_CONF,
     ),
   ];
-  if (o.statusListen) {
-    const { hostname, port } = listenAddress("capture", "--status-listen", o.statusListen);
-    checks.push(listenCheck(hostname, port, "--status-listen"));
-  }
+  checks.push(...statusListenChecks("capture", o.statusListen));
   if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
   if (o.tailOnly) {
     const { extractDir, ship } = handoverTarget(o);
@@ -207,20 +202,16 @@ await runMain("capture", async (signal) => {
   );
   if (statusAt) {
     const health = new Health();
-    const prober = new Prober(
-      async () => sink?.probe ? await sink.probe() : null,
-      HEALTH_PROBE_MS,
-      signal,
-    );
     health.add("log", () => stats.readFailing ?? logMissing(path, stats.logMissingSince));
     health.add(
       o.tailOnly ? "hand-over" : "couchdb",
-      () =>
-        !sink
-          ? `connecting to ${target}`
-          : couchOutage()
-          ? `CouchDB at ${target} does not answer`
-          : prober.failing() ?? stats.pushFailing,
+      sinkCheck({
+        target: () => target,
+        ready: () => sink !== null,
+        outage: () => couchOutage(),
+        probe: async () => await sink?.probe?.() ?? null,
+        failing: () => stats.pushFailing,
+      }, signal),
     );
     health.add("tailing", () => sink && !stats.tailing ? "not tailing" : null);
     startStatusServer({

@@ -42,10 +42,11 @@ import {
   listenAddress,
   programLogger,
   programOptions,
+  statusListenChecks,
 } from "./lib/cli/program.ts";
 import { startReceiver } from "./lib/run/receiver.ts";
 import { startStatusServer } from "./lib/cli/status.ts";
-import { Health, Prober } from "./lib/run/health.ts";
+import { Health, sinkCheck } from "./lib/run/health.ts";
 import { redactUrl } from "./lib/base/redact.ts";
 import { formatBytes, formatDuration } from "./lib/base/units.ts";
 
@@ -142,10 +143,7 @@ async function checkSetup(
     dropDirectoryLockCheck(dir),
   ];
   if (o.caFile) checks.push(pemFileCheck("CA file", o.caFile, "--ca-file"));
-  if (o.statusListen) {
-    const { hostname, port } = listenAddress("monitor", "--status-listen", o.statusListen);
-    checks.push(listenCheck(hostname, port, "--status-listen"));
-  }
+  checks.push(...statusListenChecks("monitor", o.statusListen));
   checks.push(...couchChecks(await checkingClient("monitor", o), { feedViews: o.mode === "feed" }));
   const receiver = receiverSettings(o);
   if (receiver) {
@@ -207,15 +205,14 @@ await runMain("monitor", async (signal) => {
   let couch: Awaited<ReturnType<typeof couchSink>> | null = null;
   if (statusAt) {
     const health = new Health();
-    const prober = new Prober(async () => await couch?.db.probe() ?? null, 5_000, signal);
     health.add(
       "couchdb",
-      () =>
-        !couch
-          ? `connecting to ${redactUrl(o.couchdb ?? "")}`
-          : couch.db.inOutage
-          ? `CouchDB at ${couch.url} does not answer`
-          : prober.failing(),
+      sinkCheck({
+        target: () => couch?.url ?? redactUrl(o.couchdb ?? ""),
+        ready: () => couch !== null,
+        outage: () => couch?.db.inOutage ?? false,
+        probe: async () => await couch?.db.probe() ?? null,
+      }, signal),
     );
     startStatusServer({
       ...statusAt,

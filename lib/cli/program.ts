@@ -34,6 +34,7 @@ import {
   VERSION,
 } from "./options.ts";
 import { parseHostPort } from "./status.ts";
+import { type Check, listenCheck } from "./check.ts";
 import {
   clientFromSettings,
   type CouchClient,
@@ -100,6 +101,13 @@ export function listenAddress(
     );
   }
   return address;
+}
+
+/** The checks of `--status-listen`, when set: that its address can be bound (`check`). */
+export function statusListenChecks(program: string, statusListen: string | undefined): Check[] {
+  if (!statusListen) return [];
+  const { hostname, port } = listenAddress(program, "--status-listen", statusListen);
+  return [listenCheck(hostname, port, "--status-listen")];
 }
 
 /** The logger the options ask for (`verbose`, `logFormat`). */

@@ -97,3 +97,54 @@ export class Prober {
     return this.#failing;
   }
 }
+
+/** How often the sink is asked whether it answers, whether or not batches flow. */
+export const SINK_PROBE_MS = 5_000;
+
+/** What {@linkcode sinkCheck} asks of the sink. */
+export interface SinkState {
+  /** Where it stores, for messages: a CouchDB URL, a drop directory, a receiver. */
+  target(): string;
+  /** Whether it is set up (CouchDB has answered once); before that, it is connecting. */
+  ready(): boolean;
+  /** Whether its requests are failing and being retried now. */
+  outage(): boolean;
+  /** One quick look, never retried (`BatchSink.probe`): `null` when it answers. */
+  probe(): Promise<string | null>;
+  /** The last failure to store a batch, if any. */
+  failing?(): string | null;
+}
+
+/**
+ * The `/healthz` check of a sink, for capture and the monitor alike: connecting until it is set
+ * up, then its outage, what the last probe (every {@linkcode SINK_PROBE_MS}) met, or the last
+ * failed store.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sinkCheck } from "./health.ts";
+ * const stop = new AbortController();
+ * const check = sinkCheck({
+ *   target: () => "http://couch:5984/hrtfeed",
+ *   ready: () => false,
+ *   outage: () => false,
+ *   probe: () => Promise.resolve(null),
+ * }, stop.signal);
+ * assert.equal(check(), "connecting to http://couch:5984/hrtfeed");
+ * stop.abort();
+ * ```
+ */
+export function sinkCheck(sink: SinkState, signal: AbortSignal): () => string | null {
+  const prober = new Prober(
+    () => sink.ready() ? sink.probe() : Promise.resolve(null),
+    SINK_PROBE_MS,
+    signal,
+  );
+  return () =>
+    !sink.ready()
+      ? `connecting to ${sink.target()}`
+      : sink.outage()
+      ? `CouchDB at ${sink.target()} does not answer`
+      : prober.failing() ?? sink.failing?.() ?? null;
+}
