@@ -245,6 +245,19 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
           await Deno.writeFile(path, encoder.encode(text), { append: true, create: true });
           generations[generations.length - 1] += text;
         };
+        // logrotate's copytruncate: the file copied to .1, then truncated, goes on as the next
+        // generation. Real lines begin with a time stamp, so its new first bytes differ from the
+        // old. No rotation follows before the next run.
+        const copyTruncate = async () => {
+          await shiftRotated();
+          await Deno.copyFile(path, `${path}.1`);
+          await Deno.truncate(path, 0);
+          generations.push("");
+          replaced = false;
+          await write(`#generation ${generations.length - 1} ${crypto.randomUUID()}\n`);
+          rotatedSinceRun = 2;
+          renamed = null;
+        };
         const completePartial = async () => {
           const current = generations[generations.length - 1];
           if (current.length > 0 && !current.endsWith("\n")) await write("\n");
@@ -290,14 +303,7 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
                 if (rotatedSinceRun > 0 || generations[generations.length - 1] === "") break;
                 await completePartial();
                 await new Promise((r) => setTimeout(r, 15));
-                await shiftRotated();
-                await Deno.copyFile(path, `${path}.1`);
-                await Deno.truncate(path, 0);
-                generations.push("");
-                replaced = false;
-                await write(`#generation ${generations.length - 1} ${crypto.randomUUID()}\n`);
-                rotatedSinceRun = 2;
-                renamed = null;
+                await copyTruncate();
                 break;
               case "compress": {
                 // logrotate's compress: a rotated file replaced by its gzip, its time kept.
@@ -337,14 +343,7 @@ Deno.test("property: capture with restarts, rotations and truncations delivers e
                 if (rotatedSinceRun > 0 || generations[generations.length - 1] === "") break;
                 await completePartial();
                 assert.equal(await capture(), 0);
-                await shiftRotated();
-                await Deno.copyFile(path, `${path}.1`);
-                await Deno.truncate(path, 0);
-                generations.push("");
-                replaced = false;
-                // Real lines begin with a time stamp, so the new first bytes differ from the old.
-                await write(`#generation ${generations.length - 1} ${crypto.randomUUID()}\n`);
-                rotatedSinceRun = 2; // a truncated file rotated away while stopped is not recognized
+                await copyTruncate();
                 break;
               case "run":
                 assert.equal(await capture(), 0);
