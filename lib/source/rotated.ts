@@ -151,10 +151,13 @@ export async function findRotated(
 
 /**
  * The rotated files written after `since` (a modification time, in ms) that hold text other than
- * `exclude`'s (the file already being read, and the file at the path), oldest first: files
- * rotated more than once since capture last looked. Compressed files are read like plain ones;
- * a plain file and its compressed copy (while logrotate compresses it) count once; empty files
- * hold nothing and are left out.
+ * `exclude`'s (the file already being read), oldest first: files rotated more than once since
+ * capture last looked. Compressed files are read like plain ones; a plain file and its compressed
+ * copy (while logrotate compresses it) count once; an empty rotation counts (it was a file at the
+ * path), an empty compressed name does not (its compression has not begun). Times come from a
+ * coarse clock, so two files written within a tick have the same one: with `tiedAfter`, the name of
+ * the file `since` is the time of, a file of the same time counts when logrotate's numbering puts
+ * it after that one.
  */
 export async function rotatedAfter(
   logPath: string,
@@ -162,13 +165,17 @@ export async function rotatedAfter(
   since: number,
   exclude: ReadText[],
   open: OpenLog,
+  tiedAfter?: string,
 ): Promise<{ files: LogFile[]; unreadable: UnreadableRotated[] }> {
   const unreadable: UnreadableRotated[] = [];
   const later: { file: LogFile; mtime: number; head: string; plain: boolean }[] = [];
   for (const name of await rotatedNames(logPath, patterns)) {
     // Older rotations are not read, so only a newer one is waited for when it cannot be read.
     const seen = await Deno.stat(name).catch(() => null);
-    if (!seen || (seen.mtime?.getTime() ?? 0) <= since) continue;
+    const mtime = seen?.mtime?.getTime() ?? 0;
+    const tied = mtime === since && tiedAfter !== undefined &&
+      rotationNumber(name) < rotationNumber(tiedAfter);
+    if (!seen || (mtime <= since && !tied)) continue;
     // An empty rotation (logrotate's ifempty) was a file at the path, and is numbered as it was
     // while capture ran; an empty compressed name is a compression that has not begun.
     if (seen.size === 0 && COMPRESSED_SUFFIX.test(name)) continue;

@@ -652,7 +652,7 @@ export class Tailer {
           identity: c.identity,
           size,
           before: await this.#tailHash(c),
-        }]);
+        }], c.log.name);
       }
       const generation = this.generations.following();
       const successor = this.#successors.shift();
@@ -981,13 +981,18 @@ export class Tailer {
     return true;
   }
 
-  async #rotatedAfter(since: number, exclude: ReadText[]): Promise<LogFile[]> {
+  async #rotatedAfter(
+    since: number,
+    exclude: ReadText[],
+    tiedAfter?: string,
+  ): Promise<LogFile[]> {
     const { files, unreadable } = await rotatedAfter(
       this.path,
       this.#rotatedGlobs,
       since,
       exclude,
       (name, wait) => this.#openWaiting(name, wait),
+      tiedAfter,
     );
     for (const file of unreadable) {
       if (this.#reported.has(file.name)) continue;

@@ -142,3 +142,32 @@ Deno.test("files rotated after a time come oldest first; compressed ones are rea
   for (const file of files) file.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a file written in the same clock tick as the one drained comes after it when logrotate numbered it so", async () => {
+  const dir = await Deno.makeTempDir();
+  for (
+    const [name, text] of [["app.log.3", "older\n"], ["app.log.2", "drained\n"], [
+      "app.log.1",
+      "after\n",
+    ]]
+  ) {
+    await Deno.writeTextFile(`${dir}/${name}`, text);
+    await Deno.utime(`${dir}/${name}`, 3000, 3000); // one tick for all three
+  }
+  const drained = await identityOf(`${dir}/app.log.2`);
+  const globs = defaultRotatedGlobs(`${dir}/app.log`);
+  const read = [{ identity: drained, size: "drained\n".length }];
+  const strict = await rotatedAfter(`${dir}/app.log`, globs, 3000_000, read, open);
+  assert.deepEqual(strict.files.map((f) => f.name), []);
+  const tied = await rotatedAfter(
+    `${dir}/app.log`,
+    globs,
+    3000_000,
+    read,
+    open,
+    `${dir}/app.log.2`,
+  );
+  assert.deepEqual(tied.files.map((f) => f.name.slice(dir.length + 1)), ["app.log.1"]);
+  for (const file of tied.files) file.close();
+  await Deno.remove(dir, { recursive: true });
+});
