@@ -320,8 +320,7 @@ export class CouchClient implements DocumentStore {
     options: { server?: boolean; retry?: boolean; contentType?: string } = {},
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const url = options.server ? `${this.server}/${path}` : `${this.url}${path ? "/" + path : ""}`;
-    const headers: Record<string, string> = { "Accept": "application/json" };
-    if (this.#authorization) headers["Authorization"] = this.#authorization;
+    const headers = this.#headers();
     let payload: string | Uint8Array<ArrayBuffer> | Uint8Array[] | undefined;
     if (body !== undefined) {
       payload = typeof body === "string" || body instanceof Uint8Array || Array.isArray(body)
@@ -494,16 +493,21 @@ export class CouchClient implements DocumentStore {
     );
   }
 
+  /** What every request carries: JSON wanted, and the credentials. */
+  #headers(): Record<string, string> {
+    const headers: Record<string, string> = { "Accept": "application/json" };
+    if (this.#authorization) headers["Authorization"] = this.#authorization;
+    return headers;
+  }
+
   /**
    * One quick request, never retried, for `/healthz`: `null` when the database answers (whatever
    * it answers: the server is there), else why not.
    */
   async probe(timeoutMs = 3000): Promise<string | null> {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (this.#authorization) headers["Authorization"] = this.#authorization;
     try {
       const response = await fetch(this.url, {
-        headers,
+        headers: this.#headers(),
         signal: AbortSignal.timeout(timeoutMs),
         client: this.#httpClient,
       });
