@@ -12,10 +12,9 @@
  * ```
  * @module
  */
-import { backoffDelay, sleep } from "../base/backoff.ts";
+import { retry } from "../base/retry.ts";
 import type { Batch } from "./batch.ts";
-import { isPermanent, PermanentError } from "../base/errors.ts";
-import { formatDuration } from "../base/units.ts";
+import { isPermanent } from "../base/errors.ts";
 import type { RejectedLine } from "../format/reports.ts";
 import type { FileIdentity } from "../source/identity.ts";
 import type { Logger } from "../base/log.ts";
@@ -67,24 +66,16 @@ export async function storeRetrying(
   failed: (error: Error, attempt: number) => void,
   retryForMs = Infinity,
 ): Promise<SinkResult | null> {
-  const started = Date.now();
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await store(batch);
-    } catch (error) {
-      if (isPermanent(error)) throw error;
-      if (signal.aborted) return null;
-      if (Date.now() - started >= retryForMs) {
-        throw new PermanentError(
-          `gave up after ${formatDuration(retryForMs)} of retrying (--retry-for): ${
-            (error as Error).message
-          }`,
-          { cause: error },
-        );
-      }
-      failed(error as Error, attempt);
-      await sleep(backoffDelay(attempt, 500, 30_000), signal);
-    }
+  try {
+    return await retry(() => store(batch), {
+      retryForMs,
+      minDelayMs: 500,
+      signal,
+      onRetry: (error, attempt) => failed(error as Error, attempt),
+    });
+  } catch (error) {
+    if (signal.aborted && !isPermanent(error)) return null;
+    throw error;
   }
 }
 

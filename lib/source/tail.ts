@@ -56,7 +56,7 @@ import {
   rotatedAfter,
   type UnreadableRotated,
 } from "./rotated.ts";
-import { backoffDelay, sleep } from "../base/backoff.ts";
+import { retry } from "../base/retry.ts";
 
 /** Tailer settings. */
 export interface TailerOptions {
@@ -741,20 +741,18 @@ export class Tailer {
    * exist (or on a stop).
    */
   async #openWaiting(name: string, wait: boolean): Promise<LogFile | null> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        const file = await LogFile.open(name);
-        this.#setBlocked(name, null);
-        return file;
-      } catch (error) {
-        if (!(error instanceof Deno.errors.PermissionDenied) || !wait) return null;
-        this.#setBlocked(name, error);
-        if (this.#options.signal?.aborted) return null;
-        await sleep(
-          backoffDelay(attempt, this.#options.pollMs ?? 1000, 30_000),
-          this.#options.signal,
-        );
-      }
+    const signal = this.#options.signal;
+    try {
+      const file = await retry(() => LogFile.open(name), {
+        isRetriable: (error) => wait && error instanceof Deno.errors.PermissionDenied,
+        minDelayMs: this.#options.pollMs ?? 1000,
+        onRetry: (error) => this.#setBlocked(name, error as Error),
+        signal,
+      });
+      this.#setBlocked(name, null);
+      return file;
+    } catch {
+      return null;
     }
   }
 
