@@ -245,7 +245,7 @@ await runMain("capture", async (signal) => {
     });
   } else {
     const couch = await couchSink("capture", o, log);
-    sink = couch.sink;
+    sink = couch;
     target = couch.url;
     couchOutage = () => couch.db.inOutage;
     requests = couch.db;

@@ -25,7 +25,6 @@ import {
 import { monitorMetrics, NO_REQUESTS } from "./lib/cli/metrics.ts";
 import { newMonitorStats } from "./lib/run/extract_sender.ts";
 import { heldPosition, runMonitor } from "./lib/run/monitor_loop.ts";
-import { findStoredPosition } from "./lib/sink/store.ts";
 import {
   batchLinesFor,
   CONVERT_OPTIONS,
@@ -224,7 +223,7 @@ await runMain("monitor", async (signal) => {
     });
   }
   couch = await couchSink("monitor", o, log);
-  const { sink, url, db } = couch;
+  const sink = couch, url = couch.url;
   if (receiver) {
     startReceiver({
       dir,
@@ -238,7 +237,7 @@ await runMain("monitor", async (signal) => {
           dir,
           source,
           fileId,
-          await findStoredPosition(db, source, { id: fileId }),
+          await sink.findPosition(source, { id: fileId }),
         ),
       maxPendingBytes: o.maxPendingBytes,
       cert: receiver.tls ? await Deno.readTextFile(receiver.tls.certFile) : undefined,
@@ -263,7 +262,7 @@ await runMain("monitor", async (signal) => {
       once: o.once,
       done: o.done,
       retention: { maxAgeMs: o.doneKeepFor, maxBytes: o.doneMaxBytes },
-      store: sink.store,
+      store: (batch, turn) => sink.store(batch, turn),
       inFlight: sink.inFlight,
       maxLineBytes: o.maxLineBytes,
       batchLines: batchLinesFor(o),

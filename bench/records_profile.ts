@@ -9,8 +9,8 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { recordDocuments } from "../lib/sink/store.ts";
-import { yearResolver } from "../lib/parse/spysocket.ts";
+import { recordDocuments } from "../lib/sink/documents.ts";
+import { spysocketFormat } from "../lib/format/line_format.ts";
 import { createSimulator, simulateText } from "../tools/simulator.ts";
 import { serverName } from "../tools/real_couchdb.ts";
 import { taskArgs } from "../tools/deno_run.ts";
@@ -70,10 +70,10 @@ try {
     simulateText(createSimulator({ seed: 1 }), LINES, new Date(2012, 1, 15, 7)),
   );
   const bytes = await Deno.readFile(path);
-  const years = yearResolver({ year: 2012 });
+  const format = spysocketFormat({ columns: "classic", year: 2012 });
   const docs: Doc[] = [];
   for (const batch of batchesOfBytes(bytes, path, 1000)) {
-    const body = recordDocuments(batch, years).body;
+    const body = recordDocuments(batch, format).body;
     docs.push(...JSON.parse(new TextDecoder().decode(body)).docs);
   }
   console.log(`${await serverName(base)} (${how}); ${num(docs.length)} documents, ${RUNS} runs\n`);

@@ -18,7 +18,8 @@ import { createSimulator, simulateText } from "../tools/simulator.ts";
 import { ByteWriter } from "../lib/base/bytes.ts";
 import { formatCsv } from "../lib/format/reports.ts";
 import { LineScanner } from "../lib/source/lines.ts";
-import { feedDocument, feedDocumentParts, recordDocuments } from "../lib/sink/store.ts";
+import { feedDocument, feedDocumentParts, recordDocuments } from "../lib/sink/documents.ts";
+import { spysocketFormat } from "../lib/format/line_format.ts";
 import { CouchClient, takesMultipart } from "../lib/sink/couchdb.ts";
 import { type Batch, feedDocId } from "../lib/sink/batch.ts";
 import { yearResolver } from "../lib/parse/spysocket.ts";
@@ -375,8 +376,8 @@ async function batchesOf(path: string, lines: number): Promise<Batch[]> {
 
 /** The bodies capture itself sends in records mode, batches of 1000 lines. */
 async function recordsBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
-  const years = yearResolver({ year: 2012 });
-  return (await batchesOf(path, 1000)).map((batch) => recordDocuments(batch, years).body.slice());
+  const format = spysocketFormat({ columns: "classic", year: 2012 });
+  return (await batchesOf(path, 1000)).map((batch) => recordDocuments(batch, format).body.slice());
 }
 
 /**
@@ -385,12 +386,12 @@ async function recordsBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
  * as fast as the server takes them, `inFlight` at a time: the ceiling of feed mode.
  */
 async function rawFeedLoader(path: string, lines: number, inFlight: number): Promise<Spread> {
-  const years = yearResolver({ year: 2012 });
+  const format = spysocketFormat({ columns: "classic", year: 2012 });
   const multipart = takesMultipart(await new CouchClient({ url: freshDb() }).serverInfo());
   const docs = (await batchesOf(path, 5000)).map((batch) => {
     const id = feedDocId(batch.source.id, batch.generation, batch.start);
-    if (!multipart) return { id, json: feedDocument(batch, "classic", years).json.slice() };
-    const parts = feedDocumentParts(batch, "classic", years, 1);
+    if (!multipart) return { id, json: feedDocument(batch, format).json.slice() };
+    const parts = feedDocumentParts(batch, format, 1);
     return { id, json: parts.json, attachments: parts.attachments };
   });
   return await repeat(SIZES.runs, async () => {

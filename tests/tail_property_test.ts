@@ -11,7 +11,8 @@ import { runCapture } from "../lib/run/capture_loop.ts";
 import { CouchClient } from "../lib/sink/couchdb.ts";
 import { extractSink } from "../lib/sink/handover.ts";
 import { runMonitor } from "../lib/run/monitor_loop.ts";
-import { storeBatch } from "../lib/sink/store.ts";
+import { BatchStore } from "../lib/sink/store.ts";
+import { spysocketFormat } from "../lib/format/line_format.ts";
 import { assertFeedOnce } from "./helpers.ts";
 import type { BatchSink } from "../lib/sink/sink.ts";
 import { LineScanner } from "../lib/source/lines.ts";
@@ -489,13 +490,14 @@ Deno.test("property: two captures handing extracts of one log to one drop direct
         const monitor = async () => {
           const client = new CouchClient({ url: db });
           await client.ensureDatabase();
-          const options = { mode: "feed" as const, columns: "classic" as const, year: 2012 };
+          const format = spysocketFormat({ columns: "classic", year: 2012 });
+          const store = new BatchStore(client, { mode: "feed", format, fromExtracts: true });
           return await runMonitor(
             {
               dir: drop,
               once: true,
               done: "keep",
-              store: (batch) => storeBatch(client, batch, { ...options, fromExtracts: true }),
+              store: (batch) => store.store(batch),
               maxLineBytes: 1000,
               batchLines: 1000,
               pollMs: 10,

@@ -17,7 +17,6 @@
  * @module
  */
 import { UsageError } from "../base/errors.ts";
-import type { BatchSink } from "../sink/sink.ts";
 import {
   helpText,
   httpClientWithCa,
@@ -35,24 +34,11 @@ import {
 } from "./options.ts";
 import { parseHostPort } from "./status.ts";
 import { type Check, listenCheck } from "./check.ts";
-import {
-  clientFromSettings,
-  type CouchClient,
-  CouchError,
-  type CouchSettings,
-  parseCouchUrl,
-  takesMultipart,
-} from "../sink/couchdb.ts";
+import { clientFromSettings, type CouchClient, parseCouchUrl } from "../sink/couchdb.ts";
+import { CouchSink } from "../sink/couch_sink.ts";
+import { spysocketFormat } from "../format/line_format.ts";
 import { createLogger, type Logger, type LogLevel } from "../base/log.ts";
 import { setErrorFormat } from "./main.ts";
-import type { Batch } from "../sink/batch.ts";
-import {
-  BATCHES_IN_FLIGHT,
-  findStoredPosition,
-  forgetClaimedGenerations,
-  storeBatch,
-  type StoreOptions,
-} from "../sink/store.ts";
 
 /** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
 export interface ProgramInfo<T extends readonly OptionSpec[]> {
@@ -153,54 +139,20 @@ function checkCouchUrl(program: string, options: SharedOptions): void {
 }
 
 /**
- * CouchDB from the options: checks the URL (a usage error when it is wrong), makes the client,
- * creates the database and its design document, and returns the sink that stores batches there.
+ * CouchDB from the options: checks the URL (a usage error when it is wrong), and opens the sink
+ * that stores batches there (`couch_sink.ts`: the client, the database and its design document).
  */
 export async function couchSink(
   program: string,
   options: SharedOptions,
   log: Logger,
-): Promise<{ sink: BatchSink; url: string; db: CouchClient }> {
+): Promise<CouchSink> {
   checkCouchUrl(program, options);
-  const settings: CouchSettings = {
+  return await CouchSink.open({
     ...options,
     retryForMs: retryForMsOf(options),
     httpClient: await httpClientWithCa(options.caFile),
-  };
-  const db = await clientFromSettings(settings, log);
-  const storeOptions: StoreOptions = {
-    mode: options.mode,
-    columns: options.columns,
-    year: options.year,
+    format: spysocketFormat({ columns: options.columns, year: options.year }),
     fromExtracts: program === "monitor",
-  };
-  const feedViews = storeOptions.mode === "feed";
-  await db.ensureDatabase({ feedViews });
-  // Decided by what the server says it is, never by trying: pouchdb-server exits on a multipart PUT.
-  if (takesMultipart(await db.serverInfo())) {
-    storeOptions.feedAttachments = { gzipLevel: options.gzipLevel };
-  }
-  const store = async (batch: Batch) => {
-    try {
-      return await storeBatch(db, batch, storeOptions);
-    } catch (error) {
-      if (!(error instanceof CouchError) || error.status !== 404) throw error;
-      // Deleted while we ran: the database is created when missing, as at the start.
-      log.warn(`database ${db.url} is gone (deleted while running): creating it again`);
-      await db.ensureDatabase({ feedViews });
-      forgetClaimedGenerations(db);
-      return await storeBatch(db, batch, storeOptions);
-    }
-  };
-  return {
-    db,
-    url: db.url,
-    sink: {
-      store,
-      inFlight: BATCHES_IN_FLIGHT,
-      positionHolder: "CouchDB",
-      findPosition: (source, file) => findStoredPosition(db, source, file),
-      probe: () => db.probe(),
-    },
-  };
+  }, log);
 }

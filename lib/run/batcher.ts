@@ -56,7 +56,7 @@ export interface BatcherOptions {
   /** How many batches may be in flight (the sink's `inFlight`). */
   inFlight: number;
   /** Stores a batch, retrying as it sees fit: its result, or `null` once the program stops. */
-  store: (batch: Batch) => Promise<SinkResult | null>;
+  store: (batch: Batch, turn?: Promise<void>) => Promise<SinkResult | null>;
   /** What follows a stored batch, in the order the batches were sent. */
   acknowledge: (batch: Batch, result: SinkResult) => Promise<void>;
   /** Told of each batch as it is sent, with the number of lines in it. */
@@ -134,8 +134,14 @@ export class Batcher {
       !builder.empty &&
       (read.generation !== builder.generation || !sameIdentity(read.file, builder.file!))
     ) {
-      if (!await this.drain()) return false;
+      if (!await this.flush()) return false;
     }
+    // Acknowledgements of another file come first: they may move the reader.
+    const turn = {
+      source: { id: this.#options.source.id, file: read.file },
+      generation: read.generation,
+    };
+    if (!await this.#delivery.turnTo(turn)) return false;
     if (read.item.kind === "oversized") return await this.#sendOversized(read, read.item);
     const { batchLines, batchBytes } = this.#options.limits;
     const { bytes, offset } = read.item;
@@ -191,7 +197,7 @@ export class Batcher {
   }
 
   async #sendOversized(read: TailRead, line: OversizedLine): Promise<boolean> {
-    if (!await this.drain()) return false;
+    if (!await this.flush()) return false;
     return await this.#send({
       source: { ...this.#options.source, file: read.file },
       generation: read.generation,

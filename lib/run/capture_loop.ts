@@ -44,14 +44,7 @@
 import { hostname } from "node:os";
 import { sleep } from "../base/backoff.ts";
 import { type Batch, SOURCE_NAME } from "../sink/batch.ts";
-import {
-  CacheFile,
-  type Checkpoint,
-  checkpointDisagreement,
-  CheckpointError,
-  readCheckpoint,
-  readLegacyHistory,
-} from "../source/checkpoint.ts";
+import { CacheFile, type Checkpoint, readCheckpoint } from "../source/checkpoint.ts";
 import {
   type BatchSink,
   countStored,
@@ -73,14 +66,9 @@ import {
   sameIdentity,
 } from "../source/identity.ts";
 import type { Logger } from "../base/log.ts";
-import {
-  describeTailEvent,
-  Tailer,
-  type TailEvent,
-  type TailStart,
-  unreadableReason,
-} from "../source/tail.ts";
+import { describeTailEvent, Tailer, type TailEvent, unreadableReason } from "../source/tail.ts";
 import { Batcher } from "./batcher.ts";
+import { startPoint } from "../source/start_point.ts";
 import { CatchUpProgress } from "./progress.ts";
 
 /** Capture settings (the resolved command line). */
@@ -234,12 +222,19 @@ export async function runCapture(
   }
 
   /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
-  async function store(batch: Batch): Promise<SinkResult | null> {
-    const result = await storeRetrying(settings.sink.store, batch, signal, (error, attempt) => {
-      stats.pushErrors++;
-      stats.pushFailing = error.message;
-      if (attempt === 0) log.warn(`${error.message}; retrying`);
-    }, settings.retryForMs);
+  async function store(batch: Batch, turn?: Promise<void>): Promise<SinkResult | null> {
+    const result = await storeRetrying(
+      (batch, turn) => settings.sink.store(batch, turn),
+      batch,
+      signal,
+      (error, attempt) => {
+        stats.pushErrors++;
+        stats.pushFailing = error.message;
+        if (attempt === 0) log.warn(`${error.message}; retrying`);
+      },
+      settings.retryForMs,
+      turn,
+    );
     if (result) stats.pushFailing = null;
     return result;
   }
@@ -417,13 +412,16 @@ async function startTail(
   tailer: Tailer,
   log: Logger,
 ): Promise<Checkpoint | null> {
-  const checkpoint = await readCheckpoint(settings.cachePath);
-  if (checkpoint && checkpoint.path !== settings.path) {
-    throw new Error(
-      `cache file ${settings.cachePath} belongs to ${checkpoint.path}, not ${settings.path}: give each log its own --cache`,
-    );
-  }
-  const { start, origin } = await startPoint(settings, checkpoint, log);
+  const sink = settings.sink;
+  const { checkpoint, start, origin } = await startPoint({
+    ...settings,
+    // CouchDB is the source of truth: whenever the cache file is in doubt, or a file is about to
+    // be started from 0 as a new generation, capture asks it where this file stands.
+    locate: sink.findPosition
+      ? (file: FileIdentity) => sink.findPosition!(settings.source, file)
+      : undefined,
+    holder: sink.positionHolder ?? "CouchDB",
+  }, log);
   await tailer.start(start, checkpoint?.seenSize);
   // A script's --once must not pass for a capture of a log that is not there (a wrong path).
   if (settings.once && !tailer.position) {
@@ -442,91 +440,6 @@ async function startTail(
     cache: settings.cachePath,
   });
   return checkpoint;
-}
-
-function checkpointStart(checkpoint: Checkpoint): TailStart {
-  return {
-    generation: checkpoint.generation,
-    offset: checkpoint.offset,
-    file: checkpoint.file,
-    before: checkpoint.before,
-    savedAt: checkpoint.updated ? Date.parse(checkpoint.updated) : undefined,
-  };
-}
-
-/** Where a capture starts: the cache file, else a 2012 history, else CouchDB, else `--from`. */
-async function startPoint(
-  settings: CaptureSettings,
-  checkpoint: Checkpoint | null,
-  log: Logger,
-): Promise<{ start: TailStart; origin: string }> {
-  const sink = settings.sink;
-  // CouchDB is the source of truth: whenever the cache file is in doubt, or a file is about to be
-  // started from 0 as a new generation, capture asks it where this file stands.
-  const locate = sink.findPosition
-    ? (file: FileIdentity) => sink.findPosition!(settings.source, file)
-    : undefined;
-  const holder = sink.positionHolder ?? "CouchDB";
-  if (checkpoint) {
-    const doubt = await checkpointDisagreement(checkpoint, settings.path);
-    if (!doubt) {
-      return {
-        start: { ...checkpointStart(checkpoint), locate, holder },
-        origin: "the cache file",
-      };
-    }
-    if (!locate) {
-      throw new CheckpointError(
-        `cache file ${settings.cachePath} does not fit ${settings.path}: ${doubt}. Move it away to start over: capture hands the log over again from its start, and the monitor stores each line once`,
-      );
-    }
-    // The file at the path has the cache file's text (checkpointDisagreement found it so): it is
-    // that file, whatever its inode now, and CouchDB knows it by the identity it was first seen with.
-    const file = checkpoint.file;
-    const found = await locate(file);
-    log.warn(
-      `cache file ${settings.cachePath} does not fit ${settings.path} (${doubt}): ${
-        found
-          ? `${holder} holds this file (generation ${found.generation}): continuing at offset ${found.offset}`
-          : `${holder} holds nothing of this file: starting it at 0`
-      }`,
-    );
-    return found ? { start: { ...found, file }, origin: holder } : {
-      start: { generation: checkpoint.generation, offset: 0, file },
-      origin: `${holder} (nothing held)`,
-    };
-  }
-  if (settings.importHistory) {
-    const size = await readLegacyHistory(settings.importHistory, settings.path);
-    if (size === null) {
-      throw new Error(`${settings.importHistory} has no size.<path> entry for ${settings.path}`);
-    }
-    log.info(`starting from the 2012 history ${settings.importHistory}: offset ${size}`);
-    return { start: { generation: 0, offset: size }, origin: "the 2012 history" };
-  }
-  if (locate) {
-    const file = await identityAtPath(settings.path);
-    const found = file ? await locate(file) : null;
-    if (found && file) {
-      log.warn(
-        `no cache file at ${settings.cachePath}; ${holder} holds this file (generation ${found.generation}): continuing at offset ${found.offset}, skipping what is stored already`,
-      );
-      return { start: { ...found, file }, origin: holder };
-    }
-  }
-  return {
-    start: { generation: 0, offset: 0, fromEnd: settings.from === "end" },
-    origin: `--from ${settings.from}`,
-  };
-}
-
-async function identityAtPath(path: string): Promise<FileIdentity | null> {
-  try {
-    using file = await Deno.open(path);
-    return await readIdentity(file);
-  } catch {
-    return null;
-  }
 }
 
 /**

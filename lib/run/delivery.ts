@@ -42,13 +42,40 @@ import type { Logger } from "../base/log.ts";
 import { InFlight } from "../base/window.ts";
 import type { Batch } from "../sink/batch.ts";
 import { logStoredBatch, type SinkResult } from "../sink/sink.ts";
+import { sameFile } from "../source/identity.ts";
+
+/** Which source, generation and file a batch is of: batches of one go out in turn. */
+export type TurnOf = Pick<Batch, "generation"> & { source: Pick<Batch["source"], "id" | "file"> };
+
+/**
+ * Whether two batches are of one source, generation and file (by file id where both have one, by
+ * device, inode and first bytes otherwise, as CouchDB's documents tell files apart).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sameTurn } from "./delivery.ts";
+ * const of = (generation: number, id: string) => ({ source: { id: "avl1", file: { id } }, generation });
+ * assert.equal(sameTurn(of(0, "a"), of(0, "a")), true);
+ * assert.equal(sameTurn(of(0, "a"), of(1, "a")), false);
+ * assert.equal(sameTurn(of(0, "a"), of(0, "b")), false);
+ * ```
+ */
+export function sameTurn(a: TurnOf, b: TurnOf): boolean {
+  return a.source.id === b.source.id && a.generation === b.generation &&
+    sameFile(a.source.file, b.source.file);
+}
 
 /** How a delivery stores and acknowledges. */
 export interface DeliveryOptions<T extends { batch: Batch }> {
   /** How many batches may be in flight (the sink's `inFlight`). */
   limit: number;
-  /** Stores a batch, retrying as it sees fit: its result, or `null` once the program stops. */
-  store: (batch: Batch) => Promise<SinkResult | null>;
+  /**
+   * Stores a batch, retrying as it sees fit: its result, or `null` once the program stops. `turn`
+   * (when a batch is in flight before it) settles once that batch's store is over: the store may
+   * make its documents meanwhile, and sends them then.
+   */
+  store: (batch: Batch, turn?: Promise<void>) => Promise<SinkResult | null>;
   /** Told of each batch whose store is over, stored or not, first (to take its buffer back). */
   settled?: (item: T) => void;
   /** What follows a stored batch, in the order the batches were sent. */
@@ -56,10 +83,16 @@ export interface DeliveryOptions<T extends { batch: Batch }> {
   log: Logger;
 }
 
-/** A window of batches being stored; see the module example. */
+/**
+ * A window of batches being stored, and the one keeper of their order: acknowledged in the order
+ * sent, one source, generation and file at a time, each sent once the one before is stored. See
+ * the module example.
+ */
 export class Delivery<T extends { batch: Batch }> {
   readonly #options: DeliveryOptions<T>;
   readonly #window: InFlight<T & { sentAt: number }, SinkResult | null>;
+  /** The last batch sent, and when its store is over. */
+  #last: { batch: Batch; over: Promise<void> } | null = null;
 
   /** A delivery with nothing in flight. */
   constructor(options: DeliveryOptions<T>) {
@@ -77,7 +110,11 @@ export class Delivery<T extends { batch: Batch }> {
    * program stopped (what was in flight is then waited for, and not acknowledged).
    */
   async send(item: T): Promise<boolean> {
-    this.#window.push({ ...item, sentAt: performance.now() }, this.#options.store(item.batch));
+    if (!await this.turnTo(item.batch)) return false;
+    const turn = this.#window.size > 0 ? this.#last?.over : undefined;
+    const work = this.#options.store(item.batch, turn);
+    this.#last = { batch: item.batch, over: work.then(() => {}, () => {}) };
+    this.#window.push({ ...item, sentAt: performance.now() }, work);
     while (this.#window.full) {
       if (!await this.settleOldest()) {
         await this.settleAll();
@@ -85,6 +122,17 @@ export class Delivery<T extends { batch: Batch }> {
       }
     }
     return true;
+  }
+
+  /**
+   * Makes way for batches of `next`'s source, generation and file: those in flight of another are
+   * acknowledged first (a generation's documents go out in order, one generation after the
+   * other); false when the program stopped.
+   */
+  async turnTo(next: TurnOf): Promise<boolean> {
+    const last = this.#last;
+    if (this.#window.size === 0 || !last || sameTurn(last.batch, next)) return true;
+    return await this.settleAll();
   }
 
   /** Waits for the oldest batch in flight and acknowledges it; false when the program stopped. */

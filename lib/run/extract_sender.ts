@@ -35,10 +35,10 @@ import type { Logger } from "../base/log.ts";
 import { type Batch, LONG_LINE_NOTE_BYTES } from "../sink/batch.ts";
 import { DONE_FOLDER, type ExtractFile, moveInto, rejectFile } from "../sink/extracts.ts";
 import {
+  type BatchSink,
   countStored,
   newStoreCounters,
   rejectionLogger,
-  type SinkResult,
   type StoreCounters,
   storeRetrying,
 } from "../sink/sink.ts";
@@ -51,7 +51,7 @@ export interface ExtractSenderSettings {
   dir: string;
   done: "keep" | "delete";
   /** Stores one batch (CouchDB, feed or records mode). */
-  store: (batch: Batch) => Promise<SinkResult>;
+  store: BatchSink["store"];
   maxLineBytes: number;
   /** Most lines in one stored batch. */
   batchLines: number;
@@ -119,8 +119,6 @@ export class ExtractSender {
   readonly #log: Logger;
   readonly #host = hostname();
   readonly #delivery: Delivery<{ batch: Batch; extract: Progress }>;
-  /** Source, generation and file of the batches in flight. */
-  #inFlightKey = "";
   // The scanners' buffers, reused from extract to extract: a new 1 MiB buffer an extract is
   // garbage the collector is slow to give back (measured: peak RSS 92 MB over 200 extracts, 71
   // with the buffers reused).
@@ -139,10 +137,17 @@ export class ExtractSender {
     const logRejected = rejectionLogger(log);
     this.#delivery = new Delivery({
       limit: settings.inFlight ?? 1,
-      store: (batch) =>
-        storeRetrying(settings.store, batch, signal, (error, attempt) => {
-          if (attempt === 0) log.warn(`${batch.source.extract}: ${error.message}; retrying`);
-        }, settings.retryForMs),
+      store: (batch, turn) =>
+        storeRetrying(
+          settings.store,
+          batch,
+          signal,
+          (error, attempt) => {
+            if (attempt === 0) log.warn(`${batch.source.extract}: ${error.message}; retrying`);
+          },
+          settings.retryForMs,
+          turn,
+        ),
       settled: ({ extract }) => {
         extract.inFlight--;
         this.#giveBack(extract);
@@ -275,9 +280,7 @@ export class ExtractSender {
    * capture's do: a generation's documents go out in order, one generation after the other.
    */
   async #send(batch: Batch, progress: Progress): Promise<boolean> {
-    const key = `${batch.source.id}\n${batch.generation}\n${progress.extract.fileId ?? ""}`;
-    if (key !== this.#inFlightKey && !await this.settleAll()) return false;
-    this.#inFlightKey = key;
+    if (!await this.#delivery.turnTo(batch)) return false;
     progress.inFlight++;
     return await this.#delivery.send({ batch, extract: progress });
   }

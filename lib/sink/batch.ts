@@ -58,14 +58,25 @@ export function pad16(offset: number): string {
   return String(offset).padStart(16, "0");
 }
 
+/** The kinds of document ids (SPEC §3): feed documents, records, and generations. */
+export type DocKind = "feed" | "rec" | "gen";
+
+/**
+ * What the ids of one kind begin with: of a source (`feed:avl1:`), or of one of its generations
+ * (`feed:avl1:3:`). Every id and every id range read from CouchDB is built from this.
+ */
+export function idPrefix(kind: DocKind, source: string, generation?: number): string {
+  return generation === undefined ? `${kind}:${source}:` : `${kind}:${source}:${generation}:`;
+}
+
 /** The id of the feed document of the batch that starts at `start`. */
 export function feedDocId(source: string, generation: number, start: number): string {
-  return `feed:${source}:${generation}:${pad16(start)}`;
+  return idPrefix("feed", source, generation) + pad16(start);
 }
 
 /** What every records-mode id of a generation of a source begins with, before the 16 digits. */
 export function recordIdPrefix(source: string, generation: number): string {
-  return `rec:${source}:${generation}:`;
+  return idPrefix("rec", source, generation);
 }
 
 /** The id of the records-mode document of the line at `offset`. */
@@ -75,7 +86,7 @@ export function recordDocId(source: string, generation: number, offset: number):
 
 /** The id of the document that says which file a generation of a source is (records mode). */
 export function generationDocId(source: string, generation: number): string {
-  return `gen:${source}:${generation}`;
+  return idPrefix("gen", source) + generation;
 }
 
 /**

@@ -21,8 +21,12 @@ import type { Logger } from "../base/log.ts";
 
 /** Where batches go. A sink resolves only once the batch is durably held. */
 export interface BatchSink {
-  /** Stores a batch: the generation it went under and where the next batch starts. */
-  store(batch: Batch): Promise<SinkResult>;
+  /**
+   * Stores a batch: the generation it went under and where the next batch starts. `turn`, when
+   * given, settles once the batch sent before this one is stored: a sink that must know that
+   * outcome first (CouchDB: a conflict may say more is stored) sends only then.
+   */
+  store(batch: Batch, turn?: Promise<void>): Promise<SinkResult>;
   /**
    * How many batches may be stored at once (1 when absent). More than one only where a later batch
    * stored before an earlier one can never hide a gap: each line has its own id, and `findPosition`
@@ -60,14 +64,15 @@ export interface SinkResult {
  * are counted). Past `retryForMs`, the last failure is thrown as a {@linkcode PermanentError}.
  */
 export async function storeRetrying(
-  store: (batch: Batch) => Promise<SinkResult>,
+  store: BatchSink["store"],
   batch: Batch,
   signal: AbortSignal,
   failed: (error: Error, attempt: number) => void,
   retryForMs = Infinity,
+  turn?: Promise<void>,
 ): Promise<SinkResult | null> {
   try {
-    return await retry(() => store(batch), {
+    return await retry(() => store(batch, turn), {
       retryForMs,
       minDelayMs: 500,
       signal,

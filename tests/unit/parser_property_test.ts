@@ -4,7 +4,8 @@ import { ByteWriter } from "../../lib/base/bytes.ts";
 import { writeCsvRow } from "../../lib/format/csv.ts";
 import { csvRowsReference } from "../csv_reference.ts";
 import { formatCsv } from "../../lib/format/reports.ts";
-import { recordDocuments } from "../../lib/sink/store.ts";
+import { recordDocuments } from "../../lib/sink/documents.ts";
+import { spysocketFormat } from "../../lib/format/line_format.ts";
 import {
   newScannedReport,
   parseBytes,
@@ -238,7 +239,7 @@ Deno.test("property: records-mode documents, written as bytes, are the JSON of e
         data: bytes,
         oversized: null,
         readAt: new Date(),
-      }, years);
+      }, spysocketFormat({ columns: "classic", year: 2024 }));
       const written = JSON.parse(decoder.decode(docs.body)).docs;
       const expected = linesOf(bytes)
         .map(({ start, text }, i, all) =>
@@ -275,7 +276,7 @@ Deno.test("coordinates with redundant zeros are written as JSON numbers of the s
       data: bytes,
       oversized: null,
       readAt: new Date(),
-    }, years);
+    }, spysocketFormat({ columns: "classic", year: 2024 }));
     const [doc] = JSON.parse(decoder.decode(docs.body)).docs;
     assert.ok(
       Object.is(doc.lat, lat) && Object.is(doc.lon, lon),

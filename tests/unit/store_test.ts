@@ -10,15 +10,30 @@ import type { Batch } from "../../lib/sink/batch.ts";
 import { isPermanent } from "../../lib/base/errors.ts";
 import { lineRuns } from "../../lib/source/lines.ts";
 import type { FileIdentity } from "../../lib/source/identity.ts";
-import { findStoredPosition, storeBatch, type StoreOptions } from "../../lib/sink/store.ts";
+import { BatchStore, type StoreOptions, type StoreResult } from "../../lib/sink/store.ts";
+import { findStoredPosition } from "../../lib/sink/resume_point.ts";
+import type { DocumentStore } from "../../lib/sink/couchdb.ts";
+import { spysocketFormat } from "../../lib/format/line_format.ts";
 import { simulatedLines } from "../helpers.ts";
 import { MemoryStore } from "./memory_store.ts";
 
 const LOG = new TextEncoder().encode(simulatedLines(41)(60));
 const FILE_A: FileIdentity = { dev: 1, ino: 10, head: "aaaaaaaaaaaaaaaa", headLength: 1024 };
 const FILE_B: FileIdentity = { dev: 1, ino: 11, head: "bbbbbbbbbbbbbbbb", headLength: 1024 };
-const FEED: StoreOptions = { mode: "feed", columns: "classic", year: 2012 };
-const RECORDS: StoreOptions = { mode: "records", columns: "classic", year: 2012 };
+const FORMAT = spysocketFormat({ columns: "classic", year: 2012 });
+const FEED: StoreOptions = { mode: "feed", format: FORMAT };
+const RECORDS: StoreOptions = { mode: "records", format: FORMAT };
+
+// One store per client: a client (a MemoryStoreView) stands for a process, and what a process
+// learnt of the database goes with it.
+const stores = new WeakMap<DocumentStore, Map<string, BatchStore>>();
+function storeBatch(db: DocumentStore, batch: Batch, options: StoreOptions): Promise<StoreResult> {
+  const ofDb = stores.get(db) ?? new Map<string, BatchStore>();
+  stores.set(db, ofDb);
+  const key = options.mode;
+  if (!ofDb.has(key)) ofDb.set(key, new BatchStore(db, options));
+  return ofDb.get(key)!.store(batch);
+}
 
 /** The batches of `LOG` cut every `lines` lines, as capture makes them. */
 function batches(lines: number, file = FILE_A, generation = 0): Batch[] {
