@@ -29,7 +29,7 @@ import {
   readLegacyHistory,
 } from "./checkpoint.ts";
 import { type FileIdentity, readIdentity } from "./identity.ts";
-import type { TailStart } from "./tail.ts";
+import type { TailStart } from "./tail_start.ts";
 
 /** What decides where capture starts. */
 export interface StartSettings {
@@ -47,10 +47,6 @@ export interface StartSettings {
   holder?: string;
 }
 
-/**
- * Reads the cache file and says where capture starts, what the cache file held, and where the
- * start came from (for the first log line); see the module example.
- */
 function checkpointStart(checkpoint: Checkpoint): TailStart {
   return {
     generation: checkpoint.generation,
@@ -61,6 +57,10 @@ function checkpointStart(checkpoint: Checkpoint): TailStart {
   };
 }
 
+/**
+ * Reads the cache file and says where capture starts, what the cache file held, and where the
+ * start came from (for the first log line); see the module example.
+ */
 export async function startPoint(
   settings: StartSettings,
   log: Logger,
