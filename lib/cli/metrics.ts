@@ -5,7 +5,7 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { captureMetrics, NO_REQUESTS } from "./metrics.ts";
- * import { newStats } from "../run/capture_loop.ts";
+ * import { newStats } from "../run/capture_stats.ts";
  * const stats = newStats();
  * stats.linesRead = 5;
  * const metrics = captureMetrics(stats, NO_REQUESTS);
@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { CaptureStats } from "../run/capture_loop.ts";
+import type { CaptureStats } from "../run/capture_stats.ts";
 import type { CouchClient } from "../sink/couchdb.ts";
 import type { MonitorStats } from "../run/extract_sender.ts";
 import type { StoreCounters } from "../sink/sink.ts";

@@ -28,6 +28,7 @@ export interface CouchOptions {
   url: string;
   /** Overrides the URL's user part. */
   user?: string;
+  /** The password; else the URL's, or none. */
   password?: string;
   /** Per-request timeout; default 60 s. */
   timeoutMs?: number;
@@ -37,6 +38,7 @@ export interface CouchOptions {
   backoffMs?: number;
   /** Longest retry delay; default 30 s. */
   maxBackoffMs?: number;
+  /** Where outages and writes below quorum are told. */
   log?: Logger;
   /** For a private CA (`Deno.createHttpClient`). */
   httpClient?: Deno.HttpClient;
@@ -77,6 +79,7 @@ export class CouchUnavailable extends CouchError {
   }
 }
 
+// CouchDB's own rule for database names.
 const DATABASE_NAME = /^[a-z][a-z0-9_$()+/-]*$/;
 
 /** A database URL taken apart. */
@@ -133,6 +136,66 @@ export function parseCouchUrl(url: string, user?: string, password?: string): Ta
   return { base, database, authorization, user: name ?? null };
 }
 
+/**
+ * A refusal as an error that names the fix: credentials refused, a privilege the user lacks, a
+ * database name CouchDB will not take, or what was refused.
+ */
+function refusal(
+  db: { server: string; database: string; user: string | null },
+  method: string,
+  path: string,
+  status: number,
+  body: Record<string, unknown>,
+): CouchError {
+  const error = String(body.error ?? "");
+  const reason = body.reason ? `: ${body.reason}` : "";
+  const who = db.user === null ? "CouchDB" : `user "${db.user}"`;
+  // A 401 that names an admin is a privilege the user lacks, not a wrong password.
+  if (
+    [401, 403].includes(status) && /not a (db or )?server admin/i.test(String(body.reason ?? ""))
+  ) {
+    const needs = /db or server/i.test(String(body.reason))
+      ? `an admin of database "${db.database}" (its _security admins) or a server admin`
+      : "a server admin";
+    return new CouchError(
+      `CouchDB at ${db.server} does not let ${who} ${
+        privilegeOf(method, path, db.database)
+      } (${status}${reason}): that needs ${needs}; the credentials themselves were accepted. See "CouchDB privileges" in the README`,
+      status,
+      error,
+    );
+  }
+  if (status === 401) {
+    return new CouchError(
+      `CouchDB at ${db.server} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
+      status,
+      error,
+    );
+  }
+  if (status === 403) {
+    return new CouchError(
+      `CouchDB at ${db.server} does not let ${who} ${
+        privilegeOf(method, path, db.database)
+      } (403${reason}): make the user a member of database "${db.database}" (its _security members; see "CouchDB privileges" in the README)`,
+      status,
+      error,
+    );
+  }
+  if (error === "illegal_database_name") {
+    return new CouchError(
+      `CouchDB at ${db.server} rejected the database name "${db.database}"${reason}: fix the URL`,
+      status,
+      error,
+    );
+  }
+  const what = path ? `${method} ${db.database}/${path.split("?")[0]}` : `${method} ${db.database}`;
+  return new CouchError(
+    `CouchDB at ${db.server} refused ${what} (${status} ${error}${reason})`,
+    status,
+    error,
+  );
+}
+
 /** What a request asks CouchDB to let the user do, in words. */
 function privilegeOf(method: string, path: string, database: string): string {
   const doc = decodeURIComponent(path.split("?")[0]);
@@ -153,6 +216,7 @@ function isTransient(status: number): boolean {
 export class CouchHttp {
   /** The server, without credentials: `http://host:5984`. */
   readonly server: string;
+  /** The database's name. */
   readonly database: string;
   readonly #authorization: string | null;
   /** The user the credentials name, for messages. */
@@ -296,7 +360,7 @@ export class CouchHttp {
     if (response.ok || [404, 409, 412].includes(response.status)) {
       return { status: response.status, body: parsed };
     }
-    throw this.#refusal(method, path, response.status, parsed);
+    throw refusal(this, method, path, response.status, parsed);
   }
 
   /** A failed attempt about to be retried: counted, and the first of an outage logged. */
@@ -332,63 +396,6 @@ export class CouchHttp {
     this.log?.info(`CouchDB at ${this.server} answers again, after ${seconds} s`);
   }
 
-  #refusal(
-    method: string,
-    path: string,
-    status: number,
-    body: Record<string, unknown>,
-  ): CouchError {
-    const error = String(body.error ?? "");
-    const reason = body.reason ? `: ${body.reason}` : "";
-    const who = this.user === null ? "CouchDB" : `user "${this.user}"`;
-    // A 401 that names an admin is a privilege the user lacks, not a wrong password.
-    if (
-      [401, 403].includes(status) && /not a (db or )?server admin/i.test(String(body.reason ?? ""))
-    ) {
-      const needs = /db or server/i.test(String(body.reason))
-        ? `an admin of database "${this.database}" (its _security admins) or a server admin`
-        : "a server admin";
-      return new CouchError(
-        `CouchDB at ${this.server} does not let ${who} ${
-          privilegeOf(method, path, this.database)
-        } (${status}${reason}): that needs ${needs}; the credentials themselves were accepted. See "CouchDB privileges" in the README`,
-        status,
-        error,
-      );
-    }
-    if (status === 401) {
-      return new CouchError(
-        `CouchDB at ${this.server} refused the credentials (401): check COUCHDB_USER / COUCHDB_PASSWORD`,
-        status,
-        error,
-      );
-    }
-    if (status === 403) {
-      return new CouchError(
-        `CouchDB at ${this.server} does not let ${who} ${
-          privilegeOf(method, path, this.database)
-        } (403${reason}): make the user a member of database "${this.database}" (its _security members; see "CouchDB privileges" in the README)`,
-        status,
-        error,
-      );
-    }
-    if (error === "illegal_database_name") {
-      return new CouchError(
-        `CouchDB at ${this.server} rejected the database name "${this.database}"${reason}: fix the URL`,
-        status,
-        error,
-      );
-    }
-    const what = path
-      ? `${method} ${this.database}/${path.split("?")[0]}`
-      : `${method} ${this.database}`;
-    return new CouchError(
-      `CouchDB at ${this.server} refused ${what} (${status} ${error}${reason})`,
-      status,
-      error,
-    );
-  }
-
   /** What every request carries: JSON wanted, and the credentials. */
   #headers(): Record<string, string> {
     const headers: Record<string, string> = { "Accept": "application/json" };
@@ -417,8 +424,6 @@ export class CouchHttp {
       return `cannot reach CouchDB at ${this.server}: ${networkReason(error, timeoutMs)}`;
     }
   }
-
-  /** Checks that the server is CouchDB and answers: its version. */
 }
 
 const STREAM_ABOVE_BYTES = 64 << 10;
