@@ -16,6 +16,7 @@
 
 /** A failure that no retry will mend; its message names the fix. */
 export class PermanentError extends Error {
+  /** Marks the error as one no retry mends (see {@linkcode isPermanent}). */
   readonly permanent = true;
   /** A failure no retry mends; `message` names the fix. */
   constructor(message: string, options?: ErrorOptions) {

@@ -44,8 +44,11 @@ export interface Logger {
 
 /** Logger settings. */
 export interface LoggerOptions {
+  /** The lowest level written; default `info`. */
   level?: LogLevel;
+  /** Text lines, or one JSON object a line. */
   format?: LogFormat;
+  /** Strings never written: each is replaced by `***`. */
   secrets?: string[];
   /** Where lines go; stderr by default. */
   write?: (line: string) => void;

@@ -27,6 +27,7 @@ export type Settled<T, R> =
 
 /** Work in flight, oldest first, at most `limit` at a time. */
 export class InFlight<T, R> {
+  /** The most work in flight at once. */
   readonly limit: number;
   #queue: Promise<Settled<T, R>>[] = [];
 

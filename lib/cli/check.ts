@@ -32,6 +32,7 @@ import { logrotateFor, rotationRisks } from "../source/logrotate.ts";
 
 /** One thing to try; it resolves with what it found, or throws what is wrong. */
 export interface Check {
+  /** What is checked, as its line names it. */
   name: string;
   /** The check this one stands on: skipped when that one failed. */
   after?: string;
@@ -41,6 +42,7 @@ export interface Check {
 
 /** What a check found wrong, and how to mend it. */
 export class CheckFailure extends Error {
+  /** How to mend it, in words an operator acts on. */
   readonly fix: string;
   /** What is wrong (`message`), and how to mend it (`fix`). */
   constructor(message: string, fix: string) {
@@ -54,6 +56,7 @@ export class CheckFailure extends Error {
  * What a check found that works but can lose data: one `!` line each, which do not fail the run.
  */
 export class CheckWarning extends Error {
+  /** Each problem found, with its fix. */
   readonly warnings: { problem: string; fix: string }[];
   /** The warnings, each with its fix. */
   constructor(warnings: { problem: string; fix: string }[]) {

@@ -32,6 +32,7 @@ export interface OptionSpec {
   key: string;
   /** Long flag, without `--`; omitted for configuration-only settings. */
   flag?: string;
+  /** The one-letter flag, if any. */
   short?: string;
   /**
    * `duration` is milliseconds, given as `250ms`, `5s`, `2m` or `1h` (a bare number is
@@ -39,6 +40,7 @@ export interface OptionSpec {
    * the same; `KB`, `MB`, `GB` are powers of 1000).
    */
   type: "string" | "integer" | "boolean" | "enum" | "list" | "duration" | "bytes";
+  /** The only values accepted, when the option is a choice. */
   values?: readonly string[];
   /** Other flags that set it (earlier names, kept working); not shown in `--help`. */
   aliases?: readonly string[];
@@ -54,11 +56,13 @@ export interface OptionSpec {
   min?: number;
   /** Largest allowed integer. */
   max?: number;
+  /** The value when nothing sets it. */
   default?: unknown;
   /** How the default is shown in `--help` when it is computed. */
   defaultText?: string;
   /** Environment variable that sets it. */
   env?: string;
+  /** The line of `--help` that says what it does. */
   help: string;
   /** Redacted by `--print-config`; never settable by a flag. */
   secret?: boolean;
@@ -84,7 +88,9 @@ export type Settings<T extends readonly OptionSpec[]> = {
 
 /** Resolved options by key, and the positional arguments. */
 export interface Resolved<O = Record<string, unknown>> {
+  /** The resolved options. */
   options: O;
+  /** The arguments that are not options. */
   positionals: string[];
   /** Which file the configuration came from, if any. */
   configFile?: string;

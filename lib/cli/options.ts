@@ -538,7 +538,9 @@ export type MonitorOptions = Settings<typeof MONITOR_OPTIONS>;
 
 /** Where tail-only capture hands its extracts: a drop directory, a receiver, or both. */
 export interface HandoverTarget {
+  /** The drop directory extracts are written into. */
   extractDir?: string;
+  /** The receiver extracts are shipped to, and the file holding its token. */
   ship?: { url: string; tokenFile: string };
 }
 
@@ -568,9 +570,13 @@ export function handoverTarget(o: CaptureOptions): HandoverTarget {
 
 /** The monitor's receiver: where it listens, its token file, and its TLS pair if any. */
 export interface ReceiverSettings {
+  /** The address the receiver listens on. */
   hostname: string;
+  /** The port it listens on. */
   port: number;
+  /** The file holding the token clients must present. */
   tokenFile: string;
+  /** The certificate and key for https; `null`: plain http. */
   tls: { certFile: string; keyFile: string } | null;
 }
 

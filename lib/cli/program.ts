@@ -42,9 +42,13 @@ import { setErrorFormat } from "./main.ts";
 
 /** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
 export interface ProgramInfo<T extends readonly OptionSpec[]> {
+  /** The program's name, as messages begin with it. */
   name: string;
+  /** Its option table. */
   specs: T;
+  /** The usage line of `--help`. */
   usage: string;
+  /** The examples `--help` ends with. */
   examples: string;
 }
 

@@ -41,21 +41,29 @@ import type { Health } from "../run/health.ts";
 
 /** One metric: its value, help text and type. */
 export interface Metric {
+  /** The metric's value now. */
   value: number;
+  /** Its `# HELP` text. */
   help: string;
+  /** Its Prometheus type. */
   type: "counter" | "gauge";
 }
 
 /** Status server settings. */
 export interface StatusOptions {
+  /** The address `/metrics` and `/healthz` are served on. */
   hostname: string;
+  /** The port they are served on. */
   port: number;
   /** `logcapture_<program>_` prefixes every metric name. */
   program: string;
   /** The checks `/healthz` reports. */
   health: Health;
+  /** The metrics as they are now, by name. */
   metrics: () => Record<string, Metric>;
+  /** Where the listening address and errors are told. */
   log: Logger;
+  /** Stops the server. */
   signal?: AbortSignal;
 }
 

@@ -40,20 +40,27 @@ import {
 
 /** A line that did not parse, kept byte for byte (only the head of an oversized line). */
 export interface RejectedLine {
+  /** The file offset of the line. */
   offset: number;
+  /** Why it was rejected. */
   reason: string;
+  /** The line as it was read, without its line end. */
   raw: Uint8Array;
 }
 
 /** How lines are formatted. */
 export interface FormatOptions {
+  /** The CSV columns. */
   columns: ColumnSet;
+  /** The year of each report's date. */
   years: YearResolver;
 }
 
 /** How many CSV rows were written, and the lines that were rejected. */
 export interface FormattedCsv {
+  /** Rows written. */
   rows: number;
+  /** Lines that did not parse, in file order. */
   rejected: RejectedLine[];
 }
 

@@ -28,6 +28,7 @@ export type ReportKind = "location" | "arrival" | "dwell";
 
 /** One parsed spysocket line. Crossing fields are `null` for a location report. */
 export interface Report {
+  /** Which report the line is: a location or a crossing (arrival, departure, dwell). */
   kind: ReportKind;
   /** `YYYY-MM-DD`, with the inferred (or configured) year. */
   date: string;
@@ -39,11 +40,17 @@ export interface Report {
   lat: string;
   /** Longitude as decimal text, digits kept exactly. */
   lon: string;
+  /** Whether the AVL unit marked the location valid. */
   locationValid: Validity;
+  /** Schedule adherence, in the unit's minutes (negative: late). */
   adherence: number;
+  /** Whether the adherence is valid. */
   adherenceValid: Validity;
+  /** The odometer reading. */
   odometer: number;
+  /** Whether the odometer reading is valid. */
   odometerValid: Validity;
+  /** Whether differential GPS was on. */
   dgps: "On" | "Off";
   /** `null` when the optional `FOM:` field is absent. */
   fom: number | null;
@@ -51,17 +58,25 @@ export interface Report {
   crossingTime: string | null;
   /** Dwell seconds, for a dwell crossing. */
   dwell: number | null;
+  /** The route, for a crossing. */
   route: number | null;
+  /** The direction on the route, for a crossing. */
   direction: number | null;
+  /** The timepoint crossed, for a crossing. */
   timepoint: number | null;
+  /** The stop, for a crossing. */
   stop: number | null;
+  /** The service, for a crossing. */
   service: number | null;
+  /** The block, for a crossing. */
   block: number | null;
 }
 
 /** A line that is not a valid report, with the reason why. */
 export interface Rejected {
+  /** Marks a line that is not a report. */
   kind: "rejected";
+  /** Why the line was rejected. */
   reason: string;
 }
 
@@ -122,26 +137,43 @@ export function yearResolver(options: YearOptions): YearResolver {
 export interface ScannedReport {
   /** The bytes the positions refer to. */
   bytes: Uint8Array;
+  /** Which report the line is: a location or a crossing (arrival, departure, dwell). */
   kind: ReportKind;
+  /** The report's year, as the year resolver gave it. */
   year: number;
+  /** Its month, 1 to 12. */
   month: number;
+  /** Its day of the month. */
   day: number;
   /** Where `HH:MM:SS` begins. */
   time: number;
+  /** Where the vehicle id begins. */
   vehicleFrom: number;
+  /** Where it ends. */
   vehicleTo: number;
   /** A coordinate is `[from, to)`, with a point inserted before `point` (-1: it has its own). */
   latFrom: number;
+  /** Where the latitude's digits end. */
   latTo: number;
+  /** Where its decimal point goes. */
   latPoint: number;
+  /** Where the longitude's digits begin. */
   lonFrom: number;
+  /** Where they end. */
   lonTo: number;
+  /** Where its decimal point goes. */
   lonPoint: number;
+  /** Whether the AVL unit marked the location valid. */
   locationValid: Validity;
+  /** Schedule adherence, in the unit's minutes (negative: late). */
   adherence: number;
+  /** Whether the adherence is valid. */
   adherenceValid: Validity;
+  /** The odometer reading. */
   odometer: number;
+  /** Whether the odometer reading is valid. */
   odometerValid: Validity;
+  /** Whether differential GPS was on. */
   dgps: "On" | "Off";
   /** NaN when the optional `FOM:` field is absent. */
   fom: number;
@@ -149,11 +181,17 @@ export interface ScannedReport {
   crossingTime: number;
   /** NaN unless a dwell report. */
   dwell: number;
+  /** The route (crossings only). */
   route: number;
+  /** The direction on the route (crossings only). */
   direction: number;
+  /** The timepoint crossed (crossings only). */
   timepoint: number;
+  /** The stop (crossings only). */
   stop: number;
+  /** The service (crossings only). */
   service: number;
+  /** The block (crossings only). */
   block: number;
 }
 

@@ -26,10 +26,15 @@ export class BatchBuilder {
   #buffer: Uint8Array;
   #spare: Uint8Array[] = [];
   #length = 0;
+  /** Lines gathered. */
   lines = 0;
+  /** The file offset of the first line gathered. */
   start = 0;
+  /** The generation of the file they are from. */
   generation = 0;
+  /** The file they are from; `null` while nothing is gathered. */
   file: FileIdentity | null = null;
+  /** When the first of them was read (ms). */
   firstAt = 0;
 
   /** A builder whose buffers hold `capacity` bytes (they grow for a longer batch). */

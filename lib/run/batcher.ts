@@ -40,7 +40,9 @@ import { Delivery } from "./delivery.ts";
 
 /** How big a batch may grow, and how long its first line may wait. */
 export interface BatchLimits {
+  /** The most lines a batch holds. */
   batchLines: number;
+  /** The most bytes a batch holds (a longer line goes alone). */
   batchBytes: number;
   /** The longest line the tailer returns whole, for the size of the reused buffers. */
   maxLineBytes: number;
@@ -52,6 +54,7 @@ export interface BatchLimits {
 export interface BatcherOptions {
   /** The source every batch names (its file is the one each read names). */
   source: Omit<Batch["source"], "file">;
+  /** How big a batch grows, and how long it waits. */
   limits: BatchLimits;
   /** How many batches may be in flight (the sink's `inFlight`). */
   inFlight: number;
@@ -61,6 +64,7 @@ export interface BatcherOptions {
   acknowledge: (batch: Batch, result: SinkResult) => Promise<void>;
   /** Told of each batch as it is sent, with the number of lines in it. */
   sent?: (batch: Batch, lines: number) => void;
+  /** Where stored batches are logged (debug). */
   log: Logger;
 }
 

@@ -29,15 +29,19 @@ import { yearResolver } from "../parse/spysocket.ts";
 
 /** Conversion settings. */
 export interface ConvertOptions {
+  /** The CSV columns. */
   columns: ColumnSet;
   /** A fixed year; otherwise inferred from each file's modification time. */
   year?: number;
+  /** The longest line converted; a longer one is rejected. */
   maxLineBytes?: number;
 }
 
 /** What a conversion did. */
 export interface ConvertResult {
+  /** Rows written. */
   rows: number;
+  /** The lines that did not parse, with their file. */
   rejected: { file: string; line: RejectedLine }[];
   /** Files that could not be read, each with the reason. */
   unreadable: { file: string; reason: string }[];

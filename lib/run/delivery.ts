@@ -80,6 +80,7 @@ export interface DeliveryOptions<T extends { batch: Batch }> {
   settled?: (item: T) => void;
   /** What follows a stored batch, in the order the batches were sent. */
   acknowledge: (item: T, result: SinkResult) => Promise<void>;
+  /** Where stored batches are logged (debug). */
   log: Logger;
 }
 

@@ -48,10 +48,13 @@ import { Delivery } from "./delivery.ts";
 
 /** How extracts are stored. */
 export interface ExtractSenderSettings {
+  /** The drop directory. */
   dir: string;
+  /** What becomes of a stored extract: moved into `done/`, or deleted. */
   done: "keep" | "delete";
   /** Stores one batch (CouchDB, feed or records mode). */
   store: BatchSink["store"];
+  /** The longest line stored whole. */
   maxLineBytes: number;
   /** Most lines in one stored batch. */
   batchLines: number;
@@ -63,8 +66,11 @@ export interface ExtractSenderSettings {
 
 /** Counters, for logs and metrics. */
 export interface MonitorStats extends StoreCounters {
+  /** Extracts stored and moved out of the way. */
   extractsDone: number;
+  /** Files moved to `rejected/`. */
   extractsRejected: number;
+  /** Extracts waiting in the drop directory. */
   extractsPending: number;
   /** Requests the receiver refused for a missing or wrong token. */
   tokensRefused: number;

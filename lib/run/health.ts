@@ -22,7 +22,9 @@ import { sleep } from "../base/backoff.ts";
 
 /** Every check's verdict: "ok", or why not. */
 export interface HealthReport {
+  /** Whether every check passes. */
   healthy: boolean;
+  /** Each check's state in words, by name. */
   checks: Record<string, string>;
 }
 

@@ -46,6 +46,7 @@ import {
 
 /** Monitor settings. */
 export interface MonitorSettings extends ExtractSenderSettings {
+  /** Store what is there now, then exit. */
   once: boolean;
   /** How much `done/` keeps (with `done: "keep"`); absent: all of it. */
   retention?: Retention;

@@ -63,10 +63,15 @@ import { listening } from "../base/errors.ts";
 
 /** Receiver settings. */
 export interface ReceiverOptions {
+  /** The drop directory. */
   dir: string;
+  /** The address to listen on. */
   hostname: string;
+  /** The port to listen on (0: any free one). */
   port: number;
+  /** The bearer token every request must present. */
   token: string;
+  /** The largest extract taken (413 above it). */
   maxExtractBytes: number;
   /** Answer 503 while the directory holds this many bytes of unprocessed extracts. */
   maxPendingBytes?: number;
@@ -79,8 +84,11 @@ export interface ReceiverOptions {
   maxUploads?: number;
   /** PEM certificate and key, for https. */
   cert?: string;
+  /** The PEM private key of `cert`. */
   key?: string;
+  /** Where requests refused and stored are told. */
   log: Logger;
+  /** Stops the receiver. */
   signal?: AbortSignal;
   /** Told of each request refused for its token (for `tokens_refused_total`). */
   refused?: () => void;

@@ -38,9 +38,13 @@ export interface SourceInfo {
 
 /** A range `[start, end)` of whole lines of one generation of a source. */
 export interface Batch {
+  /** Where its lines come from. */
   source: SourceInfo;
+  /** The generation of the file they are from. */
   generation: number;
+  /** The file offset of its first byte. */
   start: number;
+  /** The file offset just past its last byte. */
   end: number;
   /** The bytes of `[start, end)`, exactly; empty when the batch is one oversized line. */
   data: Uint8Array;
@@ -126,9 +130,13 @@ export const LONG_LINE_NOTE_BYTES = 4096;
 
 /** What an extract's name says of it. */
 export interface ExtractRange {
+  /** The source the extract's lines come from. */
   source: string;
+  /** The generation of the file they are from. */
   generation: number;
+  /** The file offset of its first byte. */
   start: number;
+  /** The file offset just past its last byte. */
   end: number;
   /** Which file the slice came from; absent in names of the earlier form. */
   fileId?: string;

@@ -35,16 +35,23 @@ export type BulkResult =
 
 /** A row of `_all_docs`. */
 export interface AllDocsRow<T> {
+  /** The document's id. */
   id: string;
+  /** The document, when asked for (`includeDocs`). */
   doc?: T;
 }
 
 /** Options for {@linkcode CouchClient.allDocs}. */
 export interface AllDocsOptions {
+  /** The first id of the range (the last, when descending). */
   startkey?: string;
+  /** The last id of the range (the first, when descending). */
   endkey?: string;
+  /** The most rows answered. */
   limit?: number;
+  /** Rows from the highest id down. */
   descending?: boolean;
+  /** Whether each row carries its document. */
   includeDocs?: boolean;
 }
 
@@ -58,6 +65,7 @@ export interface DocumentStore {
   readonly url: string;
   /** The server, without credentials, for messages. */
   readonly server: string;
+  /** The document `id`, or `null` when there is none. */
   getDocument<T = Doc>(id: string): Promise<T | null>;
   /** Stores a new document, its attachments inline: `conflict` when the id is taken. */
   putDocument(doc: Doc): Promise<"created" | "conflict">;
@@ -71,11 +79,13 @@ export interface DocumentStore {
   ): Promise<"created" | "conflict">;
   /** Stores new documents in one request, each created or a conflict (or another error, said). */
   bulkDocs(docs: Doc[] | string | Uint8Array): Promise<BulkResult[]>;
+  /** The documents of an id range, in id order. */
   allDocs<T = Doc>(options: AllDocsOptions): Promise<AllDocsRow<T>[]>;
 }
 
 /** What a server says of itself at `GET /`. */
 export interface ServerInfo {
+  /** The server's version. */
   version: string;
   /**
    * Apache CouchDB itself, which takes documents with gzip-encoded attachments in one multipart
@@ -139,9 +149,9 @@ export const FEED_DESIGN: Doc = {
   },
 };
 
-// CouchDB's own rule for database names.
 /** One database on one CouchDB server: its setup, and documents written and read. */
 export class CouchClient extends CouchHttp implements DocumentStore {
+  /** Checks that the server is CouchDB and answers: its version. */
   async serverVersion(): Promise<string> {
     return (await this.serverInfo()).version;
   }
@@ -314,10 +324,15 @@ function encodeId(id: string): string {
 
 /** The settings from which a client is made: URL, user, password or a file holding it. */
 export interface CouchSettings {
+  /** The database URL, `http://host:5984/dbname`. */
   couchdb?: string;
+  /** The user, when not in the URL. */
   user?: string;
+  /** The password, when not in the URL or a file. */
   password?: string;
+  /** A file holding the password. */
   passwordFile?: string;
+  /** How long one request may take. */
   requestTimeoutMs?: number;
   /** How long a failing request is retried; default forever. */
   retryForMs?: number;

@@ -171,11 +171,15 @@ export function feedDocumentParts(
  * i-th document its line's offset and end, and the line itself when it did not parse.
  */
 export interface RecordDocuments {
+  /** The body of the `_bulk_docs` request. */
   body: Uint8Array;
   /** What the ids have before the line offset's 16 digits. */
   idPrefix: string;
+  /** The file offset of each document's line. */
   offsets: number[];
+  /** Where each document's line ends (the next one begins). */
   ends: number[];
+  /** The lines that did not parse, by document index. */
   rejected: Map<number, RejectedLine>;
 }
 

@@ -21,8 +21,11 @@ import { type ExtractRange, parseExtractName } from "./batch.ts";
 
 /** An extract in a drop directory. */
 export interface ExtractFile extends ExtractRange {
+  /** The file's name in the drop directory. */
   name: string;
+  /** Its path. */
   path: string;
+  /** Its size in bytes. */
   size: number;
 }
 

@@ -41,11 +41,13 @@ export interface HandoverOptions {
   maxPendingBytes: number;
   /** A monitor's receiver, `http(s)://host:port`. */
   shipTo?: string;
+  /** The receiver's bearer token. */
   token?: string;
   /** For a private CA. */
   httpClient?: Deno.HttpClient;
   /** Per-request timeout; default 60 s. */
   timeoutMs?: number;
+  /** Where a full drop directory and an unanswering receiver are told. */
   log: Logger;
   /** How often a full drop directory is looked at again; default 1000 ms. */
   pollMs?: number;

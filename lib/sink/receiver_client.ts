@@ -80,7 +80,7 @@ export class ReceiverClient {
   /** Where the receiver (and CouchDB behind it) holds this file up to: for a lost cache file. */
   async position(
     source: string,
-    file: FileIdentity,
+    file: Pick<FileIdentity, "id">,
   ): Promise<{ generation: number; offset: number } | null> {
     if (!file.id) return null;
     const query = new URLSearchParams({ source, file: file.id });

@@ -24,15 +24,21 @@ import { DONE_FOLDER } from "./extracts.ts";
 
 /** How much `done/` keeps: files younger than `maxAgeMs`, and at most `maxBytes` of them. */
 export interface Retention {
+  /** Extracts older than this are removed. */
   maxAgeMs: number;
+  /** The most bytes `done/` keeps; the oldest go first. */
   maxBytes: number;
 }
 
 /** What a pruning removed and left. */
 export interface Pruned {
+  /** Extracts removed. */
   files: number;
+  /** Bytes they held. */
   bytes: number;
+  /** Extracts kept. */
   kept: number;
+  /** Bytes they hold. */
   keptBytes: number;
 }
 

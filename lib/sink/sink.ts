@@ -49,11 +49,17 @@ export interface BatchSink {
 
 /** What a sink did with a batch. */
 export interface SinkResult {
+  /** The generation the batch went under. */
   generation: number;
+  /** Where the next batch starts. */
   end: number;
+  /** Rows or documents stored. */
   rows?: number;
+  /** Lines stored as rejected. */
   rejected?: RejectedLine[];
+  /** Bytes an earlier run had stored already. */
   skippedBytes?: number;
+  /** Conflicts met and resolved. */
   conflicts?: number;
 }
 
@@ -86,10 +92,15 @@ export async function storeRetrying(
 
 /** The counters every stored batch moves, in capture and in the monitor alike. */
 export interface StoreCounters {
+  /** Rows (or records) stored. */
   rowsPushed: number;
+  /** Lines stored as rejected. */
   linesRejected: number;
+  /** Batches acknowledged. */
   batches: number;
+  /** Conflicts met and resolved by reading what CouchDB holds. */
   conflictsResolved: number;
+  /** Bytes found stored already. */
   bytesSkipped: number;
   /** When the last batch was acknowledged (ms since the epoch; 0: none yet). */
   lastAckAt: number;

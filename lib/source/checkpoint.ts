@@ -32,10 +32,13 @@ import { type FileIdentity, headMatches } from "./identity.ts";
 
 /** Where capture stands in one log. */
 export interface Checkpoint {
+  /** The cache file's format version. */
   version: 1;
   /** The log's path. */
   path: string;
+  /** The source name. */
   source: string;
+  /** The generation of the file the offset is in. */
   generation: number;
   /** The offset of the first byte not yet captured. */
   offset: number;
@@ -102,8 +105,11 @@ const encoder = new TextEncoder();
 
 /** A position in a log: the generation, the offset of the next line, and the file it is in. */
 export interface Position {
+  /** The generation of the file the offset is in. */
   generation: number;
+  /** Where the first line not yet captured starts. */
   offset: number;
+  /** The file the offset is in. */
   file: FileIdentity;
   /** The hash of the bytes before `offset`, when known. */
   before?: string;
@@ -127,6 +133,7 @@ export interface Position {
  * ```
  */
 export class CacheFile {
+  /** The cache file. */
   readonly path: string;
   readonly #log: { path: string; source: string };
   #current: Checkpoint | null;

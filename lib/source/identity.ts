@@ -24,10 +24,13 @@
 
 /** Which file: device and inode, and the hash of its first `headLength` bytes. */
 export interface FileIdentity {
+  /** The device the file was first seen on. */
   dev: number;
+  /** Its inode there. */
   ino: number;
   /** Hex SHA-256 (first 16 bytes) of the first `headLength` bytes. */
   head: string;
+  /** How many of its first bytes the identity was taken over. */
   headLength: number;
   /**
    * The file id of SPEC §4 ({@linkcode fileIdOf}), once the first line is complete; it goes into
@@ -114,7 +117,9 @@ async function hashHex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 
 /** A file read by the offsets of its text: a plain file, or a compressed one ({@linkcode LogFile}). */
 export interface TextFile {
+  /** The device the file was first seen on. */
   dev: number;
+  /** Its inode there. */
   ino: number;
   /** The size of its text. */
   size(): Promise<number>;

@@ -30,17 +30,23 @@ export interface SeekableReader {
 
 /** Whole lines, `\n`-ended, as a view of the scanner's buffer: valid until the next call. */
 export interface LinesChunk {
+  /** Whole lines. */
   kind: "lines";
   /** File offset of `bytes[0]`. */
   offset: number;
+  /** The lines, each `\n`-ended (a view, valid until the next read). */
   bytes: Uint8Array;
 }
 
 /** A line longer than the limit: its offset, its length with the newline, and its first bytes. */
 export interface OversizedLine {
+  /** One line longer than the limit. */
   kind: "oversized";
+  /** The file offset of the line. */
   offset: number;
+  /** Its length in bytes, with its line end. */
   length: number;
+  /** Its first bytes, kept for the rejection. */
   head: Uint8Array;
 }
 

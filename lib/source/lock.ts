@@ -27,6 +27,7 @@ import { PermanentError } from "../base/errors.ts";
 
 /** A lock this process holds. */
 export interface HeldLock {
+  /** The lock file. */
   path: string;
   /** Gives the lock up (the process's end does the same). */
   release(): void;

@@ -80,10 +80,15 @@ async function readFullyNow(file: Deno.FsFile, at: number, into: Uint8Array): Pr
 
 /** One open log file: its device and inode, and its text by offset. See the module example. */
 export class LogFile {
+  /** The name it was opened by. */
   readonly name: string;
+  /** The open file. */
   readonly file: Deno.FsFile;
+  /** How its bytes are compressed (`null`: plain text). */
   readonly compression: Compression;
+  /** The device it is on. */
   readonly dev: number;
+  /** Its inode. */
   readonly ino: number;
   #reader: SeekableReader | null = null;
 

@@ -161,8 +161,11 @@ export async function logrotateFor(
 
 /** A setting of the stanza that loses data, and how to keep it. */
 export interface RotationRisk {
+  /** The logrotate directive. */
   directive: string;
+  /** What it does to capture. */
   problem: string;
+  /** What to set instead. */
   fix: string;
 }
 

@@ -96,6 +96,7 @@ export type OpenLog = (name: string, mustWait: boolean) => Promise<LogFile | nul
 
 /** A rotated file capture cannot read: compressed by a tool it does not read, or not yet whole. */
 export interface UnreadableRotated {
+  /** The rotated file. */
   name: string;
   /** Its compressor, or `null` for a compressed file that is corrupt or not yet whole. */
   compression: Compression;
@@ -227,8 +228,11 @@ export async function rotatedAfter(
  * compressed twin) is left out, never another file that happens to begin the same way.
  */
 export interface ReadText {
+  /** The file whose text it is. */
   identity: FileIdentity;
+  /** How much of that text was read. */
   size: number;
+  /** The hash of the bytes before `size`. */
   before?: string;
 }
 
