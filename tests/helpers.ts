@@ -3,6 +3,7 @@
  * in), fresh databases on the test server, and what CouchDB holds, read back line by line.
  * @module
  */
+import { TEST_DB_PREFIX } from "../tools/couch_server.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { csvRowsReference } from "./csv_reference.ts";
@@ -30,8 +31,7 @@ export function serverCredentials(): { user?: string; password?: string } {
   };
 }
 
-/** What the names of the tests' databases start with (the suite's leftovers are counted by it). */
-export const TEST_DB_PREFIX = "lc_";
+export { TEST_DB_PREFIX };
 
 let dbCounter = 0;
 // Databases handed out by freshDb, deleted by the test that asked for them when it ends.

@@ -15,6 +15,12 @@ import { join } from "node:path";
 /** The pinned pouchdb-server version. */
 export const POUCHDB_SERVER_VERSION = "4.2.0";
 
+/**
+ * What the names of the tests' databases start with: the test runner counts a run's leftovers by
+ * it, and the tests name theirs with it.
+ */
+export const TEST_DB_PREFIX = "lc_";
+
 const ROOT = join(import.meta.dirname!, "..");
 const INSTALL_DIR = join(ROOT, ".cache", "pouchdb-server");
 const BIN = join(INSTALL_DIR, "node_modules", ".bin", "pouchdb-server");

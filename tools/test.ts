@@ -9,10 +9,9 @@
  */
 import { redactUrl } from "../lib/base/redact.ts";
 import { join } from "node:path";
-import { startCouchServer } from "./couch_server.ts";
+import { startCouchServer, TEST_DB_PREFIX } from "./couch_server.ts";
 import { taskArgs } from "./deno_run.ts";
 import { serverName } from "./real_couchdb.ts";
-import { TEST_DB_PREFIX } from "../tests/helpers.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 
