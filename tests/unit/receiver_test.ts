@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { storedHash } from "../../lib/run/receiver.ts";
+import { startReceiver, storedHash } from "../../lib/run/receiver.ts";
+import { createLogger } from "../../lib/base/log.ts";
 
 const NAME = "t.0.0000000000000000-0000000000000002.log";
 
@@ -35,4 +36,78 @@ Deno.test("an extract opened before it moves is hashed whole", async () => {
   assert.equal(await storedHash(dir, NAME, open), expected);
   assert.equal(await storedHash(dir, "x.0.0000000000000000-0000000000000002.log"), null);
   await Deno.remove(dir, { recursive: true });
+});
+
+/** A receiver on a free loopback port, its drop directory, and a way to send it requests. */
+async function withReceiver(
+  fn: (
+    ask: (method: string, path: string, body?: string, token?: string) => Promise<number>,
+    dir: string,
+  ) => Promise<void>,
+  options: Partial<Parameters<typeof startReceiver>[0]> = {},
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const stop = new AbortController();
+  const server = startReceiver({
+    dir,
+    hostname: "127.0.0.1",
+    port: 0,
+    token: "right",
+    maxExtractBytes: 64,
+    log: createLogger({ level: "error" }),
+    signal: stop.signal,
+    ...options,
+  });
+  const ask = async (method: string, path: string, body?: string, token = "right") => {
+    const response = await fetch(`http://127.0.0.1:${server.addr.port}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}` },
+      body,
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  try {
+    await fn(ask, dir);
+  } finally {
+    stop.abort();
+    await server.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("the receiver answers each request as its table says", async () => {
+  await withReceiver(async (ask, dir) => {
+    const put = (name: string, body: string, token?: string) =>
+      ask("PUT", `/extracts/${encodeURIComponent(name)}`, body, token);
+    assert.equal(await ask("GET", "/other"), 404);
+    assert.equal(await ask("GET", `/extracts/${NAME}`), 405);
+    assert.equal(await put(NAME, "a\n", "wrong"), 401);
+    assert.equal(await put("../etc/passwd", "a\n"), 400, "not an extract name");
+    assert.equal(await put(`.${NAME}`, "a\n"), 400, "a dot-file");
+    assert.equal(await put("t.0.0000000000000000-0000000000000100.log", "a\n"), 413);
+    assert.equal(await put(NAME, "abc\n"), 400, "another length than its range");
+    assert.equal(await put(NAME, "ab"), 400, "not ending with a newline");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [], "nothing written");
+    assert.equal(await put(NAME, "a\n"), 201);
+    assert.equal(await Deno.readTextFile(`${dir}/${NAME}`), "a\n");
+    assert.equal(await put(NAME, "a\n"), 200, "the same bytes again");
+    assert.equal(await put(NAME, "b\n"), 409, "other bytes under the name");
+    assert.equal(await ask("GET", "/position?source=t&file=0123456789abcdef"), 404, "no locate");
+  });
+});
+
+Deno.test("the receiver answers 503 while the drop directory holds too much, and the position it is given", async () => {
+  await withReceiver(async (ask) => {
+    assert.equal(await ask("PUT", `/extracts/${NAME}`, "a\n"), 201);
+    assert.equal(
+      await ask("PUT", "/extracts/t.0.0000000000000002-0000000000000004.log", "b\n"),
+      503,
+    );
+    assert.equal(await ask("GET", "/position?source=t&file=0123456789abcdef"), 200);
+    assert.equal(await ask("GET", "/position?source=t&file=0123456789abcdef", undefined, "x"), 401);
+  }, {
+    maxPendingBytes: 2,
+    locate: () => Promise.resolve({ generation: 0, offset: 2 }),
+  });
 });
