@@ -87,3 +87,54 @@ Deno.test("a failed store is thrown in its turn, after the ones sent before it a
   await assert.rejects(delivery.settleAll(), /refused/);
   assert.deepEqual(acknowledged, [0]);
 });
+
+Deno.test("batches of another generation or file wait until those in flight are acknowledged", async () => {
+  const events: string[] = [];
+  const of = (generation: number, start: number): Batch => ({ ...batch(start), generation });
+  const delivery = new Delivery<{ batch: Batch }>({
+    limit: 3,
+    store: async (b) => {
+      events.push(`store ${b.generation}:${b.start}`);
+      await new Promise((r) => setTimeout(r, b.start === 0 ? 20 : 1));
+      return { generation: b.generation, end: b.end };
+    },
+    acknowledge: (
+      { batch },
+    ) => (events.push(`ack ${batch.generation}:${batch.start}`), Promise.resolve()),
+    log: quiet,
+  });
+  await delivery.send({ batch: of(0, 0) });
+  await delivery.send({ batch: of(0, 1) });
+  await delivery.send({ batch: of(1, 0) }); // the next file: after both of generation 0
+  await delivery.settleAll();
+  assert.deepEqual(events, [
+    "store 0:0",
+    "store 0:1",
+    "ack 0:0",
+    "ack 0:1",
+    "store 1:0",
+    "ack 1:0",
+  ]);
+});
+
+Deno.test("each store is given its turn: it settles once the batch sent before it is stored", async () => {
+  const order: string[] = [];
+  const delivery = new Delivery<{ batch: Batch }>({
+    limit: 2,
+    store: async (b, turn) => {
+      order.push(`made ${b.start}`);
+      if (b.start === 0) assert.equal(turn, undefined, "nothing before the first");
+      await turn;
+      order.push(`sent ${b.start}`);
+      await new Promise((r) => setTimeout(r, b.start === 0 ? 20 : 1));
+      order.push(`stored ${b.start}`);
+      return { generation: 0, end: b.end };
+    },
+    acknowledge: () => Promise.resolve(),
+    log: quiet,
+  });
+  await delivery.send({ batch: batch(0) });
+  await delivery.send({ batch: batch(1) });
+  await delivery.settleAll();
+  assert.deepEqual(order, ["made 0", "sent 0", "made 1", "stored 0", "sent 1", "stored 1"]);
+});
