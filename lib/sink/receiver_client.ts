@@ -71,7 +71,7 @@ export class ReceiverClient {
   /** Puts one extract; resolves once the receiver holds it. */
   async put(name: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
     const path = `/extracts/${encodeURIComponent(name)}`;
-    const { status, text } = await this.#ask("PUT", path, name, body);
+    const { status, text } = await this.#ask({ method: "PUT", path, what: name, body });
     if (status === 404) {
       throw new HandoverError(`${this.holder} has no /extracts/: ${text}`, 404);
     }
@@ -84,7 +84,8 @@ export class ReceiverClient {
   ): Promise<{ generation: number; offset: number } | null> {
     if (!file.id) return null;
     const query = new URLSearchParams({ source, file: file.id });
-    const { status, text } = await this.#ask("GET", `/position?${query}`, "the position");
+    const path = `/position?${query}`;
+    const { status, text } = await this.#ask({ method: "GET", path, what: "the position" });
     if (status === 404) return null; // nothing of this file, or a receiver of an earlier version
     const found = JSON.parse(text);
     return Number.isSafeInteger(found.generation) && Number.isSafeInteger(found.offset)
@@ -111,16 +112,11 @@ export class ReceiverClient {
    * status and text for a success or a 404; a {@linkcode HandoverError} for a refusal no retry
    * mends (401, 400, 409, 413).
    */
-  async #ask(
-    method: "PUT" | "GET",
-    path: string,
-    what: string,
-    body?: Uint8Array<ArrayBuffer>,
-  ): Promise<{ status: number; text: string }> {
-    const options = this.#options;
+  async #ask(request: ReceiverRequest): Promise<{ status: number; text: string }> {
+    const options = this.#options, what = request.what;
     const timeoutMs = options.timeoutMs ?? 60_000;
     let failed = false;
-    const answer = await retry(() => this.#attempt(method, path, what, body), {
+    const answer = await retry(() => this.#attempt(request), {
       retryForMs: options.retryForMs,
       onRetry: (error, attempt) => {
         failed = true;
@@ -145,10 +141,7 @@ export class ReceiverClient {
   }
 
   async #attempt(
-    method: "PUT" | "GET",
-    path: string,
-    what: string,
-    body?: Uint8Array<ArrayBuffer>,
+    { method, path, what, body }: ReceiverRequest,
   ): Promise<{ status: number; text: string }> {
     const options = this.#options;
     const url = `${options.shipTo.replace(/\/+$/, "")}${path}`;
@@ -172,6 +165,14 @@ export class ReceiverClient {
     }
     throw new ReceiverBusy(`${response.status} ${text.trim().slice(0, 200)}`);
   }
+}
+
+/** One request to the receiver, and what it is for, in messages. */
+interface ReceiverRequest {
+  method: "PUT" | "GET";
+  path: string;
+  what: string;
+  body?: Uint8Array<ArrayBuffer>;
 }
 
 /** An answer that may pass (5xx, 429): its status and first words. */
