@@ -6,6 +6,7 @@
  */
 import { dirname, join } from "node:path";
 import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
+import { describeVerify, verifyLog } from "./lib/run/verify.ts";
 import { httpClientWithCa, printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
 import { readSecretFile } from "./lib/base/secret.ts";
@@ -62,7 +63,8 @@ function logMissing(path: string, since: number | null): string | null {
   return `${path} does not exist (for ${Math.round((Date.now() - since) / 1000)} s)`;
 }
 
-const USAGE = "capture [options] LOGFILE\n       capture check [options] LOGFILE";
+const USAGE =
+  "capture [options] LOGFILE\n       capture check [options] LOGFILE\n       capture verify [--json] [options] LOGFILE";
 const EXAMPLES = `examples:
   capture check --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
   capture --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
@@ -131,11 +133,34 @@ async function checkSetup(
   return await runChecks(checks);
 }
 
+/**
+ * `capture verify`: whether the log is in CouchDB once (`run/verify.ts`); exit 0 when it is, 1
+ * when anything is missing, stored twice, or foreign.
+ */
+async function verify(
+  o: CaptureOptions,
+  path: string,
+  source: string,
+  cachePath: string,
+): Promise<number> {
+  if (o.tailOnly) {
+    throw new UsageError(
+      "capture: verify reads CouchDB, which a tail-only capture does not reach: run it where CouchDB can be reached, with --couchdb",
+    );
+  }
+  const db = await checkingClient("capture", o);
+  const rotated = o.rotated?.length ? o.rotated : undefined;
+  const report = await verifyLog({ path, rotated, source, cachePath, mode: o.mode, db });
+  console.log(o.json ? JSON.stringify(report, null, 2) : describeVerify(report));
+  return report.complete ? 0 : 1;
+}
+
 await runMain("capture", async (signal) => {
   const checking = Deno.args[0] === "check";
+  const verifying = Deno.args[0] === "verify";
   const resolved = await programOptions(
     { name: "capture", specs: CAPTURE_OPTIONS, usage: USAGE, examples: EXAMPLES },
-    legacyFlags(checking ? Deno.args.slice(1) : Deno.args),
+    legacyFlags(checking || verifying ? Deno.args.slice(1) : Deno.args),
   );
   if (!resolved) return 0;
   const { options: o, positionals, origins } = resolved;
@@ -176,6 +201,7 @@ await runMain("capture", async (signal) => {
     return 0;
   }
   if (checking) return await checkSetup(o, { ...origins, ...derived }, path, cachePath) ? 1 : 0;
+  if (verifying) return await verify(o, path, source, cachePath);
   const statusAt = o.statusListen
     ? listenAddress("capture", "--status-listen", o.statusListen)
     : null;

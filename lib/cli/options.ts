@@ -266,6 +266,14 @@ export const CAPTURE_OPTIONS = [
     flagOnly: true,
     help: "print the position, the bytes behind and the identity check, and exit",
   },
+  {
+    key: "json",
+    section: "operations",
+    flag: "json",
+    type: "boolean",
+    flagOnly: true,
+    help: "capture verify: print the report as JSON",
+  },
   ...COUCH_OPTIONS,
   {
     key: "source",

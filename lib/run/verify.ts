@@ -1,0 +1,350 @@
+/**
+ * `capture verify`: whether the log is in CouchDB once, byte range by byte range. The log and its
+ * rotated files (compressed ones too) are known by their file id; what CouchDB holds of the source
+ * is swept in id order (`stored_ranges.ts`), and for each file it says which ranges are stored
+ * once, missing, stored more than once, or stored beyond what the file holds. What lies past the
+ * cache file's position, or in a file newer than the one it names, is not yet captured, not
+ * missing. It changes nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeVerify, verifyLog } from "./verify.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.log`, "line one\nline two\n");
+ * const db = { allDocs: () => Promise.resolve([]), getDocument: () => Promise.resolve(null) };
+ * const report = await verifyLog({
+ *   path: `${dir}/a.log`,
+ *   source: "avl1",
+ *   cachePath: `${dir}/none.json`,
+ *   mode: "feed",
+ *   db,
+ * });
+ * assert.equal(report.complete, false);
+ * assert.deepEqual(report.files[0].missing, [{ start: 0, end: 18, firstLine: "line one" }]);
+ * assert.match(describeVerify(report), /missing: .*a\.log bytes 0-18/);
+ * ```
+ * @module
+ */
+import { readCheckpoint } from "../source/checkpoint.ts";
+import {
+  type FileIdentity,
+  type FileRef,
+  headMatches,
+  readIdentity,
+  sameFile,
+} from "../source/identity.ts";
+import { LogFile } from "../source/log_file.ts";
+import { defaultRotatedGlobs, rotatedNames } from "../source/rotated.ts";
+import type { StoreMode } from "../sink/store.ts";
+import type { DocumentReader } from "../sink/stored_generations.ts";
+import { storedRanges } from "../sink/stored_ranges.ts";
+
+/** What to verify. */
+export interface VerifySettings {
+  /** The log. */
+  path: string;
+  /** Where rotated files go (globs); logrotate's names by default. */
+  rotated?: string[];
+  /** The source the documents name. */
+  source: string;
+  /** The cache file: past its position is not yet captured. */
+  cachePath: string;
+  /** How the source is stored. */
+  mode: StoreMode;
+  /** The database. */
+  db: DocumentReader;
+}
+
+/** A byte range of a file. */
+export interface ByteRange {
+  /** Its first byte. */
+  start: number;
+  /** Just past its last byte. */
+  end: number;
+  /** The first line at `start`, for a range that is missing (up to 120 bytes). */
+  firstLine?: string;
+}
+
+/** What CouchDB holds of one file of the log. */
+export interface FileCoverage {
+  /** The file's name. */
+  name: string;
+  /** Its file id (SPEC §3); `null` while it holds no whole line. */
+  fileId: string | null;
+  /** The bytes of its text. */
+  size: number;
+  /** The generations its documents are under. */
+  generations: number[];
+  /** Bytes stored exactly once. */
+  storedOnce: number;
+  /** Ranges no document holds. */
+  missing: ByteRange[];
+  /** Ranges more than one document holds. */
+  doubled: ByteRange[];
+  /** Ranges stored beyond what the file holds (it was rewritten, or the documents are not its). */
+  beyond: ByteRange[];
+  /** Bytes not yet captured: past the cache file's position, or in a file newer than its file. */
+  pending: number;
+  /** Documents of it. */
+  documents: number;
+}
+
+/** A file CouchDB holds that is not on this host (rotated away and removed): not checked. */
+export interface ElsewhereFile {
+  /** Its file id, when its documents name one. */
+  fileId: string | null;
+  /** Its generation. */
+  generation: number;
+  /** Documents of it. */
+  documents: number;
+  /** Bytes they hold. */
+  bytes: number;
+}
+
+/** What `verify` found. */
+export interface VerifyReport {
+  /** The source. */
+  source: string;
+  /** How it is stored. */
+  mode: StoreMode;
+  /** The log's files, newest first. */
+  files: FileCoverage[];
+  /** Files CouchDB holds that are not on this host. */
+  elsewhere: ElsewhereFile[];
+  /** Documents under the source's ids that are not logcapture's (at most 20 named). */
+  foreign: string[];
+  /** How many foreign documents there are. */
+  foreignCount: number;
+  /** Documents read. */
+  documents: number;
+  /** Nothing missing, doubled, beyond or foreign. */
+  complete: boolean;
+}
+
+interface LocalFile {
+  coverage: FileCoverage;
+  log: LogFile;
+  identity: FileIdentity;
+  mtime: number;
+  /** Stored ranges, contiguous ones merged as they come: as many as there are discontinuities. */
+  runs: ByteRange[];
+}
+
+/** Verifies the log against what CouchDB holds; see the module example. */
+export async function verifyLog(settings: VerifySettings): Promise<VerifyReport> {
+  const files = await localFiles(settings);
+  try {
+    const report: VerifyReport = {
+      source: settings.source,
+      mode: settings.mode,
+      files: files.map((f) => f.coverage),
+      elsewhere: [],
+      foreign: [],
+      foreignCount: 0,
+      documents: 0,
+      complete: false,
+    };
+    const elsewhere = new Map<string, ElsewhereFile>();
+    const matches = localMatcher(files);
+    for await (const range of storedRanges(settings.db, settings.source, settings.mode)) {
+      report.documents++;
+      if (range.foreign) {
+        if (report.foreignCount++ < 20) report.foreign.push(range.id);
+        continue;
+      }
+      const local = range.file && await matches(range.file);
+      if (!local) {
+        const fileId = range.file?.id ?? null;
+        const key = `${range.generation}:${fileId}`;
+        const held = elsewhere.get(key) ??
+          { fileId, generation: range.generation, documents: 0, bytes: 0 };
+        held.documents++;
+        held.bytes += range.end - range.start;
+        elsewhere.set(key, held);
+        continue;
+      }
+      const coverage = local.coverage;
+      coverage.documents++;
+      if (!coverage.generations.includes(range.generation)) {
+        coverage.generations.push(range.generation);
+      }
+      const last = local.runs.at(-1);
+      if (last && last.end === range.start) last.end = range.end;
+      else local.runs.push({ start: range.start, end: range.end });
+    }
+    report.elsewhere = [...elsewhere.values()];
+    const pendingFrom = await pendingPoints(settings, files);
+    for (const file of files) await sweep(file, pendingFrom.get(file) ?? Infinity);
+    report.complete = report.foreignCount === 0 &&
+      report.files.every((f) => !f.missing.length && !f.doubled.length && !f.beyond.length);
+    return report;
+  } finally {
+    for (const file of files) file.log.close();
+  }
+}
+
+/**
+ * The local file a stored file is, found once per stored file: by file id, else by its text (the
+ * hash of its first bytes), which a copy keeps (copytruncate's copy, a compressed rotation, a
+ * restore); `null` when none is on this host.
+ */
+function localMatcher(files: LocalFile[]): (file: FileRef) => Promise<LocalFile | null> {
+  const found = new Map<string, LocalFile | null>();
+  return async (file) => {
+    const key = JSON.stringify(file);
+    if (found.has(key)) return found.get(key)!;
+    let local = files.find((f) => sameFile(f.identity, file)) ?? null;
+    if (!local && "head" in file) {
+      for (const candidate of files) {
+        if (await headMatches(candidate.log, file)) {
+          local = candidate;
+          break;
+        }
+      }
+    }
+    found.set(key, local);
+    return local;
+  };
+}
+
+/** The log and its rotated files that hold text, newest first, a file and its compressed twin once. */
+async function localFiles(settings: VerifySettings): Promise<LocalFile[]> {
+  const globs = settings.rotated ?? defaultRotatedGlobs(settings.path);
+  const names = [settings.path, ...await rotatedNames(settings.path, globs)];
+  const files: LocalFile[] = [];
+  for (const name of names) {
+    const log = await LogFile.open(name).catch(() => null);
+    if (!log) continue;
+    const identity = await readIdentity(log);
+    const size = await log.size();
+    // A rotated file and its compressed twin hold the same text: one of them is checked.
+    const twin = files.some((f) =>
+      f.identity.head === identity.head && f.identity.headLength === identity.headLength &&
+      f.coverage.size === size
+    );
+    if (twin || size === 0) {
+      log.close();
+      continue;
+    }
+    const mtime = (await log.stat()).mtime?.getTime() ?? 0;
+    const coverage: FileCoverage = {
+      name,
+      fileId: identity.id ?? null,
+      size,
+      generations: [],
+      storedOnce: 0,
+      missing: [],
+      doubled: [],
+      beyond: [],
+      pending: 0,
+      documents: 0,
+    };
+    files.push({ coverage, log, identity, mtime, runs: [] });
+  }
+  return files.sort((a, b) => b.mtime - a.mtime);
+}
+
+/**
+ * Where each file stops being captured yet: the cache file's offset in its own file, 0 in a file
+ * newer than that one (written after it, nothing of it stored), and, in the file at the path, its
+ * unterminated last line (it waits for its newline).
+ */
+async function pendingPoints(
+  settings: VerifySettings,
+  files: LocalFile[],
+): Promise<Map<LocalFile, number>> {
+  const points = new Map<LocalFile, number>();
+  const checkpoint = await readCheckpoint(settings.cachePath).catch(() => null);
+  const named = checkpoint && await localMatcher(files)(checkpoint.file);
+  for (const file of files) {
+    if (named === file) points.set(file, checkpoint!.offset);
+    else if (named && file.mtime > named.mtime && file.runs.length === 0) points.set(file, 0);
+  }
+  const atPath = files.find((f) => f.coverage.name === settings.path);
+  if (atPath && atPath.log.compression === null && atPath.coverage.size > 0) {
+    const size = atPath.coverage.size;
+    const tail = await atPath.log.readAt(Math.max(0, size - 65536), Math.min(size, 65536));
+    const lastNewline = tail.lastIndexOf(10);
+    const wholeEnd = lastNewline < 0 ? size - tail.length : size - tail.length + lastNewline + 1;
+    if (wholeEnd < size) points.set(atPath, Math.min(points.get(atPath) ?? Infinity, wholeEnd));
+  }
+  return points;
+}
+
+/** Sorts a file's runs and says which ranges are stored once, missing, doubled or beyond it. */
+async function sweep(file: LocalFile, pendingFrom: number): Promise<void> {
+  const coverage = file.coverage;
+  const size = coverage.size;
+  let covered = 0;
+  const gap = async (start: number, end: number) => {
+    const pendingStart = Math.max(start, Math.min(end, pendingFrom));
+    coverage.pending += end - pendingStart;
+    if (pendingStart > start) {
+      coverage.missing.push({ start, end: pendingStart, firstLine: await lineAt(file.log, start) });
+    }
+  };
+  for (const run of file.runs.sort((a, b) => a.start - b.start)) {
+    if (run.start > covered) await gap(covered, Math.min(run.start, size));
+    if (run.start < covered) {
+      coverage.doubled.push({ start: run.start, end: Math.min(run.end, covered) });
+    }
+    if (run.end > size) coverage.beyond.push({ start: Math.max(run.start, size), end: run.end });
+    coverage.storedOnce += Math.max(0, Math.min(run.end, size) - Math.max(run.start, covered));
+    covered = Math.max(covered, run.end);
+  }
+  if (covered < size) await gap(covered, size);
+  file.runs = [];
+}
+
+/** The line at `offset`, up to 120 bytes, for a person to find it. */
+async function lineAt(log: LogFile, offset: number): Promise<string> {
+  const bytes = await log.readAt(offset, 120);
+  const end = bytes.indexOf(10);
+  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/** The report as a person reads it: a line a file, then each range that is wrong. */
+export function describeVerify(report: VerifyReport): string {
+  const n = (value: number) => value.toLocaleString("en-US");
+  const lines = [
+    `verify: source ${report.source}, ${report.mode} mode, ${n(report.documents)} documents`,
+  ];
+  for (const f of report.files) {
+    const wrong = f.missing.length + f.doubled.length + f.beyond.length;
+    lines.push(
+      `  ${f.name} (file ${f.fileId ?? "with no whole line yet"}${
+        f.generations.length ? `, generation ${f.generations.join(", ")}` : ""
+      }): ${n(f.size)} bytes, ${n(f.storedOnce)} stored once${
+        f.pending ? `, ${n(f.pending)} not yet captured` : ""
+      }${wrong ? "" : f.pending ? "" : ": complete"}`,
+    );
+  }
+  const at = (f: FileCoverage, r: ByteRange) =>
+    `${f.name} bytes ${r.start}-${r.end} (${n(r.end - r.start)} bytes)`;
+  for (const f of report.files) {
+    for (const r of f.missing) lines.push(`missing: ${at(f, r)}, first line "${r.firstLine}"`);
+    for (const r of f.doubled) lines.push(`stored more than once: ${at(f, r)}`);
+    for (const r of f.beyond) lines.push(`stored beyond what the file holds: ${at(f, r)}`);
+  }
+  for (const e of report.elsewhere) {
+    lines.push(
+      `  in CouchDB, not on this host: generation ${e.generation} (file ${
+        e.fileId ?? "unnamed"
+      }), ${n(e.documents)} documents, ${n(e.bytes)} bytes (rotated away and removed: not checked)`,
+    );
+  }
+  if (report.foreignCount) {
+    lines.push(
+      `foreign documents (under this source's ids, not logcapture's): ${report.foreignCount}: ${
+        report.foreign.join(", ")
+      }${report.foreignCount > report.foreign.length ? ", ..." : ""}`,
+    );
+  }
+  lines.push(
+    report.complete
+      ? `complete: every byte captured so far is in CouchDB once`
+      : `not complete: see the ranges above`,
+  );
+  return lines.join("\n");
+}

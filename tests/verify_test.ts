@@ -1,0 +1,157 @@
+/**
+ * `capture verify` against a real CouchDB: a log captured whole is complete; and each breakage is
+ * found and named by its byte range, with exit 1: a document deleted by hand, one stored twice
+ * under another id, a foreign document, a line of records mode gone. Rotated files (a compressed
+ * one too) are verified by their text. The counts of these tests are their own: verify is checked
+ * against what the test wrote, not against itself.
+ */
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import {
+  append,
+  captureArgs,
+  feedDocs,
+  freshDb,
+  numbered,
+  recordDocs,
+  run,
+  tempDir,
+  test,
+} from "./helpers.ts";
+
+/** `capture verify` with the capture's own arguments; `--json` parsed. */
+async function verify(db: string, dir: string, log: string) {
+  const result = await run("capture", ["verify", "--json", ...captureArgs(db, dir, log)]);
+  assert.ok(result.code === 0 || result.code === 1, `${result.code}: ${result.stderr}`);
+  return { code: result.code, report: JSON.parse(result.stdout) };
+}
+
+async function capture(db: string, dir: string, log: string, ...extra: string[]) {
+  const result = await run(
+    "capture",
+    captureArgs(db, dir, "--once", "--rotate-wait", "0", "--batch-lines", "20", ...extra, log),
+  );
+  assert.equal(result.code, 0, result.stderr);
+}
+
+test("verify: a log captured whole is complete (exit 0); a document deleted, doubled or foreign is named, exit 1", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 100));
+  await capture(db, dir.path, log);
+  const whole = await verify(db, dir.path, log);
+  assert.equal(whole.code, 0, JSON.stringify(whole.report));
+  assert.equal(whole.report.files[0].storedOnce, (await Deno.stat(log)).size);
+  const human = await run("capture", ["verify", ...captureArgs(db, dir.path, log)]);
+  assert.match(human.stdout, /complete: every byte captured so far is in CouchDB once/);
+
+  // A document deleted by hand: its range is missing, named with its first line.
+  const docs = await feedDocs(db);
+  assert.equal(docs.length, 5);
+  const gone = docs[2] as unknown as {
+    _id: string;
+    _rev: string;
+    source: { start: number; end: number };
+  };
+  const deleted = await fetch(`${db}/${encodeURIComponent(gone._id)}?rev=${gone._rev}`, {
+    method: "DELETE",
+  });
+  await deleted.body?.cancel();
+  const missing = await verify(db, dir.path, log);
+  assert.equal(missing.code, 1);
+  assert.deepEqual(
+    missing.report.files[0].missing.map((r: { start: number; end: number }) => [r.start, r.end]),
+    [[gone.source.start, gone.source.end]],
+  );
+  assert.match(missing.report.files[0].missing[0].firstLine, /V\.1\.40 /);
+  const said = await run("capture", ["verify", ...captureArgs(db, dir.path, log)]);
+  assert.match(
+    said.stdout,
+    new RegExp(`missing: .*spysocket\\.log bytes ${gone.source.start}-${gone.source.end}`),
+  );
+
+  // Stored twice under another id (another generation's number), and a foreign document.
+  const copy = { ...docs[0], _id: "feed:t:7:0000000000000000" } as Record<string, unknown>;
+  delete copy._rev;
+  delete copy._attachments;
+  delete copy.csv;
+  for (const doc of [copy, { _id: "feed:t:0:9999999999999999", note: "someone else's" }]) {
+    const put = await fetch(`${db}/${encodeURIComponent(doc._id as string)}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(doc),
+    });
+    assert.ok(put.ok, await put.text());
+  }
+  const broken = await verify(db, dir.path, log);
+  const first = docs[0] as unknown as { source: { start: number; end: number } };
+  assert.deepEqual(
+    broken.report.files[0].doubled.map((r: { start: number; end: number }) => [r.start, r.end]),
+    [[first.source.start, first.source.end]],
+  );
+  assert.deepEqual(broken.report.foreign, ["feed:t:0:9999999999999999"]);
+});
+
+test("verify: what is past the cache file's position, and a partial last line, are not yet captured, not missing", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_pending");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 30));
+  await capture(db, dir.path, log);
+  const size = (await Deno.stat(log)).size;
+  await append(log, numbered(30, 40) + "07:04:42 02/15 partial");
+  const { code, report } = await verify(db, dir.path, log);
+  assert.equal(code, 0, JSON.stringify(report));
+  assert.equal(report.files[0].pending, (await Deno.stat(log)).size - size);
+});
+
+test("verify: rotated files, one compressed, are each complete by their text; records mode names a line gone", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_rotated");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 50));
+  await capture(db, dir.path, log, "--mode", "records");
+  // Rotated and compressed (delaycompress off), then a new file.
+  await Deno.writeFile(`${log}.1.gz`, gzipSync(await Deno.readFile(log)));
+  await Deno.remove(log);
+  await Deno.writeTextFile(log, numbered(50, 80));
+  await capture(db, dir.path, log, "--mode", "records");
+  const args = ["--mode", "records"];
+  const recheck = await run("capture", [
+    "verify",
+    "--json",
+    ...args,
+    ...captureArgs(db, dir.path, log),
+  ]);
+  const report = JSON.parse(recheck.stdout);
+  assert.equal(recheck.code, 0, recheck.stdout);
+  assert.deepEqual(report.files.map((f: { name: string }) => f.name.split("/").pop()), [
+    "spysocket.log",
+    "spysocket.log.1.gz",
+  ]);
+  // One line's document deleted: exactly that line is missing.
+  const records = await recordDocs(db);
+  const victim = records.find((r) => r.generation === 0 && r.line_offset !== 0)! as {
+    _id: string;
+    _rev: string;
+    line_offset: number;
+    line_end: number;
+  };
+  const response = await fetch(`${db}/${encodeURIComponent(victim._id)}?rev=${victim._rev}`, {
+    method: "DELETE",
+  });
+  await response.body?.cancel();
+  const broken = await run("capture", [
+    "verify",
+    "--json",
+    ...args,
+    ...captureArgs(db, dir.path, log),
+  ]);
+  assert.equal(broken.code, 1);
+  const gz = JSON.parse(broken.stdout).files.find((f: { name: string }) => f.name.endsWith(".gz"));
+  assert.deepEqual(gz.missing.map((r: { start: number; end: number }) => [r.start, r.end]), [[
+    victim.line_offset,
+    victim.line_end,
+  ]]);
+});
