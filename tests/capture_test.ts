@@ -7,6 +7,7 @@ import {
   append,
   assertFeedOnce,
   assertRecordsOnce,
+  assertVerified,
   captureArgs,
   expectedRows,
   feedDocs,
@@ -84,6 +85,7 @@ for (const mode of ["feed", "records"]) {
     const bytes = await Deno.readFile(log);
     if (mode === "feed") await assertFeedOnce(db, bytes);
     else await assertRecordsOnce(db, bytes);
+    await assertVerified(db, dir.path, log, "--mode", mode);
   });
 }
 

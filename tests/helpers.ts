@@ -448,6 +448,21 @@ export async function assertFeedOnce(db: string, bytes: Uint8Array, generation =
   }
 }
 
+/**
+ * `capture verify` agrees that the log (and its rotated files) is in CouchDB once: run beside a
+ * test's own count, so that a bug in verify cannot hide a bug in capture, nor the other way round.
+ * `extra` are the capture's flags (`--mode records`).
+ */
+export async function assertVerified(
+  db: string,
+  dir: string,
+  log: string,
+  ...extra: string[]
+): Promise<void> {
+  const result = await run("capture", ["verify", ...captureArgs(db, dir, ...extra, log)]);
+  assert.equal(result.code, 0, `capture verify: ${result.stdout}${result.stderr}`);
+}
+
 /** Records-mode documents hold each non-blank line of the file once, all in one generation. */
 export async function assertRecordsOnce(db: string, bytes: Uint8Array): Promise<void> {
   const docs = await recordDocs(db);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import {
   append,
+  assertVerified,
   captureArgs,
   feedDocs,
   freePortForTest,
@@ -154,6 +155,7 @@ test(
     await append(log, numbered(1500, 1600));
     await captureOnce(db, dir.path, log);
     await assertOnce(db, 1600, "compress, stopped across one rotation");
+    await assertVerified(db, dir.path, log);
   },
   { ignore: !LOGROTATE },
 );
@@ -179,6 +181,7 @@ test(
     );
     await captureOnce(db, dir.path, log);
     await assertOnce(db, 2600, "delaycompress, two rotations while stopped");
+    await assertVerified(db, dir.path, log);
   },
   { ignore: !LOGROTATE },
 );
@@ -196,6 +199,7 @@ test(
     await append(log, numbered(1000, 1100));
     await captureOnce(db, dir.path, log);
     await assertOnce(db, 1100, "copytruncate while stopped");
+    await assertVerified(db, dir.path, log);
   },
   { ignore: !LOGROTATE },
 );
@@ -258,6 +262,7 @@ for (const mode of ["feed", "records"]) {
       const result = await run("capture", args());
       assert.equal(result.code, 0, result.stderr);
       await assertOnce(db, 1100, `${mode}: empty rotation, lost cache file`);
+      await assertVerified(db, dir.path, log, "--mode", mode);
     },
     { ignore: !LOGROTATE },
   );
@@ -280,6 +285,7 @@ test("a cache file restored from a backup, then smaller batches than the run tha
   );
   assert.equal(result.code, 0, result.stderr);
   await assertOnce(db, 31_000, "restored cache file, smaller batches");
+  await assertVerified(db, dir.path, log);
 });
 
 for (const route of ["drop", "ship"]) {

@@ -175,7 +175,8 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
     }
     report.elsewhere = [...elsewhere.values()];
     const pendingFrom = await pendingPoints(settings, files);
-    for (const file of files) await sweep(file, pendingFrom.get(file) ?? Infinity);
+    const records = settings.mode === "records";
+    for (const file of files) await sweep(file, pendingFrom.get(file) ?? Infinity, records);
     report.complete = report.foreignCount === 0 &&
       report.files.every((f) => !f.missing.length && !f.doubled.length && !f.beyond.length);
     return report;
@@ -273,14 +274,22 @@ async function pendingPoints(
 }
 
 /** Sorts a file's runs and says which ranges are stored once, missing, doubled or beyond it. */
-async function sweep(file: LocalFile, pendingFrom: number): Promise<void> {
+async function sweep(
+  file: LocalFile,
+  pendingFrom: number,
+  blankLinesOnly: boolean,
+): Promise<void> {
   const coverage = file.coverage;
   const size = coverage.size;
   let covered = 0;
   const gap = async (start: number, end: number) => {
     const pendingStart = Math.max(start, Math.min(end, pendingFrom));
     coverage.pending += end - pendingStart;
-    if (pendingStart > start) {
+    // Records mode stores no document for a blank line: blank lines are not missing.
+    if (
+      pendingStart > start &&
+      !(blankLinesOnly && await onlyBlankLines(file.log, start, pendingStart))
+    ) {
       coverage.missing.push({ start, end: pendingStart, firstLine: await lineAt(file.log, start) });
     }
   };
@@ -295,6 +304,13 @@ async function sweep(file: LocalFile, pendingFrom: number): Promise<void> {
   }
   if (covered < size) await gap(covered, size);
   file.runs = [];
+}
+
+/** Whether `[start, end)` holds blank lines only (a gap of at most 64 KiB is looked at). */
+async function onlyBlankLines(log: LogFile, start: number, end: number): Promise<boolean> {
+  if (end - start > 65536) return false;
+  const bytes = await log.readAt(start, end - start);
+  return bytes.every((b) => b === 10 || b === 13 || b === 32 || b === 9);
 }
 
 /** The line at `offset`, up to 120 bytes, for a person to find it. */
