@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
 import { describeVerify, verifyLog } from "./lib/run/verify.ts";
+import { resultOf, writeVerifyResult } from "./lib/run/verify_result.ts";
 import { httpClientWithCa, printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
 import { readSecretFile } from "./lib/base/secret.ts";
@@ -152,6 +153,10 @@ async function verify(
   const rotated = o.rotated?.length ? o.rotated : undefined;
   const report = await verifyLog({ path, rotated, source, cachePath, mode: o.mode, db });
   console.log(o.json ? JSON.stringify(report, null, 2) : describeVerify(report));
+  // Kept for the /metrics of a running capture; where the state folder is not writable, only said.
+  await writeVerifyResult(cachePath, resultOf(report)).catch((error) =>
+    console.error(`capture: the result is not kept for /metrics: ${error.message}`)
+  );
   return report.complete ? 0 : 1;
 }
 

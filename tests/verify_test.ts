@@ -11,12 +11,16 @@ import {
   append,
   captureArgs,
   feedDocs,
+  freePortForTest,
   freshDb,
   numbered,
+  readMetric,
   recordDocs,
   run,
+  Running,
   tempDir,
   test,
+  until,
 } from "./helpers.ts";
 
 /** `capture verify` with the capture's own arguments; `--json` parsed. */
@@ -154,4 +158,37 @@ test("verify: rotated files, one compressed, are each complete by their text; re
     victim.line_offset,
     victim.line_end,
   ]]);
+});
+
+test("verify keeps its result beside the cache file, and a running capture's /metrics shows it", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_metrics");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 100));
+  await capture(db, dir.path, log);
+  const docs = await feedDocs(db);
+  const gone = docs[1] as unknown as {
+    _id: string;
+    _rev: string;
+    source: { start: number; end: number };
+  };
+  const response = await fetch(`${db}/${encodeURIComponent(gone._id)}?rev=${gone._rev}`, {
+    method: "DELETE",
+  });
+  await response.body?.cancel();
+  assert.equal((await verify(db, dir.path, log)).code, 1);
+  const port = freePortForTest();
+  await using running = new Running(
+    "capture",
+    captureArgs(db, dir.path, "--status-listen", `127.0.0.1:${port}`, log),
+  );
+  await running.waitFor(/capturing/);
+  const missing = gone.source.end - gone.source.start;
+  await until(
+    async () => await readMetric(port, "capture", "verify_bytes_missing") === missing,
+    20_000,
+    `verify_bytes_missing ${missing}`,
+  );
+  assert.ok(await readMetric(port, "capture", "verify_last_timestamp_seconds") > 0);
+  assert.equal(await readMetric(port, "capture", "verify_bytes_doubled"), 0);
 });

@@ -91,6 +91,18 @@ export function captureMetrics(
       "rotated files capture cannot read (a compressor other than gzip, or corrupt data)",
     ),
     bytes_behind: gauge(stats.bytesBehind, "bytes in the log not yet captured"),
+    verify_last_timestamp_seconds: gauge(
+      (stats.verified?.verifiedAt ?? 0) / 1000,
+      "when capture verify last ran on this log (Unix time; 0: never)",
+    ),
+    verify_bytes_missing: gauge(
+      stats.verified?.bytesMissing ?? 0,
+      "bytes of the log no document held, at the last capture verify",
+    ),
+    verify_bytes_doubled: gauge(
+      stats.verified?.bytesDoubled ?? 0,
+      "bytes of the log stored more than once (or beyond the file), at the last capture verify",
+    ),
   };
 }
 

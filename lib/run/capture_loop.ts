@@ -63,6 +63,7 @@ import { startPoint } from "../source/start_point.ts";
 import { Batcher } from "./batcher.ts";
 import { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts";
 import { CatchUpProgress } from "./progress.ts";
+import { readVerifyResult } from "./verify_result.ts";
 
 export { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts";
 export { describeStatus } from "./capture_status.ts";
@@ -375,6 +376,7 @@ class Capture {
     else if (acked) behind += Math.max(0, acked.seenSize - acked.offset);
     this.#stats.bytesBehind = Math.max(0, behind);
     this.#noteOldest();
+    this.#stats.verified = await readVerifyResult(this.#settings.cachePath);
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import { newStoreCounters, type StoreCounters } from "../sink/sink.ts";
 import { type TailEvent, unreadableReason } from "../source/tail_events.ts";
+import type { VerifyResult } from "./verify_result.ts";
 
 /** Counters, for logs and metrics. */
 export interface CaptureStats extends StoreCounters {
@@ -39,6 +40,8 @@ export interface CaptureStats extends StoreCounters {
   rotatedUnreadable: number;
   /** When the oldest line read and not yet acknowledged was read (ms since the epoch), or `null`. */
   oldestUnackedAt: number | null;
+  /** The last `capture verify` of this log (its cache file's `.verify.json`), or `null`. */
+  verified: VerifyResult | null;
   /**
    * Since when no file is at the log's path (ms since the epoch; 0 when its folder is missing too),
    * or `null`.
@@ -81,5 +84,6 @@ export function newStats(): CaptureStats {
     rotatedUnreadable: 0,
     logMissingSince: null,
     oldestUnackedAt: null,
+    verified: null,
   };
 }

@@ -4,7 +4,7 @@
  * is swept in id order (`stored_ranges.ts`), and for each file it says which ranges are stored
  * once, missing, stored more than once, or stored beyond what the file holds. What lies past the
  * cache file's position, or in a file newer than the one it names, is not yet captured, not
- * missing. It changes nothing.
+ * missing. It changes nothing in CouchDB; its result is kept for `/metrics` (`verify_result.ts`).
  *
  * @example
  * ```ts
