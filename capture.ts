@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
 import { describeVerify, verifyLog } from "./lib/run/verify.ts";
+import { spysocketFormat } from "./lib/format/line_format.ts";
 import { resultOf, writeVerifyResult } from "./lib/run/verify_result.ts";
 import { httpClientWithCa, printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
@@ -65,7 +66,7 @@ function logMissing(path: string, since: number | null): string | null {
 }
 
 const USAGE =
-  "capture [options] LOGFILE\n       capture check [options] LOGFILE\n       capture verify [--json] [options] LOGFILE";
+  "capture [options] LOGFILE\n       capture check [options] LOGFILE\n       capture verify [--json] [--deep] [options] LOGFILE";
 const EXAMPLES = `examples:
   capture check --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
   capture --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
@@ -151,7 +152,18 @@ async function verify(
   }
   const db = await checkingClient("capture", o);
   const rotated = o.rotated?.length ? o.rotated : undefined;
-  const report = await verifyLog({ path, rotated, source, cachePath, mode: o.mode, db });
+  if (o.deep && o.mode !== "feed") {
+    throw new UsageError(
+      "capture: verify --deep compares feed documents' CSV; in records mode run verify without --deep",
+    );
+  }
+  const deep = o.deep
+    ? {
+      format: spysocketFormat({ columns: o.columns, year: o.year }),
+      attachment: (id: string, name: string) => db.getAttachment(id, name),
+    }
+    : undefined;
+  const report = await verifyLog({ path, rotated, source, cachePath, mode: o.mode, db, deep });
   console.log(o.json ? JSON.stringify(report, null, 2) : describeVerify(report));
   // Kept for the /metrics of a running capture; where the state folder is not writable, only said.
   await writeVerifyResult(cachePath, resultOf(report)).catch((error) =>

@@ -192,3 +192,43 @@ test("verify keeps its result beside the cache file, and a running capture's /me
   assert.ok(await readMetric(port, "capture", "verify_last_timestamp_seconds") > 0);
   assert.equal(await readMetric(port, "capture", "verify_bytes_doubled"), 0);
 });
+
+test("verify --deep: a CSV attachment edited by hand is named, with the line that differs; without --deep it is not looked at", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_deep");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 60) + "not a report\n");
+  await capture(db, dir.path, log);
+  const deep = async () => {
+    const result = await run("capture", [
+      "verify",
+      "--deep",
+      "--json",
+      ...captureArgs(db, dir.path, log),
+    ]);
+    return { code: result.code, report: JSON.parse(result.stdout) };
+  };
+  assert.equal((await deep()).code, 0, "formatted again, every document is what its range gives");
+  const docs = await feedDocs(db);
+  const doc = docs[1] as unknown as { _id: string; _rev: string; csv: string[] };
+  const edited = [
+    "Date,Time,Vehicle,Lat,Lon,Location Valid/Invalid,Adherence,Adherence Valid/Invalid,Route,Direction,Stop",
+    ...doc.csv,
+  ];
+  edited[3] = edited[3].replace("V.1.", "V.9.");
+  const put = await fetch(`${db}/${encodeURIComponent(doc._id)}/feed?rev=${doc._rev}`, {
+    method: "PUT",
+    headers: { "Content-Type": "text/csv" },
+    body: edited.join("\n") + "\n",
+  });
+  assert.ok(put.ok, await put.text());
+  assert.equal((await verify(db, dir.path, log)).code, 0, "ranges alone do not see an edit");
+  const { code, report } = await deep();
+  assert.equal(code, 1);
+  assert.equal(report.differences.length, 1);
+  assert.equal(report.differences[0].id, doc._id);
+  assert.match(
+    report.differences[0].what,
+    /^CSV line 3 is ".*V\.9\..*", the log gives ".*V\.1\..*"$/,
+  );
+});

@@ -274,6 +274,14 @@ export const CAPTURE_OPTIONS = [
     flagOnly: true,
     help: "capture verify: print the report as JSON",
   },
+  {
+    key: "deep",
+    section: "operations",
+    flag: "deep",
+    type: "boolean",
+    flagOnly: true,
+    help: "capture verify: also format each stored range again and compare it with the stored CSV",
+  },
   ...COUCH_OPTIONS,
   {
     key: "source",

@@ -38,7 +38,9 @@ import { LogFile } from "../source/log_file.ts";
 import { defaultRotatedGlobs, rotatedNames } from "../source/rotated.ts";
 import type { StoreMode } from "../sink/store.ts";
 import type { DocumentReader } from "../sink/stored_generations.ts";
-import { storedRanges } from "../sink/stored_ranges.ts";
+import { type StoredRange, storedRanges } from "../sink/stored_ranges.ts";
+import { ByteWriter } from "../base/bytes.ts";
+import type { LineFormat } from "../format/line_format.ts";
 
 /** What to verify. */
 export interface VerifySettings {
@@ -54,6 +56,29 @@ export interface VerifySettings {
   mode: StoreMode;
   /** The database. */
   db: DocumentReader;
+  /**
+   * `--deep` (feed mode): each stored range is formatted again from the log (the year of its
+   * reports, unless fixed, inferred from when the document was stored) and compared with the CSV
+   * CouchDB holds (`attachment`).
+   */
+  deep?: {
+    format: LineFormat;
+    attachment: (id: string, name: string) => Promise<Uint8Array | null>;
+  };
+}
+
+/** A stored document whose content is not what its range of the log gives (`--deep`). */
+export interface ContentDifference {
+  /** The document. */
+  id: string;
+  /** The file its range is of. */
+  name: string;
+  /** Its range. */
+  start: number;
+  /** Its range's end. */
+  end: number;
+  /** What differs: the first line of the CSV (0: the header) that differs, or the rejected count. */
+  what: string;
 }
 
 /** A byte range of a file. */
@@ -118,6 +143,10 @@ export interface VerifyReport {
   foreignCount: number;
   /** Documents read. */
   documents: number;
+  /** Documents whose content differs from their range of the log (`--deep`; at most 20 named). */
+  differences: ContentDifference[];
+  /** How many differ. */
+  differenceCount: number;
   /** Nothing missing, doubled, beyond or foreign. */
   complete: boolean;
 }
@@ -143,6 +172,8 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
       foreign: [],
       foreignCount: 0,
       documents: 0,
+      differences: [],
+      differenceCount: 0,
       complete: false,
     };
     const elsewhere = new Map<string, ElsewhereFile>();
@@ -166,6 +197,10 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
       }
       const coverage = local.coverage;
       coverage.documents++;
+      const difference = settings.deep && range.end <= coverage.size
+        ? await contentDifference(local, range, settings.deep)
+        : null;
+      if (difference && report.differenceCount++ < 20) report.differences.push(difference);
       if (!coverage.generations.includes(range.generation)) {
         coverage.generations.push(range.generation);
       }
@@ -177,7 +212,7 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
     const pendingFrom = await pendingPoints(settings, files);
     const records = settings.mode === "records";
     for (const file of files) await sweep(file, pendingFrom.get(file) ?? Infinity, records);
-    report.complete = report.foreignCount === 0 &&
+    report.complete = report.foreignCount === 0 && report.differenceCount === 0 &&
       report.files.every((f) => !f.missing.length && !f.doubled.length && !f.beyond.length);
     return report;
   } finally {
@@ -306,6 +341,44 @@ async function sweep(
   file.runs = [];
 }
 
+/** How a feed document's CSV differs from its range of the log formatted again; `null`: it does not. */
+async function contentDifference(
+  local: LocalFile,
+  range: StoredRange,
+  deep: NonNullable<VerifySettings["deep"]>,
+): Promise<ContentDifference | null> {
+  const at = { id: range.id, name: local.coverage.name, start: range.start, end: range.end };
+  const storedAt = range.timestamp ? new Date(range.timestamp) : new Date();
+  const data = await local.log.readAt(range.start, range.end - range.start);
+  const out = new ByteWriter(data.length * 2 + 4096);
+  const formatted = deep.format.csvRows(
+    { data, start: range.start, readAt: storedAt, oversized: null },
+    out,
+  );
+  const stored = await deep.attachment(range.id, "feed");
+  if (!stored) return { ...at, what: "its CSV attachment is gone" };
+  const expected = new TextDecoder().decode(out.bytes()).split("\n");
+  const held = new TextDecoder().decode(stored).split("\n");
+  for (let i = 0; i < Math.max(expected.length, held.length); i++) {
+    if (expected[i] !== held[i]) {
+      return {
+        ...at,
+        what: `CSV line ${i} is ${JSON.stringify(held[i] ?? "(none)")}, the log gives ${
+          JSON.stringify(expected[i] ?? "(none)")
+        }`,
+      };
+    }
+  }
+  if (range.rejected !== undefined && range.rejected !== formatted.rejected.length) {
+    return {
+      ...at,
+      what:
+        `it says ${range.rejected} lines were rejected, the log gives ${formatted.rejected.length}`,
+    };
+  }
+  return null;
+}
+
 /** Whether `[start, end)` holds blank lines only (a gap of at most 64 KiB is looked at). */
 async function onlyBlankLines(log: LogFile, start: number, end: number): Promise<boolean> {
   if (end - start > 65536) return false;
@@ -342,6 +415,9 @@ export function describeVerify(report: VerifyReport): string {
     for (const r of f.missing) lines.push(`missing: ${at(f, r)}, first line "${r.firstLine}"`);
     for (const r of f.doubled) lines.push(`stored more than once: ${at(f, r)}`);
     for (const r of f.beyond) lines.push(`stored beyond what the file holds: ${at(f, r)}`);
+  }
+  for (const d of report.differences) {
+    lines.push(`stored differently: ${d.name} bytes ${d.start}-${d.end} (${d.id}): ${d.what}`);
   }
   for (const e of report.elsewhere) {
     lines.push(

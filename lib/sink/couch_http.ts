@@ -228,15 +228,7 @@ export class CouchHttp {
   /** Where the outage and quorum warnings go. */
   protected readonly log?: Logger;
   readonly #httpClient?: Deno.HttpClient;
-  #outageSince: number | null = null;
-  #belowQuorumWarnedAt = -Infinity;
-  /** Counts retried requests, for metrics. */
-  retries = 0;
-  /**
-   * Counts writes a cluster answered `202 Accepted`: stored, but on fewer copies than its write
-   * quorum (a node is down). They are stored, and the missing copies follow when the node is back.
-   */
-  writesBelowQuorum = 0;
+  readonly #availability: Availability;
 
   /** A client of the database `options.url`, with its credentials, timeout and retry time. */
   constructor(options: CouchOptions) {
@@ -250,6 +242,7 @@ export class CouchHttp {
     this.#backoffMs = options.backoffMs ?? 250;
     this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.log = options.log;
+    this.#availability = new Availability(this.server, this.#retryForMs, options.log);
     this.#httpClient = options.httpClient;
   }
 
@@ -258,9 +251,22 @@ export class CouchHttp {
     return `${this.server}/${this.database}`;
   }
 
+  /** Counts retried requests, for metrics. */
+  get retries(): number {
+    return this.#availability.retries;
+  }
+
+  /**
+   * Counts writes a cluster answered `202 Accepted`: stored, but on fewer copies than its write
+   * quorum (a node is down). They are stored, and the missing copies follow when the node is back.
+   */
+  get writesBelowQuorum(): number {
+    return this.#availability.writesBelowQuorum;
+  }
+
   /** True while requests are failing and being retried. */
   get inOutage(): boolean {
-    return this.#outageSince !== null;
+    return this.#availability.inOutage;
   }
 
   /**
@@ -298,7 +304,7 @@ export class CouchHttp {
         retryForMs: once ? 0 : this.#retryForMs,
         minDelayMs: this.#backoffMs,
         maxDelayMs: this.#maxBackoffMs,
-        onRetry: (error) => this.#outage(error as CouchError),
+        onRetry: (error) => this.#availability.failed(error as CouchError),
       },
     );
   }
@@ -355,45 +361,11 @@ export class CouchHttp {
         String(parsed.error ?? ""),
       );
     }
-    this.#endOutage();
-    this.#countQuorum(response.status);
+    this.#availability.answered(response.status);
     if (response.ok || [404, 409, 412].includes(response.status)) {
       return { status: response.status, body: parsed };
     }
     throw refusal(this, method, path, response.status, parsed);
-  }
-
-  /** A failed attempt about to be retried: counted, and the first of an outage logged. */
-  #outage(failure: CouchError): void {
-    this.retries++;
-    if (this.#outageSince !== null) return;
-    this.#outageSince = Date.now();
-    this.log?.warn(
-      `${failure.message}; retrying with backoff${
-        Number.isFinite(this.#retryForMs)
-          ? ` for up to ${formatDuration(this.#retryForMs)}`
-          : " until it answers"
-      }`,
-    );
-  }
-
-  // A write's 201 cannot say that the quorum is back (a _bulk_docs of conflicts only is a 201
-  // too), so the warning repeats at most once a minute while 202s go on.
-  #countQuorum(status: number): void {
-    if (status !== 202) return;
-    this.writesBelowQuorum++;
-    if (Date.now() - this.#belowQuorumWarnedAt < 60_000) return;
-    this.#belowQuorumWarnedAt = Date.now();
-    this.log?.warn(
-      `CouchDB at ${this.server} stores writes on fewer copies than its write quorum (202 Accepted): a node of the cluster is down; they count as stored (${this.writesBelowQuorum} so far)`,
-    );
-  }
-
-  #endOutage(): void {
-    if (this.#outageSince === null) return;
-    const seconds = ((Date.now() - this.#outageSince) / 1000).toFixed(1);
-    this.#outageSince = null;
-    this.log?.info(`CouchDB at ${this.server} answers again, after ${seconds} s`);
   }
 
   /** What every request carries: JSON wanted, and the credentials. */
@@ -401,6 +373,48 @@ export class CouchHttp {
     const headers: Record<string, string> = { "Accept": "application/json" };
     if (this.#authorization) headers["Authorization"] = this.#authorization;
     return headers;
+  }
+
+  /**
+   * An attachment of a document, as bytes (decoded from the gzip it may be stored in), retried as
+   * any request is; `null` when the document or the attachment is not there.
+   */
+  async getAttachment(id: string, name: string): Promise<Uint8Array | null> {
+    const url = `${this.url}/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
+    return await retry(async (_, deadline) => {
+      const timeoutMs = Math.min(this.#timeoutMs, remainingMs(deadline, 1000));
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          headers: this.#headers(),
+          signal: AbortSignal.timeout(timeoutMs),
+          client: this.#httpClient,
+        });
+      } catch (error) {
+        throw new CouchUnavailable(
+          `cannot reach CouchDB at ${this.server}: ${networkReason(error, timeoutMs)}`,
+          0,
+        );
+      }
+      if (response.status === 404) {
+        await response.body?.cancel();
+        return null;
+      }
+      if (response.ok) return new Uint8Array(await response.arrayBuffer());
+      const text = await response.text();
+      if (isTransient(response.status)) {
+        throw new CouchUnavailable(
+          `CouchDB at ${this.server} failed (${response.status})`,
+          response.status,
+        );
+      }
+      throw refusal(this, "GET", `${id}/${name}`, response.status, parseJson(text) ?? {});
+    }, {
+      isRetriable: (error) => error instanceof CouchUnavailable,
+      retryForMs: this.#retryForMs,
+      minDelayMs: this.#backoffMs,
+      maxDelayMs: this.#maxBackoffMs,
+    });
   }
 
   /**
@@ -456,5 +470,66 @@ function parseJson(text: string): Record<string, unknown> | null {
     return value !== null && typeof value === "object" ? value : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * What a client has met of its server's availability: requests retried, an outage (its start said
+ * once, its end with its length), and writes a cluster stored below its quorum.
+ */
+class Availability {
+  /** Requests retried. */
+  retries = 0;
+  /** Writes answered `202 Accepted`. */
+  writesBelowQuorum = 0;
+  readonly #server: string;
+  readonly #retryForMs: number;
+  readonly #log?: Logger;
+  #outageSince: number | null = null;
+  #belowQuorumWarnedAt = -Infinity;
+
+  constructor(server: string, retryForMs: number, log?: Logger) {
+    this.#server = server;
+    this.#retryForMs = retryForMs;
+    this.#log = log;
+  }
+
+  /** True while requests are failing and being retried. */
+  get inOutage(): boolean {
+    return this.#outageSince !== null;
+  }
+
+  /** A failed attempt about to be retried: counted, and the first of an outage logged. */
+  failed(failure: CouchError): void {
+    this.retries++;
+    if (this.#outageSince !== null) return;
+    this.#outageSince = Date.now();
+    this.#log?.warn(
+      `${failure.message}; retrying with backoff${
+        Number.isFinite(this.#retryForMs)
+          ? ` for up to ${formatDuration(this.#retryForMs)}`
+          : " until it answers"
+      }`,
+    );
+  }
+
+  /**
+   * The server answered `status`: an outage is over. A write's 201 cannot say that the quorum is
+   * back (a _bulk_docs of conflicts only is a 201 too), so the 202 warning repeats at most once a
+   * minute while 202s go on.
+   */
+  answered(status: number): void {
+    if (this.#outageSince !== null) {
+      const seconds = ((Date.now() - this.#outageSince) / 1000).toFixed(1);
+      this.#outageSince = null;
+      this.#log?.info(`CouchDB at ${this.#server} answers again, after ${seconds} s`);
+    }
+    if (status !== 202) return;
+    this.writesBelowQuorum++;
+    if (Date.now() - this.#belowQuorumWarnedAt < 60_000) return;
+    this.#belowQuorumWarnedAt = Date.now();
+    this.#log?.warn(
+      `CouchDB at ${this.#server} stores writes on fewer copies than its write quorum (202 Accepted): a node of the cluster is down; they count as stored (${this.writesBelowQuorum} so far)`,
+    );
   }
 }

@@ -45,9 +45,15 @@ export interface StoredRange {
   file: FileRef | null;
   /** A document under logcapture's ids that is not one of logcapture's. */
   foreign: boolean;
+  /** When it was stored (feed mode): the year of its reports, unless fixed, is inferred from it. */
+  timestamp?: string;
+  /** Lines it stored as rejected (feed mode). */
+  rejected?: number;
 }
 
 interface StoredDoc {
+  timestamp?: string;
+  rejected?: number;
   source?: { start?: number; end?: number; file?: FileRef };
   line_offset?: number;
   line_end?: number;
@@ -88,9 +94,15 @@ export async function* storedRanges(
         }
         file = files.get(generation)!;
       }
-      yield foreign
-        ? { id: row.id, generation, start: NaN, end: NaN, file, foreign }
-        : { id: row.id, generation, start: start!, end: end!, file, foreign };
+      yield foreign ? { id: row.id, generation, start: NaN, end: NaN, file, foreign } : {
+        id: row.id,
+        generation,
+        start: start!,
+        end: end!,
+        file,
+        foreign,
+        ...(mode === "feed" ? { timestamp: doc.timestamp, rejected: doc.rejected } : {}),
+      };
     }
     if (rows.length < pageSize) return;
     from = rows[rows.length - 1].id + "\u0000";

@@ -169,7 +169,7 @@ export async function rotatedAfter(
   tiedAfter?: string,
 ): Promise<{ files: LogFile[]; unreadable: UnreadableRotated[] }> {
   const unreadable: UnreadableRotated[] = [];
-  const later: { file: LogFile; mtime: number; head: string; plain: boolean }[] = [];
+  const later: { file: LogFile; mtime: number; head: string; size: number; plain: boolean }[] = [];
   for (const name of await rotatedNames(logPath, patterns)) {
     // Older rotations are not read, so only a newer one is waited for when it cannot be read.
     const seen = await Deno.stat(name).catch(() => null);
@@ -194,12 +194,13 @@ export async function rotatedAfter(
       file.close();
       continue;
     }
-    const head = identity.head;
-    const twin = identity.headLength === 0 ? undefined : later.find((l) => l.head === head);
-    if (
-      await holdsAny(file, exclude) ||
-      (twin && (twin.plain || file.compression !== null)) || !await file.isWhole()
-    ) {
+    const head = identity.head, size = await file.size(), plain = file.compression === null;
+    // A rotated file and its compressed twin (delaycompress, or a compression under way) hold one
+    // text: it is read once, from the plain file. Two plain files of one text are two files.
+    const twin = identity.headLength === 0
+      ? undefined
+      : later.find((l) => l.head === head && l.size === size && l.plain !== plain);
+    if (await holdsAny(file, exclude) || (twin && twin.plain) || !await file.isWhole()) {
       file.close();
       continue;
     }
@@ -207,12 +208,7 @@ export async function rotatedAfter(
       twin.file.close();
       later.splice(later.indexOf(twin), 1);
     }
-    later.push({
-      file,
-      mtime: info.mtime?.getTime() ?? 0,
-      head,
-      plain: file.compression === null,
-    });
+    later.push({ file, mtime: info.mtime?.getTime() ?? 0, head, size, plain });
   }
   // Oldest first; logrotate's numbering (.2 before .1) breaks ties.
   later.sort((a, b) =>
@@ -236,11 +232,16 @@ export interface ReadText {
   before?: string;
 }
 
-/** Whether `file` is one of the files already read, or a copy of one's text. */
+/** Whether `file` is one of the files already read, or a compressed copy of one's text. */
 async function holdsAny(file: LogFile, read: ReadText[]): Promise<boolean> {
   for (const { identity, size, before } of read) {
     if (file.ino === identity.ino && file.dev === identity.dev) return true;
-    if (await file.size() === size && await sameContent(file, identity, { offset: size, before })) {
+    // Its compressed copy; a plain file of the same text at another inode is another file (two
+    // files that each hold one blank line, say).
+    if (
+      file.compression !== null && await file.size() === size &&
+      await sameContent(file, identity, { offset: size, before })
+    ) {
       return true;
     }
   }
