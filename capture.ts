@@ -6,7 +6,8 @@
  */
 import { dirname, join } from "node:path";
 import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
-import { describeVerify, verifyLog } from "./lib/run/verify.ts";
+import { describeVerify, manifestOf, verifyLog } from "./lib/run/verify.ts";
+import { writeFileAtomic } from "./lib/source/atomic.ts";
 import { spysocketFormat } from "./lib/format/line_format.ts";
 import { resultOf, writeVerifyResult } from "./lib/run/verify_result.ts";
 import { httpClientWithCa, printableConfig } from "./lib/cli/config.ts";
@@ -66,7 +67,7 @@ function logMissing(path: string, since: number | null): string | null {
 }
 
 const USAGE =
-  "capture [options] LOGFILE\n       capture check [options] LOGFILE\n       capture verify [--json] [--deep] [options] LOGFILE";
+  "capture [options] LOGFILE\n       capture check [options] LOGFILE\n       capture verify [--json] [--deep | --manifest FILE] [options] LOGFILE";
 const EXAMPLES = `examples:
   capture check --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
   capture --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
@@ -145,13 +146,23 @@ async function verify(
   source: string,
   cachePath: string,
 ): Promise<number> {
+  const rotated = o.rotated?.length ? o.rotated : undefined;
+  if (o.manifest) {
+    // Where CouchDB cannot be reached (tail-only): what the log holds, for `monitor verify`.
+    const manifest = await manifestOf({ path, rotated, source, cachePath });
+    const bytes = new TextEncoder().encode(JSON.stringify(manifest) + "\n");
+    await writeFileAtomic(o.manifest, bytes, 0o644);
+    console.log(
+      `wrote ${o.manifest}: ${manifest.files.length} files of ${source} (${bytes.length} bytes); check it where CouchDB is: monitor verify --manifest ${o.manifest} DIR`,
+    );
+    return 0;
+  }
   if (o.tailOnly) {
     throw new UsageError(
-      "capture: verify reads CouchDB, which a tail-only capture does not reach: run it where CouchDB can be reached, with --couchdb",
+      "capture: verify reads CouchDB, which a tail-only capture does not reach: write a manifest with --manifest FILE and check it with monitor verify --manifest FILE",
     );
   }
   const db = await checkingClient("capture", o);
-  const rotated = o.rotated?.length ? o.rotated : undefined;
   if (o.deep && o.mode !== "feed") {
     throw new UsageError(
       "capture: verify --deep compares feed documents' CSV; in records mode run verify without --deep",

@@ -4,6 +4,8 @@
  * Run `monitor --help` for the options.
  * @module
  */
+import { DONE_FOLDER, listExtracts, REJECTED_FOLDER } from "./lib/sink/extracts.ts";
+import { describeVerify, verifyManifest } from "./lib/run/verify.ts";
 import { printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
 import { readSecretFile } from "./lib/base/secret.ts";
@@ -120,6 +122,7 @@ async function convert(args: string[]): Promise<number> {
 }
 
 const USAGE = "monitor [options] DIR\n       monitor check [options] DIR\n" +
+  "       monitor verify --manifest FILE [--json] [options] DIR\n" +
   "       monitor convert [--year YYYY] [--columns classic|full] FILE...";
 const EXAMPLES = `examples:
   monitor check --couchdb http://couch:5984/hrtfeed /srv/spysocket-drop
@@ -166,12 +169,51 @@ async function checkSetup(
   return await runChecks(checks);
 }
 
+/**
+ * `monitor verify --manifest FILE DIR`: the log a tail-only capture described (`capture verify
+ * --manifest`) against what CouchDB holds, and what the drop directory holds; exit 0 when complete.
+ */
+async function verifyManifestOf(o: MonitorOptions, dir: string): Promise<number> {
+  if (!o.manifest) {
+    throw new UsageError(
+      "monitor: verify needs --manifest FILE, written by capture verify --manifest FILE on the capture host",
+    );
+  }
+  const text = await Deno.readTextFile(o.manifest).catch((error) => {
+    throw new UsageError(`monitor: cannot read the manifest ${o.manifest}: ${error.message}`);
+  });
+  const db = await checkingClient("monitor", o);
+  const report = await verifyManifest(JSON.parse(text), { db, mode: o.mode });
+  const waiting = (await listExtracts(dir).catch(() => [])).length;
+  const rejected = await countFiles(`${dir}/${REJECTED_FOLDER}`);
+  const kept = await countFiles(`${dir}/${DONE_FOLDER}`);
+  console.log(
+    o.json ? JSON.stringify({ ...report, dropDirectory: { waiting, rejected, kept } }, null, 2) : [
+      describeVerify(report),
+      `drop directory ${dir}: ${waiting} extracts waiting (a missing range may be among them), ${rejected} rejected, ${kept} kept in done/`,
+    ].join("\n"),
+  );
+  return report.complete ? 0 : 1;
+}
+
+/** How many files `folder` holds (0 when it is not there). */
+async function countFiles(folder: string): Promise<number> {
+  let n = 0;
+  try {
+    for await (const entry of Deno.readDir(folder)) if (entry.isFile) n++;
+  } catch {
+    return 0;
+  }
+  return n;
+}
+
 await runMain("monitor", async (signal) => {
   if (Deno.args[0] === "convert") return await convert(Deno.args.slice(1));
   const checking = Deno.args[0] === "check";
+  const verifying = Deno.args[0] === "verify";
   const resolved = await programOptions(
     { name: "monitor", specs: MONITOR_OPTIONS, usage: USAGE, examples: EXAMPLES },
-    checking ? Deno.args.slice(1) : Deno.args,
+    checking || verifying ? Deno.args.slice(1) : Deno.args,
   );
   if (!resolved) return 0;
   const { options: o, positionals, origins } = resolved;
@@ -187,6 +229,7 @@ await runMain("monitor", async (signal) => {
   const dir = positionals[0];
   const receiver = receiverSettings(o);
   if (checking) return await checkSetup(o, origins, dir) ? 1 : 0;
+  if (verifying) return await verifyManifestOf(o, dir);
   const info = await Deno.stat(dir).catch(() => null);
   if (!info?.isDirectory) throw new UsageError(`monitor: ${dir} is not a directory`);
   const statusAt = o.statusListen

@@ -232,3 +232,61 @@ test("verify --deep: a CSV attachment edited by hand is named, with the line tha
     /^CSV line 3 is ".*V\.9\..*", the log gives ".*V\.1\..*"$/,
   );
 });
+
+test("tail-only: capture verify --manifest describes the log where CouchDB cannot be reached; monitor verify --manifest checks it, and names a range gone", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_manifest");
+  const log = `${dir.path}/spysocket.log`;
+  const drop = `${dir.path}/drop`;
+  await Deno.mkdir(drop);
+  await Deno.writeTextFile(log, numbered(0, 100));
+  const tail = ["-t", "Tail_Only", "--cache", `${dir.path}/cache.json`, "--source", "t"];
+  const extracted = await run("capture", [
+    ...tail,
+    "--extract-dir",
+    drop,
+    "--once",
+    "--batch-lines",
+    "20",
+    log,
+  ]);
+  assert.equal(extracted.code, 0, extracted.stderr);
+  const stored = await run("monitor", ["--couchdb", db, "--year", "2012", "--once", drop]);
+  assert.equal(stored.code, 0, stored.stderr);
+  const manifest = `${dir.path}/spysocket.manifest.json`;
+  const wrote = await run("capture", ["verify", "--manifest", manifest, ...tail, log]);
+  assert.equal(wrote.code, 0, wrote.stderr);
+  assert.ok((await Deno.stat(manifest)).size < 4096, "kilobytes");
+  const check = async () => {
+    const result = await run("monitor", [
+      "verify",
+      "--manifest",
+      manifest,
+      "--json",
+      "--couchdb",
+      db,
+      drop,
+    ]);
+    assert.ok(result.code === 0 || result.code === 1, result.stderr);
+    return { code: result.code, report: JSON.parse(result.stdout) };
+  };
+  const whole = await check();
+  assert.equal(whole.code, 0, JSON.stringify(whole.report));
+  assert.equal(whole.report.files[0].storedOnce, (await Deno.stat(log)).size);
+  assert.deepEqual(whole.report.dropDirectory, { waiting: 0, rejected: 0, kept: 5 });
+  const gone = (await feedDocs(db))[3] as unknown as {
+    _id: string;
+    _rev: string;
+    source: { start: number; end: number };
+  };
+  const response = await fetch(`${db}/${encodeURIComponent(gone._id)}?rev=${gone._rev}`, {
+    method: "DELETE",
+  });
+  await response.body?.cancel();
+  const broken = await check();
+  assert.equal(broken.code, 1);
+  assert.deepEqual(
+    broken.report.files[0].missing.map((r: { start: number; end: number }) => [r.start, r.end]),
+    [[gone.source.start, gone.source.end]],
+  );
+});

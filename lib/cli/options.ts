@@ -272,7 +272,7 @@ export const CAPTURE_OPTIONS = [
     flag: "json",
     type: "boolean",
     flagOnly: true,
-    help: "capture verify: print the report as JSON",
+    help: "verify: print the report as JSON",
   },
   {
     key: "deep",
@@ -281,6 +281,16 @@ export const CAPTURE_OPTIONS = [
     type: "boolean",
     flagOnly: true,
     help: "capture verify: also format each stored range again and compare it with the stored CSV",
+  },
+  {
+    key: "manifest",
+    section: "operations",
+    flag: "manifest",
+    type: "string",
+    placeholder: "FILE",
+    flagOnly: true,
+    help:
+      "verify: the manifest of the log (capture writes it, the monitor checks it against CouchDB)",
   },
   ...COUCH_OPTIONS,
   {
@@ -444,6 +454,24 @@ export type CaptureOptions = Settings<typeof CAPTURE_OPTIONS>;
 /** The options of `monitor`. */
 export const MONITOR_OPTIONS = [
   ...COUCH_OPTIONS,
+  {
+    key: "json",
+    section: "operations",
+    flag: "json",
+    type: "boolean",
+    flagOnly: true,
+    help: "verify: print the report as JSON",
+  },
+  {
+    key: "manifest",
+    section: "operations",
+    flag: "manifest",
+    type: "string",
+    placeholder: "FILE",
+    flagOnly: true,
+    help:
+      "verify: the manifest of the log (capture writes it, the monitor checks it against CouchDB)",
+  },
   {
     key: "once",
     flag: "once",

@@ -151,11 +151,14 @@ export interface VerifyReport {
   complete: boolean;
 }
 
-interface LocalFile {
+/** A file to verify: on this host (`log`), or as a manifest describes it (`log` null). */
+interface VerifiedFile {
   coverage: FileCoverage;
-  log: LogFile;
+  log: LogFile | null;
   identity: FileIdentity;
   mtime: number;
+  /** Where it stops being captured yet (Infinity: all of it was captured when looked at). */
+  pendingFrom: number;
   /** Stored ranges, contiguous ones merged as they come: as many as there are discontinuities. */
   runs: ByteRange[];
 }
@@ -164,6 +167,18 @@ interface LocalFile {
 export async function verifyLog(settings: VerifySettings): Promise<VerifyReport> {
   const files = await localFiles(settings);
   try {
+    return await verifyFiles(files, settings);
+  } finally {
+    for (const file of files) file.log?.close();
+  }
+}
+
+/** What CouchDB holds of `files`, swept range by range. */
+async function verifyFiles(
+  files: VerifiedFile[],
+  settings: Pick<VerifySettings, "db" | "source" | "mode" | "deep">,
+): Promise<VerifyReport> {
+  {
     const report: VerifyReport = {
       source: settings.source,
       mode: settings.mode,
@@ -197,8 +212,8 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
       }
       const coverage = local.coverage;
       coverage.documents++;
-      const difference = settings.deep && range.end <= coverage.size
-        ? await contentDifference(local, range, settings.deep)
+      const difference = settings.deep && local.log && range.end <= coverage.size
+        ? await contentDifference(local.log, local.coverage.name, range, settings.deep)
         : null;
       if (difference && report.differenceCount++ < 20) report.differences.push(difference);
       if (!coverage.generations.includes(range.generation)) {
@@ -209,14 +224,11 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
       else local.runs.push({ start: range.start, end: range.end });
     }
     report.elsewhere = [...elsewhere.values()];
-    const pendingFrom = await pendingPoints(settings, files);
     const records = settings.mode === "records";
-    for (const file of files) await sweep(file, pendingFrom.get(file) ?? Infinity, records);
+    for (const file of files) await sweep(file, records);
     report.complete = report.foreignCount === 0 && report.differenceCount === 0 &&
       report.files.every((f) => !f.missing.length && !f.doubled.length && !f.beyond.length);
     return report;
-  } finally {
-    for (const file of files) file.log.close();
   }
 }
 
@@ -225,15 +237,19 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
  * hash of its first bytes), which a copy keeps (copytruncate's copy, a compressed rotation, a
  * restore); `null` when none is on this host.
  */
-function localMatcher(files: LocalFile[]): (file: FileRef) => Promise<LocalFile | null> {
-  const found = new Map<string, LocalFile | null>();
+function localMatcher(files: VerifiedFile[]): (file: FileRef) => Promise<VerifiedFile | null> {
+  const found = new Map<string, VerifiedFile | null>();
   return async (file) => {
     const key = JSON.stringify(file);
     if (found.has(key)) return found.get(key)!;
     let local = files.find((f) => sameFile(f.identity, file)) ?? null;
     if (!local && "head" in file) {
       for (const candidate of files) {
-        if (await headMatches(candidate.log, file)) {
+        const sameHead = candidate.log
+          ? await headMatches(candidate.log, file)
+          : candidate.identity.head === file.head &&
+            candidate.identity.headLength === file.headLength;
+        if (sameHead) {
           local = candidate;
           break;
         }
@@ -245,10 +261,10 @@ function localMatcher(files: LocalFile[]): (file: FileRef) => Promise<LocalFile 
 }
 
 /** The log and its rotated files that hold text, newest first, a file and its compressed twin once. */
-async function localFiles(settings: VerifySettings): Promise<LocalFile[]> {
+async function localFiles(settings: VerifySettings): Promise<VerifiedFile[]> {
   const globs = settings.rotated ?? defaultRotatedGlobs(settings.path);
   const names = [settings.path, ...await rotatedNames(settings.path, globs)];
-  const files: LocalFile[] = [];
+  const files: VerifiedFile[] = [];
   for (const name of names) {
     const log = await LogFile.open(name).catch(() => null);
     if (!log) continue;
@@ -276,9 +292,11 @@ async function localFiles(settings: VerifySettings): Promise<LocalFile[]> {
       pending: 0,
       documents: 0,
     };
-    files.push({ coverage, log, identity, mtime, runs: [] });
+    files.push({ coverage, log, identity, mtime, pendingFrom: Infinity, runs: [] });
   }
-  return files.sort((a, b) => b.mtime - a.mtime);
+  files.sort((a, b) => b.mtime - a.mtime);
+  await notePending(settings, files);
+  return files;
 }
 
 /**
@@ -286,34 +304,26 @@ async function localFiles(settings: VerifySettings): Promise<LocalFile[]> {
  * newer than that one (written after it, nothing of it stored), and, in the file at the path, its
  * unterminated last line (it waits for its newline).
  */
-async function pendingPoints(
-  settings: VerifySettings,
-  files: LocalFile[],
-): Promise<Map<LocalFile, number>> {
-  const points = new Map<LocalFile, number>();
+async function notePending(settings: VerifySettings, files: VerifiedFile[]): Promise<void> {
   const checkpoint = await readCheckpoint(settings.cachePath).catch(() => null);
   const named = checkpoint && await localMatcher(files)(checkpoint.file);
   for (const file of files) {
-    if (named === file) points.set(file, checkpoint!.offset);
-    else if (named && file.mtime > named.mtime && file.runs.length === 0) points.set(file, 0);
+    if (named === file) file.pendingFrom = checkpoint!.offset;
+    else if (named && file.mtime > named.mtime) file.pendingFrom = 0;
   }
   const atPath = files.find((f) => f.coverage.name === settings.path);
-  if (atPath && atPath.log.compression === null && atPath.coverage.size > 0) {
+  if (atPath?.log && atPath.log.compression === null && atPath.coverage.size > 0) {
     const size = atPath.coverage.size;
     const tail = await atPath.log.readAt(Math.max(0, size - 65536), Math.min(size, 65536));
     const lastNewline = tail.lastIndexOf(10);
     const wholeEnd = lastNewline < 0 ? size - tail.length : size - tail.length + lastNewline + 1;
-    if (wholeEnd < size) points.set(atPath, Math.min(points.get(atPath) ?? Infinity, wholeEnd));
+    if (wholeEnd < size) atPath.pendingFrom = Math.min(atPath.pendingFrom, wholeEnd);
   }
-  return points;
 }
 
 /** Sorts a file's runs and says which ranges are stored once, missing, doubled or beyond it. */
-async function sweep(
-  file: LocalFile,
-  pendingFrom: number,
-  blankLinesOnly: boolean,
-): Promise<void> {
+async function sweep(file: VerifiedFile, blankLinesOnly: boolean): Promise<void> {
+  const { log, pendingFrom } = file;
   const coverage = file.coverage;
   const size = coverage.size;
   let covered = 0;
@@ -321,12 +331,14 @@ async function sweep(
     const pendingStart = Math.max(start, Math.min(end, pendingFrom));
     coverage.pending += end - pendingStart;
     // Records mode stores no document for a blank line: blank lines are not missing.
-    if (
-      pendingStart > start &&
-      !(blankLinesOnly && await onlyBlankLines(file.log, start, pendingStart))
-    ) {
-      coverage.missing.push({ start, end: pendingStart, firstLine: await lineAt(file.log, start) });
-    }
+    if (pendingStart <= start) return;
+    if (blankLinesOnly && log && await onlyBlankLines(log, start, pendingStart)) return;
+    const firstLine = log ? await lineAt(log, start) : undefined;
+    coverage.missing.push({
+      start,
+      end: pendingStart,
+      ...(firstLine === undefined ? {} : { firstLine }),
+    });
   };
   for (const run of file.runs.sort((a, b) => a.start - b.start)) {
     if (run.start > covered) await gap(covered, Math.min(run.start, size));
@@ -343,13 +355,14 @@ async function sweep(
 
 /** How a feed document's CSV differs from its range of the log formatted again; `null`: it does not. */
 async function contentDifference(
-  local: LocalFile,
+  log: LogFile,
+  name: string,
   range: StoredRange,
   deep: NonNullable<VerifySettings["deep"]>,
 ): Promise<ContentDifference | null> {
-  const at = { id: range.id, name: local.coverage.name, start: range.start, end: range.end };
+  const at = { id: range.id, name, start: range.start, end: range.end };
   const storedAt = range.timestamp ? new Date(range.timestamp) : new Date();
-  const data = await local.log.readAt(range.start, range.end - range.start);
+  const data = await log.readAt(range.start, range.end - range.start);
   const out = new ByteWriter(data.length * 2 + 4096);
   const formatted = deep.format.csvRows(
     { data, start: range.start, readAt: storedAt, oversized: null },
@@ -412,7 +425,11 @@ export function describeVerify(report: VerifyReport): string {
   const at = (f: FileCoverage, r: ByteRange) =>
     `${f.name} bytes ${r.start}-${r.end} (${n(r.end - r.start)} bytes)`;
   for (const f of report.files) {
-    for (const r of f.missing) lines.push(`missing: ${at(f, r)}, first line "${r.firstLine}"`);
+    for (const r of f.missing) {
+      lines.push(
+        `missing: ${at(f, r)}${r.firstLine === undefined ? "" : `, first line "${r.firstLine}"`}`,
+      );
+    }
     for (const r of f.doubled) lines.push(`stored more than once: ${at(f, r)}`);
     for (const r of f.beyond) lines.push(`stored beyond what the file holds: ${at(f, r)}`);
   }
@@ -439,4 +456,81 @@ export function describeVerify(report: VerifyReport): string {
       : `not complete: see the ranges above`,
   );
   return lines.join("\n");
+}
+
+/**
+ * What a tail-only host knows of its log, for `monitor verify` on the host that reaches CouchDB:
+ * each file's identity, size and where it stops being captured yet. Kilobytes, whatever the log.
+ */
+export interface Manifest {
+  /** The format's version. */
+  version: 1;
+  /** The source the documents name. */
+  source: string;
+  /** When it was written (ISO 8601). */
+  written: string;
+  /** The log's files, newest first. */
+  files: {
+    name: string;
+    identity: FileIdentity;
+    size: number;
+    mtime: number;
+    /** Where it stops being captured yet; `null`: all of it was. */
+    pendingFrom: number | null;
+  }[];
+}
+
+/** The manifest of the log (`capture verify --manifest FILE` on a tail-only host). */
+export async function manifestOf(
+  settings: Omit<VerifySettings, "db" | "mode" | "deep">,
+): Promise<Manifest> {
+  const files = await localFiles({ ...settings, mode: "feed", db: NO_DB });
+  for (const file of files) file.log?.close();
+  return {
+    version: 1,
+    source: settings.source,
+    written: new Date().toISOString(),
+    files: files.map((f) => ({
+      name: f.coverage.name,
+      identity: f.identity,
+      size: f.coverage.size,
+      mtime: f.mtime,
+      pendingFrom: Number.isFinite(f.pendingFrom) ? f.pendingFrom : null,
+    })),
+  };
+}
+
+const NO_DB: DocumentReader = {
+  allDocs: () => Promise.resolve([]),
+  getDocument: () => Promise.resolve(null),
+};
+
+/** Verifies a manifest's files against what CouchDB holds (`monitor verify --manifest FILE`). */
+export async function verifyManifest(
+  manifest: Manifest,
+  settings: Pick<VerifySettings, "db" | "mode">,
+): Promise<VerifyReport> {
+  if (manifest?.version !== 1 || !Array.isArray(manifest.files)) {
+    throw new Error("not a manifest of capture verify --manifest (version 1)");
+  }
+  const files: VerifiedFile[] = manifest.files.map((f) => ({
+    coverage: {
+      name: f.name,
+      fileId: f.identity.id ?? null,
+      size: f.size,
+      generations: [],
+      storedOnce: 0,
+      missing: [],
+      doubled: [],
+      beyond: [],
+      pending: 0,
+      documents: 0,
+    },
+    log: null,
+    identity: f.identity,
+    mtime: f.mtime,
+    pendingFrom: f.pendingFrom ?? Infinity,
+    runs: [],
+  }));
+  return await verifyFiles(files, { ...settings, source: manifest.source });
 }
