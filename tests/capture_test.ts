@@ -748,3 +748,34 @@ test(
   },
   { ignore: !withoutReadOverride },
 );
+
+test("killed before its first batch is stored, then the log rotated: the first file is found again from the cache file written at start", async () => {
+  // Found by capture verify on a 1M-line run with kill -9 loops: the first run wrote no cache
+  // file, so the next one started at the new file and the rotated one was never read.
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  using proxy = new Proxy(serverUrl());
+  const db = freshDb("firstkill");
+  await append(log, lines(200));
+  // The lines wait for --flush: CouchDB is gone before the first batch is sent.
+  const capture = new Running(
+    "capture",
+    captureArgs(proxy.urlFor(db), dir.path, "--flush", "10s", log),
+  );
+  await capture.waitFor(/capturing/);
+  proxy.down();
+  const cache = `${dir.path}/cache.json`;
+  await until(() => Deno.stat(cache).then(() => true, () => false), 10_000, "the cache file");
+  capture.kill("SIGKILL");
+  await capture.done;
+  await Deno.rename(log, `${log}.1`);
+  await append(log, lines(100));
+  const result = await run(
+    "capture",
+    captureArgs(db, dir.path, "--once", "--rotate-wait", "0", log),
+  );
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, await Deno.readFile(`${log}.1`), 0);
+  await assertFeedOnce(db, await Deno.readFile(log), 1);
+  await assertVerified(db, dir.path, log);
+});

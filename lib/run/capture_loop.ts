@@ -203,6 +203,9 @@ class Capture {
     const behindTimer = setInterval(update, BEHIND_EVERY_MS);
     let stopping: string | null = null;
     try {
+      // Where it starts is saved at once: a capture stopped before its first batch is stored, and
+      // the log rotated meanwhile, finds that file again among the rotated files.
+      await this.#recordPosition();
       return await this.#loop();
     } catch (error) {
       stopping = "stopping on an error";
