@@ -23,6 +23,13 @@ import {
   until,
 } from "./helpers.ts";
 
+/** Deletes a document as an operator would, by hand. */
+async function deleteByHand(db: string, doc: { _id: string; _rev: string }): Promise<void> {
+  const url = `${db}/${encodeURIComponent(doc._id)}?rev=${doc._rev}`;
+  const response = await fetch(url, { method: "DELETE" });
+  assert.ok(response.ok, await response.text());
+}
+
 /** `capture verify` with the capture's own arguments; `--json` parsed. */
 async function verify(db: string, dir: string, log: string) {
   const result = await run("capture", ["verify", "--json", ...captureArgs(db, dir, log)]);
@@ -58,10 +65,7 @@ test("verify: a log captured whole is complete (exit 0); a document deleted, dou
     _rev: string;
     source: { start: number; end: number };
   };
-  const deleted = await fetch(`${db}/${encodeURIComponent(gone._id)}?rev=${gone._rev}`, {
-    method: "DELETE",
-  });
-  await deleted.body?.cancel();
+  await deleteByHand(db, gone);
   const missing = await verify(db, dir.path, log);
   assert.equal(missing.code, 1);
   assert.deepEqual(
@@ -142,10 +146,7 @@ test("verify: rotated files, one compressed, are each complete by their text; re
     line_offset: number;
     line_end: number;
   };
-  const response = await fetch(`${db}/${encodeURIComponent(victim._id)}?rev=${victim._rev}`, {
-    method: "DELETE",
-  });
-  await response.body?.cancel();
+  await deleteByHand(db, victim);
   const broken = await run("capture", [
     "verify",
     "--json",
@@ -172,10 +173,7 @@ test("verify keeps its result beside the cache file, and a running capture's /me
     _rev: string;
     source: { start: number; end: number };
   };
-  const response = await fetch(`${db}/${encodeURIComponent(gone._id)}?rev=${gone._rev}`, {
-    method: "DELETE",
-  });
-  await response.body?.cancel();
+  await deleteByHand(db, gone);
   assert.equal((await verify(db, dir.path, log)).code, 1);
   const port = freePortForTest();
   await using running = new Running(
@@ -279,10 +277,7 @@ test("tail-only: capture verify --manifest describes the log where CouchDB canno
     _rev: string;
     source: { start: number; end: number };
   };
-  const response = await fetch(`${db}/${encodeURIComponent(gone._id)}?rev=${gone._rev}`, {
-    method: "DELETE",
-  });
-  await response.body?.cancel();
+  await deleteByHand(db, gone);
   const broken = await check();
   assert.equal(broken.code, 1);
   assert.deepEqual(

@@ -256,16 +256,8 @@ export const LOG_OPTIONS = [
   },
 ] as const satisfies readonly OptionSpec[];
 
-/** The options of `capture`. */
-export const CAPTURE_OPTIONS = [
-  {
-    key: "status",
-    section: "operations",
-    flag: "status",
-    type: "boolean",
-    flagOnly: true,
-    help: "print the position, the bytes behind and the identity check, and exit",
-  },
+/** The options of `capture verify` and `monitor verify`. */
+const VERIFY_OPTIONS = [
   {
     key: "json",
     section: "operations",
@@ -273,14 +265,6 @@ export const CAPTURE_OPTIONS = [
     type: "boolean",
     flagOnly: true,
     help: "verify: print the report as JSON",
-  },
-  {
-    key: "deep",
-    section: "operations",
-    flag: "deep",
-    type: "boolean",
-    flagOnly: true,
-    help: "capture verify: also format each stored range again and compare it with the stored CSV",
   },
   {
     key: "manifest",
@@ -291,6 +275,27 @@ export const CAPTURE_OPTIONS = [
     flagOnly: true,
     help:
       "verify: the manifest of the log (capture writes it, the monitor checks it against CouchDB)",
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** The options of `capture`. */
+export const CAPTURE_OPTIONS = [
+  ...VERIFY_OPTIONS,
+  {
+    key: "status",
+    section: "operations",
+    flag: "status",
+    type: "boolean",
+    flagOnly: true,
+    help: "print the position, the bytes behind and the identity check, and exit",
+  },
+  {
+    key: "deep",
+    section: "operations",
+    flag: "deep",
+    type: "boolean",
+    flagOnly: true,
+    help: "capture verify: also format each stored range again and compare it with the stored CSV",
   },
   ...COUCH_OPTIONS,
   {
@@ -454,24 +459,7 @@ export type CaptureOptions = Settings<typeof CAPTURE_OPTIONS>;
 /** The options of `monitor`. */
 export const MONITOR_OPTIONS = [
   ...COUCH_OPTIONS,
-  {
-    key: "json",
-    section: "operations",
-    flag: "json",
-    type: "boolean",
-    flagOnly: true,
-    help: "verify: print the report as JSON",
-  },
-  {
-    key: "manifest",
-    section: "operations",
-    flag: "manifest",
-    type: "string",
-    placeholder: "FILE",
-    flagOnly: true,
-    help:
-      "verify: the manifest of the log (capture writes it, the monitor checks it against CouchDB)",
-  },
+  ...VERIFY_OPTIONS,
   {
     key: "once",
     flag: "once",

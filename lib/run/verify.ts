@@ -280,18 +280,7 @@ async function localFiles(settings: VerifySettings): Promise<VerifiedFile[]> {
       continue;
     }
     const mtime = (await log.stat()).mtime?.getTime() ?? 0;
-    const coverage: FileCoverage = {
-      name,
-      fileId: identity.id ?? null,
-      size,
-      generations: [],
-      storedOnce: 0,
-      missing: [],
-      doubled: [],
-      beyond: [],
-      pending: 0,
-      documents: 0,
-    };
+    const coverage = newCoverage(name, identity, size);
     files.push({ coverage, log, identity, mtime, pendingFrom: Infinity, runs: [] });
   }
   files.sort((a, b) => b.mtime - a.mtime);
@@ -319,6 +308,22 @@ async function notePending(settings: VerifySettings, files: VerifiedFile[]): Pro
     const wholeEnd = lastNewline < 0 ? size - tail.length : size - tail.length + lastNewline + 1;
     if (wholeEnd < size) atPath.pendingFrom = Math.min(atPath.pendingFrom, wholeEnd);
   }
+}
+
+/** A file's coverage before anything stored is known. */
+function newCoverage(name: string, identity: FileIdentity, size: number): FileCoverage {
+  return {
+    name,
+    fileId: identity.id ?? null,
+    size,
+    generations: [],
+    storedOnce: 0,
+    missing: [],
+    doubled: [],
+    beyond: [],
+    pending: 0,
+    documents: 0,
+  };
 }
 
 /** Sorts a file's runs and says which ranges are stored once, missing, doubled or beyond it. */
@@ -514,18 +519,7 @@ export async function verifyManifest(
     throw new Error("not a manifest of capture verify --manifest (version 1)");
   }
   const files: VerifiedFile[] = manifest.files.map((f) => ({
-    coverage: {
-      name: f.name,
-      fileId: f.identity.id ?? null,
-      size: f.size,
-      generations: [],
-      storedOnce: 0,
-      missing: [],
-      doubled: [],
-      beyond: [],
-      pending: 0,
-      documents: 0,
-    },
+    coverage: newCoverage(f.name, f.identity, f.size),
     log: null,
     identity: f.identity,
     mtime: f.mtime,

@@ -12,6 +12,13 @@ import {
 
 const open = (name: string) => LogFile.open(name).catch(() => null);
 
+/** Writes `path` with `text`, its modification time `seconds` after the epoch. */
+async function writtenAt(path: string, text: string | Uint8Array, seconds: number): Promise<void> {
+  if (typeof text === "string") await Deno.writeTextFile(path, text);
+  else await Deno.writeFile(path, text);
+  await Deno.utime(path, seconds, seconds);
+}
+
 async function identityOf(path: string) {
   const file = await LogFile.open(path);
   try {
@@ -113,10 +120,7 @@ Deno.test("a compressor capture cannot read is named, not read", async () => {
 Deno.test("files rotated after a time come oldest first; compressed ones are read, older ones left out, a file and its compressed twin count once", async () => {
   const dir = await Deno.makeTempDir();
   const at = (name: string, text: string | Uint8Array, seconds: number) =>
-    (typeof text === "string"
-      ? Deno.writeTextFile(`${dir}/${name}`, text)
-      : Deno.writeFile(`${dir}/${name}`, text))
-      .then(() => Deno.utime(`${dir}/${name}`, seconds, seconds));
+    writtenAt(`${dir}/${name}`, text, seconds);
   const gz = (text: string) => gzipSync(new TextEncoder().encode(text));
   await at("app.log.5", "oldest\n", 1000);
   await at("app.log.4.gz", gz("found\n"), 2000);
@@ -177,10 +181,7 @@ Deno.test("two plain rotated files of one text (a blank line each) are two files
   // set back, the second was taken for a copy of the first and its line never stored.
   const dir = await Deno.makeTempDir();
   const at = (name: string, text: string | Uint8Array, seconds: number) =>
-    (typeof text === "string"
-      ? Deno.writeTextFile(`${dir}/${name}`, text)
-      : Deno.writeFile(`${dir}/${name}`, text))
-      .then(() => Deno.utime(`${dir}/${name}`, seconds, seconds));
+    writtenAt(`${dir}/${name}`, text, seconds);
   await at("app.log.3", "\n", 1000);
   await at("app.log.2", "\n", 2000);
   await at("app.log.2.gz", gzipSync(new TextEncoder().encode("\n")), 2000);
