@@ -63,7 +63,7 @@ import { startPoint } from "../source/start_point.ts";
 import { Batcher } from "./batcher.ts";
 import { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts";
 import { CatchUpProgress } from "./progress.ts";
-import { readVerifyResult } from "./verify_result.ts";
+import { LastVerification } from "./verify_result.ts";
 
 export { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts";
 export { describeStatus } from "./capture_status.ts";
@@ -199,7 +199,11 @@ class Capture {
     stats.tailing = true;
     const identity = { path: settings.path, source: settings.source };
     const cache = this.#cache = new CacheFile(settings.cachePath, identity, checkpoint);
-    const update = () => void this.#updateBehind().catch(() => {});
+    // What the last `capture verify` found, for /metrics: on the timer, not the read loop.
+    const verification = new LastVerification(settings.cachePath);
+    const update = () =>
+      void this.#updateBehind().then(async () => stats.verified = await verification.current())
+        .catch(() => {});
     const behindTimer = setInterval(update, BEHIND_EVERY_MS);
     let stopping: string | null = null;
     try {
@@ -379,7 +383,6 @@ class Capture {
     else if (acked) behind += Math.max(0, acked.seenSize - acked.offset);
     this.#stats.bytesBehind = Math.max(0, behind);
     this.#noteOldest();
-    this.#stats.verified = await readVerifyResult(this.#settings.cachePath);
   }
 }
 

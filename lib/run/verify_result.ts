@@ -2,18 +2,24 @@
  * The last result of `capture verify`, kept beside the cache file (`CACHE.verify.json`), so that
  * the `/metrics` of a running capture show it: when the log was last verified, and how many bytes
  * were then missing or stored more than once. Written atomically; a capture reads it again only
- * when it changed.
+ * when it changed (`LastVerification`).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readVerifyResult, verifyResultPath, writeVerifyResult } from "./verify_result.ts";
+ * import {
+ *   LastVerification,
+ *   readVerifyResult,
+ *   verifyResultPath,
+ *   writeVerifyResult,
+ * } from "./verify_result.ts";
  * const dir = await Deno.makeTempDir();
  * const cache = `${dir}/avl1.cache.json`;
  * assert.equal(verifyResultPath(cache), `${dir}/avl1.cache.json.verify.json`);
  * assert.equal(await readVerifyResult(cache), null);
  * await writeVerifyResult(cache, { verifiedAt: 1000, complete: false, bytesMissing: 10, bytesDoubled: 0 });
  * assert.deepEqual(await readVerifyResult(cache), { verifiedAt: 1000, complete: false, bytesMissing: 10, bytesDoubled: 0 });
+ * assert.equal((await new LastVerification(cache).current())?.bytesMissing, 10);
  * ```
  * @module
  */
@@ -62,5 +68,31 @@ export async function readVerifyResult(cachePath: string): Promise<VerifyResult 
     return typeof value.verifiedAt === "number" ? value as VerifyResult : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * The last verification of one log, as a running capture keeps it: read again only when its file
+ * changed (a stat, then a read when the modification time moved).
+ */
+export class LastVerification {
+  readonly #cachePath: string;
+  #mtime: number | null = null;
+  #result: VerifyResult | null = null;
+
+  /** The last verification of the log of `cachePath`. */
+  constructor(cachePath: string) {
+    this.#cachePath = cachePath;
+  }
+
+  /** The last verification, or `null` when there is none. */
+  async current(): Promise<VerifyResult | null> {
+    const info = await Deno.stat(verifyResultPath(this.#cachePath)).catch(() => null);
+    const mtime = info?.mtime?.getTime() ?? null;
+    if (mtime !== this.#mtime) {
+      this.#mtime = mtime;
+      this.#result = mtime === null ? null : await readVerifyResult(this.#cachePath);
+    }
+    return this.#result;
   }
 }

@@ -290,15 +290,21 @@ export class CouchHttp {
         : JSON.stringify(body);
       headers["Content-Type"] = options.contentType ?? "application/json";
     }
-    const once = options.retry === false;
-    return await retry(
-      // No attempt outlasts what is left of the time to retry in.
+    return await this.#retrying(
+      options.retry === false,
+      (timeoutMs) => this.#attempt(method, path, url, headers, payload, { timeoutMs }),
+    );
+  }
+
+  /**
+   * Runs `attempt` under the one retry policy while it fails with a {@linkcode CouchUnavailable}
+   * (`once`: not retried), each attempt given a timeout that never outlasts what is left of the
+   * time to retry in; a retried failure counts toward the outage.
+   */
+  #retrying<T>(once: boolean, attempt: (timeoutMs: number) => Promise<T>): Promise<T> {
+    return retry(
       (_, deadline) =>
-        this.#attempt(method, path, url, headers, payload, {
-          timeoutMs: once
-            ? this.#timeoutMs
-            : Math.min(this.#timeoutMs, remainingMs(deadline, 1000)),
-        }),
+        attempt(once ? this.#timeoutMs : Math.min(this.#timeoutMs, remainingMs(deadline, 1000))),
       {
         isRetriable: (error) => error instanceof CouchUnavailable,
         retryForMs: once ? 0 : this.#retryForMs,
@@ -307,6 +313,16 @@ export class CouchHttp {
         onRetry: (error) => this.#availability.failed(error as CouchError),
       },
     );
+  }
+
+  /** A request that got no answer, as a failure to retry that says why. */
+  #unreachable(error: unknown, timeoutMs: number): CouchUnavailable {
+    const reason = networkReason(error, timeoutMs);
+    // A TLS hello to a plain-http port is often met with silence, not an error.
+    const hint = /^no answer/.test(reason) && this.server.startsWith("https:")
+      ? " (an https URL on a plain-http port looks like this too)"
+      : "";
+    return new CouchUnavailable(`cannot reach CouchDB at ${this.server}: ${reason}${hint}`, 0);
   }
 
   /** One attempt of a request: its answer, or a {@linkcode CouchUnavailable} to try again. */
@@ -333,12 +349,7 @@ export class CouchHttp {
       });
       text = await response.text();
     } catch (error) {
-      const reason = networkReason(error, timeoutMs);
-      // A TLS hello to a plain-http port is often met with silence, not an error.
-      const hint = /^no answer/.test(reason) && this.server.startsWith("https:")
-        ? " (an https URL on a plain-http port looks like this too)"
-        : "";
-      throw new CouchUnavailable(`cannot reach CouchDB at ${this.server}: ${reason}${hint}`, 0);
+      throw this.#unreachable(error, timeoutMs);
     }
     const parsed = parseJson(text);
     // An answer that does not parse (garbage, or cut short) says nothing: ask again.
@@ -381,8 +392,7 @@ export class CouchHttp {
    */
   async getAttachment(id: string, name: string): Promise<Uint8Array | null> {
     const url = `${this.url}/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
-    return await retry(async (_, deadline) => {
-      const timeoutMs = Math.min(this.#timeoutMs, remainingMs(deadline, 1000));
+    return await this.#retrying(false, async (timeoutMs) => {
       let response: Response;
       try {
         response = await fetch(url, {
@@ -391,10 +401,7 @@ export class CouchHttp {
           client: this.#httpClient,
         });
       } catch (error) {
-        throw new CouchUnavailable(
-          `cannot reach CouchDB at ${this.server}: ${networkReason(error, timeoutMs)}`,
-          0,
-        );
+        throw this.#unreachable(error, timeoutMs);
       }
       if (response.status === 404) {
         await response.body?.cancel();
@@ -409,11 +416,6 @@ export class CouchHttp {
         );
       }
       throw refusal(this, "GET", `${id}/${name}`, response.status, parseJson(text) ?? {});
-    }, {
-      isRetriable: (error) => error instanceof CouchUnavailable,
-      retryForMs: this.#retryForMs,
-      minDelayMs: this.#backoffMs,
-      maxDelayMs: this.#maxBackoffMs,
     });
   }
 
