@@ -379,7 +379,7 @@ class Capture {
     const acked = this.#cache?.current;
     const position = this.#tailer.position;
     let behind = await this.#tailer.fileSize() + await this.#tailer.queuedBytes();
-    if (acked && position && sameIdentity(acked.file, position.file)) behind -= acked.offset;
+    if (acked && position && sameIdentity(position.file, acked.file)) behind -= acked.offset;
     else if (acked) behind += Math.max(0, acked.seenSize - acked.offset);
     this.#stats.bytesBehind = Math.max(0, behind);
     this.#noteOldest();

@@ -223,10 +223,26 @@ export async function sameContent(
   return await beforeHash(file, at.offset) === at.before;
 }
 
-/** Whether two identities name the same file (the shorter head is compared when they differ). */
-export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino &&
-    (a.headLength !== b.headLength || a.head === b.head);
+/**
+ * Whether `now` can be the file `then` named: an identity of one file is taken again only over
+ * more of its bytes, so `now` knows at least as many, and the same first line where both have a
+ * whole one. The device and inode alone do not tell: a new file can get a freed inode back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sameIdentity } from "./identity.ts";
+ * const young = { dev: 1, ino: 7, head: "9a", headLength: 3 };
+ * const grown = { dev: 1, ino: 7, head: "5c", headLength: 40, id: "00000000000000aa" };
+ * assert.equal(sameIdentity(grown, young), true);
+ * assert.equal(sameIdentity(young, grown), false); // fewer bytes than it had: a new file
+ * ```
+ */
+export function sameIdentity(now: FileIdentity, then: FileIdentity): boolean {
+  if (now.dev !== then.dev || now.ino !== then.ino) return false;
+  if (now.id !== undefined && then.id !== undefined) return now.id === then.id;
+  if (now.headLength === then.headLength) return now.head === then.head;
+  return now.headLength > then.headLength && then.id === undefined;
 }
 
 function isLegacyExtract(file: FileRef): boolean {
@@ -241,5 +257,5 @@ function isLegacyExtract(file: FileRef): boolean {
 export function sameFile(a: FileRef, b: FileRef): boolean {
   if (isLegacyExtract(a) || isLegacyExtract(b)) return true;
   if (a.id !== undefined && b.id !== undefined) return a.id === b.id;
-  return "dev" in a && "dev" in b && sameIdentity(a, b);
+  return "dev" in a && "dev" in b && (sameIdentity(a, b) || sameIdentity(b, a));
 }

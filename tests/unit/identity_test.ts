@@ -76,8 +76,25 @@ Deno.test("a young file's identity taken again keeps its device and inode, and g
     await Deno.writeTextFile(`${dir}/a.log`, " line\nmore\n", { append: true });
     const grown = await identityOf(`${dir}/a.log`, { dev: young.dev, ino: young.ino });
     assert.match(grown.id ?? "", /^[0-9a-f]{16}$/);
-    assert.equal(sameIdentity(young, grown), true, "the head grew: the same file");
+    assert.equal(sameIdentity(grown, young), true, "the head grew: the same file");
     assert.equal(sameFile(young, grown), true);
+  });
+});
+
+Deno.test("a new file that got an old inode back is not the file that inode held, whichever is known by more bytes", async () => {
+  // Found by the tail model (seed 844269095): a log replaced by a copy of itself freed its inode,
+  // the empty file logrotate then created got it back, and a batch of the renamed copy (still
+  // named by the inode first seen) took the empty file's text for its own.
+  await withFiles(async (dir) => {
+    await Deno.writeTextFile(`${dir}/a.log`, "first line\n");
+    const old = await identityOf(`${dir}/a.log`);
+    await Deno.writeTextFile(`${dir}/b.log`, "");
+    const empty = await identityOf(`${dir}/b.log`, old);
+    assert.equal(sameIdentity(empty, old), false, "known by fewer bytes than the old file was");
+    await Deno.writeTextFile(`${dir}/b.log`, "other\n");
+    const other = await identityOf(`${dir}/b.log`, old);
+    assert.equal(sameIdentity(other, old), false, "another first line: another file id");
+    assert.equal(sameIdentity(old, old), true);
   });
 });
 
