@@ -25,7 +25,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { type FileIdentity, readIdentity, sameContent } from "./identity.ts";
+import { type FileIdentity, headMatches, readIdentity, sameContent } from "./identity.ts";
 import { COMPRESSED_SUFFIX, type Compression, LogFile } from "./log_file.ts";
 
 /** The default rotated-file globs for a log path: `LOG.*` and `LOG-*`. */
@@ -235,7 +235,13 @@ export interface ReadText {
 /** Whether `file` is one of the files already read, or a compressed copy of one's text. */
 async function holdsAny(file: LogFile, read: ReadText[]): Promise<boolean> {
   for (const { identity, size, before } of read) {
-    if (file.ino === identity.ino && file.dev === identity.dev) return true;
+    // Its own inode, still holding its text: a freed inode can be given to a new file.
+    if (
+      file.ino === identity.ino && file.dev === identity.dev &&
+      (identity.headLength === 0 || await headMatches(file, identity))
+    ) {
+      return true;
+    }
     // Its compressed copy; a plain file of the same text at another inode is another file (two
     // files that each hold one blank line, say).
     if (

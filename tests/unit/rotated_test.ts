@@ -198,3 +198,25 @@ Deno.test("two plain rotated files of one text (a blank line each) are two files
   for (const file of files) file.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a rotated file at the inode of the file drained, with other text, is a new file (a freed inode given back)", async () => {
+  // Found by the tail model (seed -1194115722): the drained file was compressed, which freed its
+  // inode; copytruncate's copy of the next file got it back, and was left out as the drained file.
+  const dir = await Deno.makeTempDir();
+  await writtenAt(`${dir}/app.log.2.gz`, gzipSync(new TextEncoder().encode("first\n")), 1000);
+  await writtenAt(`${dir}/app.log.1`, "second\n", 2000);
+  const drained = {
+    ...await identityOf(`${dir}/app.log.2.gz`),
+    ino: (await Deno.stat(`${dir}/app.log.1`)).ino!,
+  };
+  const { files } = await rotatedAfter(
+    `${dir}/app.log`,
+    defaultRotatedGlobs(`${dir}/app.log`),
+    1000_000,
+    [{ identity: drained, size: 6 }],
+    open,
+  );
+  assert.deepEqual(files.map((f) => f.name.slice(dir.length + 1)), ["app.log.1"]);
+  for (const file of files) file.close();
+  await Deno.remove(dir, { recursive: true });
+});
