@@ -6,7 +6,9 @@
  */
 import { dirname, join } from "node:path";
 import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
-import { describeVerify, manifestOf, verifyLog } from "./lib/run/verify.ts";
+import { describeVerify, type LogPlace, parseSince, verifyLog } from "./lib/run/verify.ts";
+import { MANIFEST_FOLDER, manifestName, manifestOf } from "./lib/run/verify_manifest.ts";
+import { ReceiverClient } from "./lib/sink/receiver_client.ts";
 import { writeFileAtomic } from "./lib/source/atomic.ts";
 import { spysocketFormat } from "./lib/format/line_format.ts";
 import { resultOf, writeVerifyResult } from "./lib/run/verify_result.ts";
@@ -67,7 +69,7 @@ function logMissing(path: string, since: number | null): string | null {
 }
 
 const USAGE =
-  "capture [options] LOGFILE\n       capture check [options] LOGFILE\n       capture verify [--json] [--deep | --manifest FILE] [options] LOGFILE";
+  "capture [options] LOGFILE\n       capture check [options] LOGFILE\n       capture verify [--json] [--since WHEN] [--deep | --manifest FILE] [options] LOGFILE";
 const EXAMPLES = `examples:
   capture check --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
   capture --couchdb http://couch:5984/hrtfeed --source avl1 /var/log/spysocket.log
@@ -138,7 +140,8 @@ async function checkSetup(
 
 /**
  * `capture verify`: whether the log is in CouchDB once (`run/verify.ts`); exit 0 when it is, 1
- * when anything is missing, stored twice, or foreign.
+ * when anything is missing, stored twice, or foreign. A tail-only capture, which does not reach
+ * CouchDB, hands a manifest of the log over instead (`run/verify_manifest.ts`).
  */
 async function verify(
   o: CaptureOptions,
@@ -147,40 +150,72 @@ async function verify(
   cachePath: string,
 ): Promise<number> {
   const rotated = o.rotated?.length ? o.rotated : undefined;
-  if (o.manifest) {
-    // Where CouchDB cannot be reached (tail-only): what the log holds, for `monitor verify`.
-    const manifest = await manifestOf({ path, rotated, source, cachePath });
-    const bytes = new TextEncoder().encode(JSON.stringify(manifest) + "\n");
-    await writeFileAtomic(o.manifest, bytes, 0o644);
-    console.log(
-      `wrote ${o.manifest}: ${manifest.files.length} files of ${source} (${bytes.length} bytes); check it where CouchDB is: monitor verify --manifest ${o.manifest} DIR`,
-    );
-    return 0;
-  }
-  if (o.tailOnly) {
+  const since = o.since === undefined ? undefined : parseSince(o.since);
+  if (since === null) {
     throw new UsageError(
-      "capture: verify reads CouchDB, which a tail-only capture does not reach: write a manifest with --manifest FILE and check it with monitor verify --manifest FILE",
+      `capture: --since ${o.since} is not a duration with its unit (6h, 2d), a generation (41) or GENERATION:OFFSET`,
     );
+  }
+  if (o.manifest || o.tailOnly) {
+    return await handManifestOver(o, { path, rotated, source, cachePath });
   }
   const db = await checkingClient("capture", o);
-  if (o.deep && o.mode !== "feed") {
-    throw new UsageError(
-      "capture: verify --deep compares feed documents' CSV; in records mode run verify without --deep",
-    );
-  }
   const deep = o.deep
     ? {
       format: spysocketFormat({ columns: o.columns, year: o.year }),
       attachment: (id: string, name: string) => db.getAttachment(id, name),
     }
     : undefined;
-  const report = await verifyLog({ path, rotated, source, cachePath, mode: o.mode, db, deep });
+  const settings = { path, rotated, source, cachePath, mode: o.mode, db, deep, since };
+  const report = await verifyLog(settings);
   console.log(o.json ? JSON.stringify(report, null, 2) : describeVerify(report));
   // Kept for the /metrics of a running capture; where the state folder is not writable, only said.
   await writeVerifyResult(cachePath, resultOf(report)).catch((error) =>
     console.error(`capture: the result is not kept for /metrics: ${error.message}`)
   );
   return report.complete ? 0 : 1;
+}
+
+/**
+ * Where CouchDB cannot be reached (tail-only): what the log holds, written to `--manifest FILE`,
+ * else handed over like an extract, for `monitor verify` on the host that reaches CouchDB.
+ */
+async function handManifestOver(o: CaptureOptions, place: LogPlace & { source: string }) {
+  if (o.deep) {
+    throw new UsageError(
+      "capture: verify --deep reads CouchDB, which a tail-only capture does not reach: run it without --deep",
+    );
+  }
+  const manifest = await manifestOf(place);
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest) + "\n");
+  const what = `${manifest.files.length} files of ${place.source} (${bytes.length} bytes)`;
+  if (o.manifest) {
+    await writeFileAtomic(o.manifest, bytes, 0o644);
+    console.log(
+      `wrote ${o.manifest}: ${what}; check it where CouchDB is: monitor verify --manifest ${o.manifest} DIR`,
+    );
+    return 0;
+  }
+  const target = handoverTarget(o);
+  const name = manifestName(place.source);
+  if (target.extractDir) {
+    await Deno.mkdir(join(target.extractDir, MANIFEST_FOLDER), { recursive: true });
+    await writeFileAtomic(join(target.extractDir, MANIFEST_FOLDER, name), bytes, 0o644);
+  }
+  if (target.ship) {
+    const client = new ReceiverClient({
+      shipTo: target.ship.url,
+      token: await readSecretFile(target.ship.tokenFile, "--token-file"),
+      httpClient: await httpClientWithCa(o.caFile),
+      // A command run by hand or by a timer: a receiver down for a minute is said, not waited for.
+      retryForMs: 60_000,
+      log: programLogger(o),
+    });
+    await client.putManifest(name, bytes);
+  }
+  const where = [target.extractDir, target.ship?.url].filter(Boolean).join(" and ");
+  console.log(`handed ${what} to ${where}; the monitor checks it: monitor verify DIR`);
+  return 0;
 }
 
 await runMain("capture", async (signal) => {

@@ -4,8 +4,10 @@
  * Run `monitor --help` for the options.
  * @module
  */
+import { join } from "node:path";
 import { DONE_FOLDER, listExtracts, REJECTED_FOLDER } from "./lib/sink/extracts.ts";
-import { describeVerify, verifyManifest } from "./lib/run/verify.ts";
+import { describeVerify, parseSince } from "./lib/run/verify.ts";
+import { MANIFEST_FOLDER, parseManifest, verifyManifest } from "./lib/run/verify_manifest.ts";
 import { printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
 import { readSecretFile } from "./lib/base/secret.ts";
@@ -122,7 +124,7 @@ async function convert(args: string[]): Promise<number> {
 }
 
 const USAGE = "monitor [options] DIR\n       monitor check [options] DIR\n" +
-  "       monitor verify --manifest FILE [--json] [options] DIR\n" +
+  "       monitor verify [--manifest FILE] [--since WHEN] [--json] [options] DIR\n" +
   "       monitor convert [--year YYYY] [--columns classic|full] FILE...";
 const EXAMPLES = `examples:
   monitor check --couchdb http://couch:5984/hrtfeed /srv/spysocket-drop
@@ -170,30 +172,62 @@ async function checkSetup(
 }
 
 /**
- * `monitor verify --manifest FILE DIR`: the log a tail-only capture described (`capture verify
- * --manifest`) against what CouchDB holds, and what the drop directory holds; exit 0 when complete.
+ * `monitor verify [--manifest FILE] DIR`: the log a tail-only capture described (`capture
+ * verify`: the manifest it wrote, or those it handed over into DIR/manifests/) against what
+ * CouchDB holds, and what the drop directory holds; exit 0 when complete.
  */
 async function verifyManifestOf(o: MonitorOptions, dir: string): Promise<number> {
-  if (!o.manifest) {
+  const since = o.since === undefined ? undefined : parseSince(o.since);
+  if (since === null) {
     throw new UsageError(
-      "monitor: verify needs --manifest FILE, written by capture verify --manifest FILE on the capture host",
+      `monitor: --since ${o.since} is not a duration with its unit (6h, 2d), a generation (41) or GENERATION:OFFSET`,
     );
   }
-  const text = await Deno.readTextFile(o.manifest).catch((error) => {
-    throw new UsageError(`monitor: cannot read the manifest ${o.manifest}: ${error.message}`);
-  });
+  const names = o.manifest ? [o.manifest] : await manifestsIn(dir);
+  if (names.length === 0) {
+    throw new UsageError(
+      `monitor: ${dir}/${MANIFEST_FOLDER}/ holds no manifest: run capture verify on the capture host (tail-only, it hands one over), or give --manifest FILE`,
+    );
+  }
   const db = await checkingClient("monitor", o);
-  const report = await verifyManifest(JSON.parse(text), { db, mode: o.mode });
-  const waiting = (await listExtracts(dir).catch(() => [])).length;
+  const extracts = await listExtracts(dir).catch(() => []);
   const rejected = await countFiles(`${dir}/${REJECTED_FOLDER}`);
   const kept = await countFiles(`${dir}/${DONE_FOLDER}`);
-  console.log(
-    o.json ? JSON.stringify({ ...report, dropDirectory: { waiting, rejected, kept } }, null, 2) : [
-      describeVerify(report),
-      `drop directory ${dir}: ${waiting} extracts waiting (a missing range may be among them), ${rejected} rejected, ${kept} kept in done/`,
-    ].join("\n"),
-  );
-  return report.complete ? 0 : 1;
+  const dropDirectory = { waiting: extracts.length, rejected, kept };
+  let complete = true;
+  for (const name of names) {
+    const manifest = await Deno.readTextFile(name).then(parseManifest).catch((error) => {
+      throw new UsageError(`monitor: cannot read the manifest ${name}: ${error.message}`);
+    });
+    const report = await verifyManifest(manifest, { db, mode: o.mode, since, waiting: extracts });
+    complete &&= report.complete;
+    console.log(
+      o.json
+        ? JSON.stringify({ manifest: name, ...report, dropDirectory }, null, 2)
+        : `manifest ${name}, written ${manifest.written}\n${describeVerify(report)}`,
+    );
+  }
+  if (!o.json) {
+    console.log(
+      `drop directory ${dir}: ${extracts.length} extracts waiting (counted as not yet captured), ${rejected} rejected, ${kept} kept in done/`,
+    );
+  }
+  return complete ? 0 : 1;
+}
+
+/** The manifests handed over into `dir` (`manifests/*.json`). */
+async function manifestsIn(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(join(dir, MANIFEST_FOLDER))) {
+      if (entry.isFile && entry.name.endsWith(".json")) {
+        names.push(join(dir, MANIFEST_FOLDER, entry.name));
+      }
+    }
+  } catch {
+    // No manifests folder: none handed over.
+  }
+  return names.sort();
 }
 
 /** How many files `folder` holds (0 when it is not there). */

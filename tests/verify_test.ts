@@ -285,3 +285,169 @@ test("tail-only: capture verify --manifest describes the log where CouchDB canno
     [[gone.source.start, gone.source.end]],
   );
 });
+
+test("verify --since: a generation (and offset) or a duration leaves out what came before, and reads no document of it", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_since");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 60));
+  await capture(db, dir.path, log);
+  // Rotated two days ago; a new file since.
+  await Deno.rename(log, `${log}.1`);
+  const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+  await Deno.utime(`${log}.1`, twoDaysAgo, twoDaysAgo);
+  await Deno.writeTextFile(log, numbered(60, 100));
+  await capture(db, dir.path, log);
+  const gone = (await feedDocs(db)).filter((d) => d._id.startsWith("feed:t:0:"))[1] as unknown as {
+    _id: string;
+    _rev: string;
+    source: { start: number; end: number };
+  };
+  await deleteByHand(db, gone);
+  const since = async (...extra: string[]) => {
+    const result = await run("capture", [
+      "verify",
+      "--json",
+      ...extra,
+      ...captureArgs(db, dir.path, log),
+    ]);
+    assert.ok(result.code === 0 || result.code === 1, result.stderr);
+    return { code: result.code, report: JSON.parse(result.stdout) };
+  };
+  const all = await since();
+  assert.equal(all.code, 1, "the whole log: the range deleted is missing");
+  for (const when of ["1", "1h"]) {
+    const recent = await since("--since", when);
+    assert.equal(recent.code, 0, `--since ${when}: ${JSON.stringify(recent.report)}`);
+    assert.deepEqual(recent.report.files.map((f: { name: string }) => f.name), [log]);
+    assert.deepEqual(recent.report.skipped, [`${log}.1`]);
+    assert.equal(recent.report.documents, 2, "only the new file's documents are read");
+  }
+  const fromOffset = await since("--since", `0:${gone.source.end}`);
+  assert.equal(fromOffset.code, 0, JSON.stringify(fromOffset.report));
+  const rotated = fromOffset.report.files.find((f: { name: string }) => f.name === `${log}.1`);
+  assert.equal(rotated.storedOnce, (await Deno.stat(`${log}.1`)).size - gone.source.end);
+  const before = await since("--since", `0:${gone.source.start}`);
+  assert.equal(before.code, 1);
+  const bad = await run("capture", [
+    "verify",
+    "--since",
+    "soon",
+    ...captureArgs(db, dir.path, log),
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--since soon is not a duration/);
+});
+
+test("verify --deep in records mode: a document edited by hand is named with the member that differs", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_deep_records");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 30) + "not a report\n");
+  await capture(db, dir.path, log, "--mode", "records");
+  const deep = async () => {
+    const result = await run("capture", [
+      "verify",
+      "--deep",
+      "--json",
+      "--mode",
+      "records",
+      ...captureArgs(db, dir.path, log),
+    ]);
+    assert.ok(result.code === 0 || result.code === 1, result.stderr);
+    return { code: result.code, report: JSON.parse(result.stdout) };
+  };
+  assert.equal((await deep()).code, 0, "formatted again, every document is what its line gives");
+  const records = await recordDocs(db);
+  const edited = records.find((r) => r.line_offset !== 0 && r.vehicle)! as Record<string, unknown>;
+  const rejected = records.find((r) => r.doc_type === "Rejected")! as Record<string, unknown>;
+  const edits: Record<string, unknown>[] = [
+    { ...edited, lat: 1.5 },
+    { ...rejected, raw: "not a report either" },
+  ];
+  for (const doc of edits) {
+    const put = await fetch(`${db}/${encodeURIComponent(doc._id as string)}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(doc),
+    });
+    assert.ok(put.ok, await put.text());
+  }
+  const { code, report } = await deep();
+  assert.equal(code, 1);
+  const whats = Object.fromEntries(
+    report.differences.map((d: { id: string; what: string }) => [d.id, d.what]),
+  );
+  assert.match(whats[edited._id as string], /^lat is 1\.5, the log gives [0-9.]+$/);
+  assert.match(
+    whats[rejected._id as string],
+    /^raw is "not a report either", the log gives "not a report"$/,
+  );
+});
+
+test("tail-only: capture verify hands its manifest over (drop directory, or the receiver); monitor verify DIR finds it, and counts extracts still waiting as not yet captured", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_handover");
+  const log = `${dir.path}/spysocket.log`;
+  const drop = `${dir.path}/drop`;
+  await Deno.mkdir(drop);
+  await Deno.writeTextFile(log, numbered(0, 100));
+  const tail = ["-t", "Tail_Only", "--cache", `${dir.path}/cache.json`, "--source", "t"];
+  const extracted = await run("capture", [
+    ...tail,
+    "--extract-dir",
+    drop,
+    "--once",
+    "--batch-lines",
+    "20",
+    log,
+  ]);
+  assert.equal(extracted.code, 0, extracted.stderr);
+  const handed = await run("capture", ["verify", ...tail, "--extract-dir", drop, log]);
+  assert.equal(handed.code, 0, handed.stderr);
+  assert.match(handed.stdout, /handed 1 files of t/);
+  const check = async () => {
+    const result = await run("monitor", ["verify", "--json", "--couchdb", db, drop]);
+    assert.ok(result.code === 0 || result.code === 1, result.stderr);
+    return { code: result.code, report: JSON.parse(result.stdout) };
+  };
+  // Nothing stored yet: every range is in an extract waiting, not missing.
+  const created = await fetch(db, { method: "PUT" });
+  assert.ok(created.ok, await created.text());
+  const waiting = await check();
+  assert.equal(waiting.code, 0, JSON.stringify(waiting.report));
+  assert.equal(waiting.report.files[0].pending, (await Deno.stat(log)).size);
+  assert.equal(waiting.report.dropDirectory.waiting, 5);
+  const stored = await run("monitor", ["--couchdb", db, "--year", "2012", "--once", drop]);
+  assert.equal(stored.code, 0, stored.stderr);
+  const whole = await check();
+  assert.equal(whole.code, 0, JSON.stringify(whole.report));
+  assert.equal(whole.report.files[0].storedOnce, (await Deno.stat(log)).size);
+
+  // Over HTTPS's route (plain HTTP on loopback here): the receiver puts it in manifests/.
+  await Deno.remove(`${drop}/manifests`, { recursive: true });
+  await Deno.writeTextFile(`${dir.path}/token`, "tok\n");
+  const port = freePortForTest();
+  await using receiver = new Running("monitor", [
+    "--couchdb",
+    db,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--token-file",
+    `${dir.path}/token`,
+    drop,
+  ]);
+  await receiver.waitFor(/receiving extracts/);
+  const shipped = await run("capture", [
+    "verify",
+    ...tail,
+    "--ship-to",
+    `http://127.0.0.1:${port}`,
+    "--token-file",
+    `${dir.path}/token`,
+    log,
+  ]);
+  assert.equal(shipped.code, 0, shipped.stderr);
+  assert.equal((await check()).code, 0);
+  assert.equal(JSON.parse(await Deno.readTextFile(`${drop}/manifests/t.json`)).source, "t");
+});

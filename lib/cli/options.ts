@@ -276,11 +276,30 @@ const VERIFY_OPTIONS = [
     help:
       "verify: the manifest of the log (capture writes it, the monitor checks it against CouchDB)",
   },
+  {
+    key: "since",
+    section: "operations",
+    flag: "since",
+    type: "string",
+    placeholder: "WHEN",
+    flagOnly: true,
+    help:
+      "verify: only the files written in the last DURATION (6h, 2d), or from a generation on (41, or 41:OFFSET)",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The options of `capture`. */
 export const CAPTURE_OPTIONS = [
   ...VERIFY_OPTIONS,
+  {
+    key: "deep",
+    section: "operations",
+    flag: "deep",
+    type: "boolean",
+    flagOnly: true,
+    help:
+      "capture verify: also format each stored range again and compare it with what CouchDB holds (CSV, or records)",
+  },
   {
     key: "status",
     section: "operations",
@@ -288,14 +307,6 @@ export const CAPTURE_OPTIONS = [
     type: "boolean",
     flagOnly: true,
     help: "print the position, the bytes behind and the identity check, and exit",
-  },
-  {
-    key: "deep",
-    section: "operations",
-    flag: "deep",
-    type: "boolean",
-    flagOnly: true,
-    help: "capture verify: also format each stored range again and compare it with the stored CSV",
   },
   ...COUCH_OPTIONS,
   {

@@ -17,6 +17,8 @@
  *
  * `GET /position?source=S&file=ID` (same token) answers where the extracts of that file are held up
  * to, 200 `{"generation", "offset"}` or 404, for a capture that lost its cache file.
+ * `PUT /manifests/SOURCE.json` (same token) stores a tail-only capture's manifest of its log
+ * (`capture verify`) in `manifests/` for `monitor verify`: 201, or 400 when it is not one.
  *
  * @example
  * ```ts
@@ -60,6 +62,13 @@ import {
 import { DONE_FOLDER, pendingBytes, writeExtract } from "../sink/extracts.ts";
 import type { Logger } from "../base/log.ts";
 import { listening } from "../base/errors.ts";
+import { writeFileAtomic } from "../source/atomic.ts";
+import {
+  MANIFEST_FOLDER,
+  manifestName,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+} from "./verify_manifest.ts";
 
 /** Receiver settings. */
 export interface ReceiverOptions {
@@ -267,8 +276,12 @@ async function handleExtractRequest(
   const url = new URL(request.url);
   const prefix = "/extracts/";
   const position = url.pathname === "/position";
-  if (!url.pathname.startsWith(prefix) && !position) {
-    return answer(404, { error: "not_found", reason: "PUT /extracts/NAME or GET /position" });
+  const manifest = url.pathname.startsWith(MANIFESTS);
+  if (!url.pathname.startsWith(prefix) && !position && !manifest) {
+    return answer(404, {
+      error: "not_found",
+      reason: "PUT /extracts/NAME, PUT /manifests/SOURCE.json or GET /position",
+    });
   }
   if (request.method !== (position ? "GET" : "PUT")) {
     return answer(405, { error: "method_not_allowed", reason: "PUT /extracts/NAME" }, {
@@ -282,6 +295,7 @@ async function handleExtractRequest(
     return answer(401, { error: "unauthorized", reason: "missing or wrong bearer token" });
   }
   if (position) return await answerPosition(url, options);
+  if (manifest) return await storeManifest(request, url, options);
   let name: string;
   try {
     name = decodeURIComponent(url.pathname.slice(prefix.length));
@@ -340,6 +354,50 @@ async function handleExtractRequest(
       : answer(409, { error: "conflict", reason: `${name} is stored already with other bytes` });
   }
   options.log.debug(`received ${name}`, { bytes: expected });
+  return answer(201, { ok: true, name });
+}
+
+const MANIFESTS = `/${MANIFEST_FOLDER}/`;
+
+/**
+ * `PUT /manifests/SOURCE.json`: the manifest of a tail-only capture's log (`capture verify`), put
+ * in the drop directory's `manifests/` folder for `monitor verify`; it replaces the one before.
+ */
+async function storeManifest(
+  request: Request,
+  url: URL,
+  options: ReceiverOptions,
+): Promise<Response> {
+  const name = decodeURIComponent(url.pathname.slice(MANIFESTS.length));
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.json$/.test(name)) {
+    return answer(400, { error: "bad_name", reason: "not a manifest name (SOURCE.json)" });
+  }
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_MANIFEST_BYTES) {
+    return answer(413, { error: "too_large", reason: `larger than ${MAX_MANIFEST_BYTES} bytes` });
+  }
+  // Read up to the limit only: a body sent without its length is not held whole.
+  const body = new Uint8Array(MAX_MANIFEST_BYTES);
+  let length = 0;
+  for await (const chunk of request.body ?? []) {
+    if (length + chunk.length > MAX_MANIFEST_BYTES) {
+      return answer(413, { error: "too_large", reason: `larger than ${MAX_MANIFEST_BYTES} bytes` });
+    }
+    body.set(chunk, length);
+    length += chunk.length;
+  }
+  let manifest;
+  try {
+    manifest = parseManifest(new TextDecoder().decode(body.subarray(0, length)));
+  } catch (error) {
+    return answer(400, { error: "bad_manifest", reason: (error as Error).message });
+  }
+  if (manifestName(manifest.source) !== name) {
+    return answer(400, { error: "bad_name", reason: `it is the manifest of ${manifest.source}` });
+  }
+  await Deno.mkdir(join(options.dir, MANIFEST_FOLDER), { recursive: true });
+  await writeFileAtomic(join(options.dir, MANIFEST_FOLDER, name), body.slice(0, length), 0o644);
+  options.log.info(`received the manifest of ${manifest.source}`, { files: manifest.files.length });
   return answer(201, { ok: true, name });
 }
 

@@ -26,6 +26,7 @@
  * ```
  * @module
  */
+import { parseDuration } from "../base/units.ts";
 import { readCheckpoint } from "../source/checkpoint.ts";
 import {
   type FileIdentity,
@@ -37,10 +38,14 @@ import {
 import { LogFile } from "../source/log_file.ts";
 import { defaultRotatedGlobs, rotatedNames } from "../source/rotated.ts";
 import type { StoreMode } from "../sink/store.ts";
-import type { DocumentReader } from "../sink/stored_generations.ts";
+import {
+  type DocumentReader,
+  generationFile,
+  storedGenerations,
+} from "../sink/stored_generations.ts";
 import { type StoredRange, storedRanges } from "../sink/stored_ranges.ts";
-import { ByteWriter } from "../base/bytes.ts";
 import type { LineFormat } from "../format/line_format.ts";
+import { feedDifference, recordDifference } from "./verify_deep.ts";
 
 /** What to verify. */
 export interface VerifySettings {
@@ -57,14 +62,42 @@ export interface VerifySettings {
   /** The database. */
   db: DocumentReader;
   /**
-   * `--deep` (feed mode): each stored range is formatted again from the log (the year of its
-   * reports, unless fixed, inferred from when the document was stored) and compared with the CSV
-   * CouchDB holds (`attachment`).
+   * `--deep`: each stored range is formatted again from the log (`verify_deep.ts`) and compared
+   * with what CouchDB holds: a feed document's CSV (`attachment`), a records document's members.
    */
   deep?: {
     format: LineFormat;
     attachment: (id: string, name: string) => Promise<Uint8Array | null>;
   };
+  /** `--since`: only what was written after a time, or from a generation (and offset) on. */
+  since?: VerifySince;
+}
+
+/**
+ * Where `--since` starts: the files written after a time (ms since the epoch), or a generation
+ * and an offset in it (the generations after it in full).
+ */
+export type VerifySince = { writtenAfter: number } | { generation: number; offset: number };
+
+/**
+ * `--since`'s value: a duration with its unit (`6h`, `2d`, `90m`), a generation (`41`), or a
+ * generation and an offset in it (`41:1048576`); `null` when it is none of these.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSince } from "./verify.ts";
+ * assert.deepEqual(parseSince("2h", 10_000_000), { writtenAfter: 2_800_000 });
+ * assert.deepEqual(parseSince("41:4096"), { generation: 41, offset: 4096 });
+ * assert.equal(parseSince("yesterday"), null);
+ * ```
+ */
+export function parseSince(text: string, now = Date.now()): VerifySince | null {
+  const position = /^(\d+)(?::(\d+))?$/.exec(text.trim());
+  if (position) return { generation: Number(position[1]), offset: Number(position[2] ?? 0) };
+  if (!/[a-z]\s*$/i.test(text)) return null;
+  const ms = parseDuration(text);
+  return Number.isFinite(ms) ? { writtenAfter: now - ms } : null;
 }
 
 /** A stored document whose content is not what its range of the log gives (`--deep`). */
@@ -143,6 +176,8 @@ export interface VerifyReport {
   foreignCount: number;
   /** Documents read. */
   documents: number;
+  /** The log's files left out by `--since` (written before it). */
+  skipped: string[];
   /** Documents whose content differs from their range of the log (`--deep`; at most 20 named). */
   differences: ContentDifference[];
   /** How many differ. */
@@ -152,13 +187,23 @@ export interface VerifyReport {
 }
 
 /** A file to verify: on this host (`log`), or as a manifest describes it (`log` null). */
-interface VerifiedFile {
+export interface VerifiedFile {
+  /** What is found of it. */
   coverage: FileCoverage;
+  /** The file, where it is on this host. */
   log: LogFile | null;
+  /** Its identity. */
   identity: FileIdentity;
+  /** Its modification time (ms). */
   mtime: number;
   /** Where it stops being captured yet (Infinity: all of it was captured when looked at). */
   pendingFrom: number;
+  /** Where its check begins (`--since` a generation and offset); 0 by default. */
+  checkFrom: number;
+  /** Checked; `--since` leaves out the files written before it. */
+  inScope: boolean;
+  /** Ranges in extracts waiting in a drop directory, in offset order: not yet captured. */
+  waiting: ByteRange[];
   /** Stored ranges, contiguous ones merged as they come: as many as there are discontinuities. */
   runs: ByteRange[];
 }
@@ -174,62 +219,124 @@ export async function verifyLog(settings: VerifySettings): Promise<VerifyReport>
 }
 
 /** What CouchDB holds of `files`, swept range by range. */
-async function verifyFiles(
+export async function verifyFiles(
   files: VerifiedFile[],
-  settings: Pick<VerifySettings, "db" | "source" | "mode" | "deep">,
+  settings: Pick<VerifySettings, "db" | "source" | "mode" | "deep" | "since">,
 ): Promise<VerifyReport> {
-  {
-    const report: VerifyReport = {
-      source: settings.source,
-      mode: settings.mode,
-      files: files.map((f) => f.coverage),
-      elsewhere: [],
-      foreign: [],
-      foreignCount: 0,
-      documents: 0,
-      differences: [],
-      differenceCount: 0,
-      complete: false,
-    };
-    const elsewhere = new Map<string, ElsewhereFile>();
-    const matches = localMatcher(files);
-    for await (const range of storedRanges(settings.db, settings.source, settings.mode)) {
-      report.documents++;
-      if (range.foreign) {
-        if (report.foreignCount++ < 20) report.foreign.push(range.id);
-        continue;
-      }
-      const local = range.file && await matches(range.file);
-      if (!local) {
-        const fileId = range.file?.id ?? null;
-        const key = `${range.generation}:${fileId}`;
-        const held = elsewhere.get(key) ??
-          { fileId, generation: range.generation, documents: 0, bytes: 0 };
-        held.documents++;
-        held.bytes += range.end - range.start;
-        elsewhere.set(key, held);
-        continue;
-      }
-      const coverage = local.coverage;
-      coverage.documents++;
-      const difference = settings.deep && local.log && range.end <= coverage.size
-        ? await contentDifference(local.log, local.coverage.name, range, settings.deep)
-        : null;
-      if (difference && report.differenceCount++ < 20) report.differences.push(difference);
-      if (!coverage.generations.includes(range.generation)) {
-        coverage.generations.push(range.generation);
-      }
-      const last = local.runs.at(-1);
-      if (last && last.end === range.start) last.end = range.end;
-      else local.runs.push({ start: range.start, end: range.end });
+  const report: VerifyReport = {
+    source: settings.source,
+    mode: settings.mode,
+    files: [],
+    elsewhere: [],
+    foreign: [],
+    foreignCount: 0,
+    documents: 0,
+    skipped: [],
+    differences: [],
+    differenceCount: 0,
+    complete: false,
+  };
+  const generations = settings.since ? await applySince(files, settings) : undefined;
+  const checked = files.filter((f) => f.inScope);
+  report.files = checked.map((f) => f.coverage);
+  report.skipped = files.filter((f) => !f.inScope).map((f) => f.coverage.name);
+  const elsewhere = new Map<string, ElsewhereFile>();
+  const matches = localMatcher(files);
+  const ranges = storedRanges(settings.db, settings.source, settings.mode, 1000, generations);
+  for await (const range of ranges) {
+    report.documents++;
+    if (range.foreign) {
+      if (report.foreignCount++ < 20) report.foreign.push(range.id);
+      continue;
     }
-    report.elsewhere = [...elsewhere.values()];
-    const records = settings.mode === "records";
-    for (const file of files) await sweep(file, records);
-    report.complete = report.foreignCount === 0 && report.differenceCount === 0 &&
-      report.files.every((f) => !f.missing.length && !f.doubled.length && !f.beyond.length);
-    return report;
+    const local = range.file && await matches(range.file);
+    if (!local) {
+      const fileId = range.file?.id ?? null;
+      const key = `${range.generation}:${fileId}`;
+      const held = elsewhere.get(key) ??
+        { fileId, generation: range.generation, documents: 0, bytes: 0 };
+      held.documents++;
+      held.bytes += range.end - range.start;
+      elsewhere.set(key, held);
+      continue;
+    }
+    if (!local.inScope) continue;
+    const coverage = local.coverage;
+    coverage.documents++;
+    const difference = await deepDifference(local, range, settings);
+    if (difference && report.differenceCount++ < 20) report.differences.push(difference);
+    if (!coverage.generations.includes(range.generation)) {
+      coverage.generations.push(range.generation);
+    }
+    const last = local.runs.at(-1);
+    if (last && last.end === range.start) last.end = range.end;
+    else local.runs.push({ start: range.start, end: range.end });
   }
+  report.elsewhere = [...elsewhere.values()];
+  const records = settings.mode === "records";
+  for (const file of checked) await sweep(file, records);
+  report.complete = report.foreignCount === 0 && report.differenceCount === 0 &&
+    report.files.every((f) => !f.missing.length && !f.doubled.length && !f.beyond.length);
+  return report;
+}
+
+/**
+ * Which files `--since` leaves in, and the generations to read: from the first that holds a file
+ * written after its time, or from its generation (the file of that generation checked from its
+ * offset). A file no generation holds is left in when it is newer than those left out.
+ */
+async function applySince(
+  files: VerifiedFile[],
+  settings: Pick<VerifySettings, "db" | "source" | "since">,
+): Promise<number[]> {
+  const since = settings.since!;
+  const all = await storedGenerations(settings.db, settings.source);
+  const matches = localMatcher(files);
+  const fileOf = new Map<number, VerifiedFile | null>();
+  for (const generation of all) {
+    const named = await generationFile(settings.db, settings.source, generation);
+    fileOf.set(generation, named && named !== "unknown" ? await matches(named) : null);
+  }
+  const held = (from: number, to: number) =>
+    new Set(all.filter((g) => g >= from && g < to).map((g) => fileOf.get(g)).filter((f) => !!f));
+  let start: number;
+  if ("writtenAfter" in since) {
+    for (const file of files) file.inScope = file.mtime >= since.writtenAfter;
+    start = all.find((g) => fileOf.get(g)?.inScope) ?? (all.at(-1) ?? -1) + 1;
+  } else {
+    start = since.generation;
+    const after = held(start, Infinity);
+    const before = [...held(-Infinity, start)].filter((f) => !after.has(f!));
+    const newestBefore = Math.max(-Infinity, ...before.map((f) => f!.mtime));
+    for (const file of files) {
+      file.inScope = after.has(file) || (!before.includes(file) && file.mtime > newestBefore);
+    }
+    const first = fileOf.get(start);
+    if (first) first.checkFrom = Math.min(since.offset, first.coverage.size);
+  }
+  return all.filter((g) => g >= start);
+}
+
+/** `--deep`: how a stored range differs from its bytes of the log formatted again. */
+async function deepDifference(
+  local: VerifiedFile,
+  range: StoredRange,
+  settings: Pick<VerifySettings, "deep">,
+): Promise<ContentDifference | null> {
+  const deep = settings.deep;
+  if (!deep || !local.log || range.end > local.coverage.size) return null;
+  const data = await local.log.readAt(range.start, range.end - range.start);
+  let what: string | null;
+  if (range.doc) what = recordDifference(data, range.start, range.doc, deep.format);
+  else {
+    const csv = await deep.attachment(range.id, "feed");
+    what = csv
+      ? feedDifference(data, range.start, { ...range, csv }, deep.format)
+      : "its CSV attachment is gone";
+  }
+  return what === null
+    ? null
+    : { id: range.id, name: local.coverage.name, start: range.start, end: range.end, what };
 }
 
 /**
@@ -260,8 +367,11 @@ function localMatcher(files: VerifiedFile[]): (file: FileRef) => Promise<Verifie
   };
 }
 
+/** Where the log and its cache file are. */
+export type LogPlace = Pick<VerifySettings, "path" | "rotated" | "cachePath">;
+
 /** The log and its rotated files that hold text, newest first, a file and its compressed twin once. */
-async function localFiles(settings: VerifySettings): Promise<VerifiedFile[]> {
+export async function localFiles(settings: LogPlace): Promise<VerifiedFile[]> {
   const globs = settings.rotated ?? defaultRotatedGlobs(settings.path);
   const names = [settings.path, ...await rotatedNames(settings.path, globs)];
   const files: VerifiedFile[] = [];
@@ -280,8 +390,7 @@ async function localFiles(settings: VerifySettings): Promise<VerifiedFile[]> {
       continue;
     }
     const mtime = (await log.stat()).mtime?.getTime() ?? 0;
-    const coverage = newCoverage(name, identity, size);
-    files.push({ coverage, log, identity, mtime, pendingFrom: Infinity, runs: [] });
+    files.push(verifiedFile(newCoverage(name, identity, size), log, identity, mtime));
   }
   files.sort((a, b) => b.mtime - a.mtime);
   await notePending(settings, files);
@@ -293,7 +402,7 @@ async function localFiles(settings: VerifySettings): Promise<VerifiedFile[]> {
  * newer than that one (written after it, nothing of it stored), and, in the file at the path, its
  * unterminated last line (it waits for its newline).
  */
-async function notePending(settings: VerifySettings, files: VerifiedFile[]): Promise<void> {
+async function notePending(settings: LogPlace, files: VerifiedFile[]): Promise<void> {
   const checkpoint = await readCheckpoint(settings.cachePath).catch(() => null);
   const named = checkpoint && await localMatcher(files)(checkpoint.file);
   for (const file of files) {
@@ -311,7 +420,7 @@ async function notePending(settings: VerifySettings, files: VerifiedFile[]): Pro
 }
 
 /** A file's coverage before anything stored is known. */
-function newCoverage(name: string, identity: FileIdentity, size: number): FileCoverage {
+export function newCoverage(name: string, identity: FileIdentity, size: number): FileCoverage {
   return {
     name,
     fileId: identity.id ?? null,
@@ -326,75 +435,56 @@ function newCoverage(name: string, identity: FileIdentity, size: number): FileCo
   };
 }
 
-/** Sorts a file's runs and says which ranges are stored once, missing, doubled or beyond it. */
+/** A file to verify, all of it, captured in full as far as is known yet. */
+export function verifiedFile(
+  coverage: FileCoverage,
+  log: LogFile | null,
+  identity: FileIdentity,
+  mtime: number,
+): VerifiedFile {
+  const file = { coverage, log, identity, mtime, pendingFrom: Infinity, checkFrom: 0 };
+  return { ...file, inScope: true, waiting: [], runs: [] };
+}
+
+/**
+ * Sorts a file's runs and says which ranges are stored once, missing, doubled or beyond it. A gap
+ * past where the file stops being captured, or in an extract still waiting, is pending.
+ */
 async function sweep(file: VerifiedFile, blankLinesOnly: boolean): Promise<void> {
-  const { log, pendingFrom } = file;
+  const { log, pendingFrom, checkFrom } = file;
   const coverage = file.coverage;
   const size = coverage.size;
-  let covered = 0;
+  const missing = async (start: number, end: number) => {
+    // Records mode stores no document for a blank line: blank lines are not missing.
+    if (blankLinesOnly && log && await onlyBlankLines(log, start, end)) return;
+    const firstLine = log ? await lineAt(log, start) : undefined;
+    coverage.missing.push({ start, end, ...(firstLine === undefined ? {} : { firstLine }) });
+  };
   const gap = async (start: number, end: number) => {
     const pendingStart = Math.max(start, Math.min(end, pendingFrom));
     coverage.pending += end - pendingStart;
-    // Records mode stores no document for a blank line: blank lines are not missing.
-    if (pendingStart <= start) return;
-    if (blankLinesOnly && log && await onlyBlankLines(log, start, pendingStart)) return;
-    const firstLine = log ? await lineAt(log, start) : undefined;
-    coverage.missing.push({
-      start,
-      end: pendingStart,
-      ...(firstLine === undefined ? {} : { firstLine }),
-    });
-  };
-  for (const run of file.runs.sort((a, b) => a.start - b.start)) {
-    if (run.start > covered) await gap(covered, Math.min(run.start, size));
-    if (run.start < covered) {
-      coverage.doubled.push({ start: run.start, end: Math.min(run.end, covered) });
+    let at = start;
+    for (const waiting of file.waiting) {
+      if (waiting.end <= at || waiting.start >= pendingStart) continue;
+      if (waiting.start > at) await missing(at, waiting.start);
+      const to = Math.min(waiting.end, pendingStart);
+      coverage.pending += to - Math.max(at, waiting.start);
+      at = to;
     }
-    if (run.end > size) coverage.beyond.push({ start: Math.max(run.start, size), end: run.end });
-    coverage.storedOnce += Math.max(0, Math.min(run.end, size) - Math.max(run.start, covered));
+    if (at < pendingStart) await missing(at, pendingStart);
+  };
+  let covered = checkFrom;
+  for (const run of file.runs.sort((a, b) => a.start - b.start)) {
+    if (run.end <= checkFrom) continue;
+    const start = Math.max(run.start, checkFrom);
+    if (start > covered) await gap(covered, Math.min(start, size));
+    if (start < covered) coverage.doubled.push({ start, end: Math.min(run.end, covered) });
+    if (run.end > size) coverage.beyond.push({ start: Math.max(start, size), end: run.end });
+    coverage.storedOnce += Math.max(0, Math.min(run.end, size) - Math.max(start, covered));
     covered = Math.max(covered, run.end);
   }
   if (covered < size) await gap(covered, size);
   file.runs = [];
-}
-
-/** How a feed document's CSV differs from its range of the log formatted again; `null`: it does not. */
-async function contentDifference(
-  log: LogFile,
-  name: string,
-  range: StoredRange,
-  deep: NonNullable<VerifySettings["deep"]>,
-): Promise<ContentDifference | null> {
-  const at = { id: range.id, name, start: range.start, end: range.end };
-  const storedAt = range.timestamp ? new Date(range.timestamp) : new Date();
-  const data = await log.readAt(range.start, range.end - range.start);
-  const out = new ByteWriter(data.length * 2 + 4096);
-  const formatted = deep.format.csvRows(
-    { data, start: range.start, readAt: storedAt, oversized: null },
-    out,
-  );
-  const stored = await deep.attachment(range.id, "feed");
-  if (!stored) return { ...at, what: "its CSV attachment is gone" };
-  const expected = new TextDecoder().decode(out.bytes()).split("\n");
-  const held = new TextDecoder().decode(stored).split("\n");
-  for (let i = 0; i < Math.max(expected.length, held.length); i++) {
-    if (expected[i] !== held[i]) {
-      return {
-        ...at,
-        what: `CSV line ${i} is ${JSON.stringify(held[i] ?? "(none)")}, the log gives ${
-          JSON.stringify(expected[i] ?? "(none)")
-        }`,
-      };
-    }
-  }
-  if (range.rejected !== undefined && range.rejected !== formatted.rejected.length) {
-    return {
-      ...at,
-      what:
-        `it says ${range.rejected} lines were rejected, the log gives ${formatted.rejected.length}`,
-    };
-  }
-  return null;
 }
 
 /** Whether `[start, end)` holds blank lines only (a gap of at most 64 KiB is looked at). */
@@ -448,6 +538,9 @@ export function describeVerify(report: VerifyReport): string {
       }), ${n(e.documents)} documents, ${n(e.bytes)} bytes (rotated away and removed: not checked)`,
     );
   }
+  if (report.skipped.length) {
+    lines.push(`  not checked (written before --since): ${report.skipped.join(", ")}`);
+  }
   if (report.foreignCount) {
     lines.push(
       `foreign documents (under this source's ids, not logcapture's): ${report.foreignCount}: ${
@@ -461,70 +554,4 @@ export function describeVerify(report: VerifyReport): string {
       : `not complete: see the ranges above`,
   );
   return lines.join("\n");
-}
-
-/**
- * What a tail-only host knows of its log, for `monitor verify` on the host that reaches CouchDB:
- * each file's identity, size and where it stops being captured yet. Kilobytes, whatever the log.
- */
-export interface Manifest {
-  /** The format's version. */
-  version: 1;
-  /** The source the documents name. */
-  source: string;
-  /** When it was written (ISO 8601). */
-  written: string;
-  /** The log's files, newest first. */
-  files: {
-    name: string;
-    identity: FileIdentity;
-    size: number;
-    mtime: number;
-    /** Where it stops being captured yet; `null`: all of it was. */
-    pendingFrom: number | null;
-  }[];
-}
-
-/** The manifest of the log (`capture verify --manifest FILE` on a tail-only host). */
-export async function manifestOf(
-  settings: Omit<VerifySettings, "db" | "mode" | "deep">,
-): Promise<Manifest> {
-  const files = await localFiles({ ...settings, mode: "feed", db: NO_DB });
-  for (const file of files) file.log?.close();
-  return {
-    version: 1,
-    source: settings.source,
-    written: new Date().toISOString(),
-    files: files.map((f) => ({
-      name: f.coverage.name,
-      identity: f.identity,
-      size: f.coverage.size,
-      mtime: f.mtime,
-      pendingFrom: Number.isFinite(f.pendingFrom) ? f.pendingFrom : null,
-    })),
-  };
-}
-
-const NO_DB: DocumentReader = {
-  allDocs: () => Promise.resolve([]),
-  getDocument: () => Promise.resolve(null),
-};
-
-/** Verifies a manifest's files against what CouchDB holds (`monitor verify --manifest FILE`). */
-export async function verifyManifest(
-  manifest: Manifest,
-  settings: Pick<VerifySettings, "db" | "mode">,
-): Promise<VerifyReport> {
-  if (manifest?.version !== 1 || !Array.isArray(manifest.files)) {
-    throw new Error("not a manifest of capture verify --manifest (version 1)");
-  }
-  const files: VerifiedFile[] = manifest.files.map((f) => ({
-    coverage: newCoverage(f.name, f.identity, f.size),
-    log: null,
-    identity: f.identity,
-    mtime: f.mtime,
-    pendingFrom: f.pendingFrom ?? Infinity,
-    runs: [],
-  }));
-  return await verifyFiles(files, { ...settings, source: manifest.source });
 }

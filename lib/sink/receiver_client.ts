@@ -77,6 +77,18 @@ export class ReceiverClient {
     }
   }
 
+  /** Puts the manifest of a log (`capture verify`, tail-only); it replaces the one before. */
+  async putManifest(name: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
+    const path = `/manifests/${encodeURIComponent(name)}`;
+    const { status, text } = await this.#ask({ method: "PUT", path, what: name, body });
+    if (status === 404) {
+      throw new HandoverError(
+        `${this.holder} takes no manifests (an older monitor?): ${text}`,
+        404,
+      );
+    }
+  }
+
   /** Where the receiver (and CouchDB behind it) holds this file up to: for a lost cache file. */
   async position(
     source: string,

@@ -49,6 +49,8 @@ export interface StoredRange {
   timestamp?: string;
   /** Lines it stored as rejected (feed mode). */
   rejected?: number;
+  /** The document itself (records mode: what its line gave). */
+  doc?: Record<string, unknown>;
 }
 
 interface StoredDoc {
@@ -61,16 +63,30 @@ interface StoredDoc {
 
 /**
  * The ranges stored of `source` in `mode`, generation by generation and in offset order, read
- * `pageSize` documents at a time.
+ * `pageSize` documents at a time; only those of `generations`, when given.
  */
 export async function* storedRanges(
   db: DocumentReader,
   source: string,
   mode: StoreMode,
   pageSize = 1000,
+  generations?: number[],
 ): AsyncGenerator<StoredRange> {
-  const prefix = idPrefix(mode === "feed" ? "feed" : "rec", source);
+  const kind = mode === "feed" ? "feed" : "rec";
+  const prefixes = generations?.map((g) => idPrefix(kind, source, g)) ?? [idPrefix(kind, source)];
   const files = new Map<number, FileRef | null>();
+  for (const prefix of prefixes) yield* rangesUnder(db, source, mode, prefix, pageSize, files);
+}
+
+async function* rangesUnder(
+  db: DocumentReader,
+  source: string,
+  mode: StoreMode,
+  prefix: string,
+  pageSize: number,
+  files: Map<number, FileRef | null>,
+): AsyncGenerator<StoredRange> {
+  const sourcePrefix = idPrefix(mode === "feed" ? "feed" : "rec", source);
   for (let from = prefix;;) {
     const rows = await db.allDocs<StoredDoc>({
       startkey: from,
@@ -79,7 +95,7 @@ export async function* storedRanges(
       includeDocs: true,
     });
     for (const row of rows) {
-      const generation = Number(/^(\d+):/.exec(row.id.slice(prefix.length))?.[1] ?? NaN);
+      const generation = Number(/^(\d+):/.exec(row.id.slice(sourcePrefix.length))?.[1] ?? NaN);
       const doc = row.doc ?? {};
       const [start, end] = mode === "feed"
         ? [doc.source?.start, doc.source?.end]
@@ -101,7 +117,9 @@ export async function* storedRanges(
         end: end!,
         file,
         foreign,
-        ...(mode === "feed" ? { timestamp: doc.timestamp, rejected: doc.rejected } : {}),
+        ...(mode === "feed"
+          ? { timestamp: doc.timestamp, rejected: doc.rejected }
+          : { doc: doc as Record<string, unknown> }),
       };
     }
     if (rows.length < pageSize) return;

@@ -97,6 +97,24 @@ Deno.test("the receiver answers each request as its table says", async () => {
   });
 });
 
+Deno.test("the receiver keeps a manifest of a log in manifests/, and refuses what is not one", async () => {
+  await withReceiver(async (ask, dir) => {
+    const manifest = { version: 1, source: "t", written: "2026-12-05T00:00:00Z", files: [] };
+    const put = (name: string, body: unknown, token?: string) =>
+      ask("PUT", `/manifests/${name}`, JSON.stringify(body), token);
+    assert.equal(await put("t.json", manifest, "wrong"), 401);
+    assert.equal(await put("..%2Ft.json", manifest), 400, "a path");
+    assert.equal(await put("u.json", manifest), 400, "another source's name");
+    assert.equal(await put("t.json", { version: 2 }), 400, "not a manifest");
+    assert.equal(await put("t.json", { ...manifest, files: ["x".repeat(1 << 20)] }), 413);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [], "nothing written");
+    assert.equal(await put("t.json", manifest), 201);
+    assert.equal(await put("t.json", { ...manifest, written: "2026-12-06T00:00:00Z" }), 201);
+    const held = JSON.parse(await Deno.readTextFile(`${dir}/manifests/t.json`));
+    assert.equal(held.written, "2026-12-06T00:00:00Z", "the newer replaces the older");
+  });
+});
+
 Deno.test("the receiver answers 503 while the drop directory holds too much, and the position it is given", async () => {
   await withReceiver(async (ask) => {
     assert.equal(await ask("PUT", `/extracts/${NAME}`, "a\n"), 201);
