@@ -152,8 +152,8 @@ function writeJsonNumber(
   writeCoordinate(out, bytes, digit, to, point);
 }
 
-// The constant parts of a report document, as bytes. A location report has no crossing fields:
-// all of them, null, are one constant.
+// The constant parts of a report document, as bytes. A member with no value is left out (SPEC §3):
+// a location report has no crossing members, and a report without FOM no `fom`.
 const HEAD = {
   location: asciiBytes('"doc_type":"Report","kind":"location","date":"'),
   arrival: asciiBytes('"doc_type":"Report","kind":"arrival","date":"'),
@@ -168,13 +168,10 @@ const ADHERENCE = asciiBytes('","adherence":');
 const ADHERENCE_VALID = asciiBytes(',"adherenceValid":"');
 const ODOMETER = asciiBytes('","odometer":');
 const ODOMETER_VALID = asciiBytes(',"odometerValid":"');
-const DGPS = { On: asciiBytes('","dgps":"On","fom":'), Off: asciiBytes('","dgps":"Off","fom":') };
-const NULL = asciiBytes("null");
-const NO_CROSSING = asciiBytes(
-  ',"crossingTime":null,"dwell":null,"route":null,"direction":null,"timepoint":null,"stop":null,"service":null,"block":null',
-);
+const DGPS = { On: asciiBytes('","dgps":"On"'), Off: asciiBytes('","dgps":"Off"') };
+const FOM = asciiBytes(',"fom":');
 const CROSSING_TIME = asciiBytes(',"crossingTime":"');
-const DWELL = asciiBytes('","dwell":');
+const DWELL = asciiBytes(',"dwell":');
 const ROUTE = asciiBytes(',"route":');
 const DIRECTION = asciiBytes(',"direction":');
 const TIMEPOINT = asciiBytes(',"timepoint":');
@@ -184,14 +181,9 @@ const BLOCK = asciiBytes(',"block":');
 const LAT_TEXT = asciiBytes(',"lat_text":"');
 const LON_TEXT = asciiBytes('","lon_text":"');
 
-function jsonInt(out: ByteWriter, n: number): void {
-  if (Number.isNaN(n)) out.constant(NULL);
-  else out.int(n);
-}
-
 /**
  * A scanned report as the members of a records-mode JSON document (no braces): every field typed,
- * lat/lon as numbers plus their exact text. Written by hand because it runs once per line: every
+ * lat/lon as numbers plus their exact text, a field with no value left out. Written by hand because it runs once per line: every
  * byte the scanner accepts in a field is plain ASCII without quotes or backslashes.
  */
 export function writeReportMembers(out: ByteWriter, s: ScannedReport): void {
@@ -217,13 +209,18 @@ export function writeReportMembers(out: ByteWriter, s: ScannedReport): void {
   out.constant(ODOMETER_VALID);
   out.byte(s.odometerValid === "V" ? 86 : 73);
   out.constant(DGPS[s.dgps]);
-  jsonInt(out, s.fom);
-  if (s.kind === "location") out.constant(NO_CROSSING);
-  else {
+  if (!Number.isNaN(s.fom)) {
+    out.constant(FOM);
+    out.int(s.fom);
+  }
+  if (s.kind !== "location") {
     out.constant(CROSSING_TIME);
     writeCrossingTime(out, s);
-    out.constant(DWELL);
-    jsonInt(out, s.dwell);
+    out.byte(34);
+    if (!Number.isNaN(s.dwell)) {
+      out.constant(DWELL);
+      out.int(s.dwell);
+    }
     out.constant(ROUTE);
     out.int(s.route);
     out.constant(DIRECTION);

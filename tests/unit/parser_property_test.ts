@@ -215,10 +215,12 @@ function expectedDocument(line: string, offset: number, end: number): unknown {
       ? null
       : { ...envelope, doc_type: "Rejected", reason: report.reason, raw: line.replace(/\r$/, "") };
   }
+  // A member with no value is left out (SPEC §3): a location report has no crossing members.
+  const present = Object.fromEntries(Object.entries(report).filter(([, value]) => value !== null));
   return {
     ...envelope,
     doc_type: "Report",
-    ...report,
+    ...present,
     lat: Number(report.lat),
     lon: Number(report.lon),
     lat_text: report.lat,

@@ -23,16 +23,16 @@ function storedRecord(line: string): Record<string, unknown> {
   return JSON.parse(new TextDecoder().decode(out.bytes()));
 }
 
-Deno.test("a records document is what its line gives; an edited member is named; null members count as absent", () => {
+Deno.test("a records document is what its line gives; an edited member is named; null members (older documents) count as absent", () => {
   const stored = storedRecord(REPORT);
   assert.equal(recordDifference(bytes(REPORT), 0, stored, format), null);
   assert.equal(
     recordDifference(bytes(REPORT), 0, { ...stored, vehicle: "V.9.9" }, format),
     'vehicle is "V.9.9", the log gives "V.1.2233"',
   );
-  const lean = Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== null));
-  assert.ok(Object.keys(lean).length < Object.keys(stored).length, "the report has null members");
-  assert.equal(recordDifference(bytes(REPORT), 0, lean, format), null);
+  // Written before null members were left out: the same document.
+  const older = { ...stored, crossingTime: null, dwell: null, route: null, block: null };
+  assert.equal(recordDifference(bytes(REPORT), 0, older, format), null);
   const rejected = storedRecord("not a report\n");
   assert.equal(recordDifference(bytes("not a report\n"), 0, rejected, format), null);
 });
