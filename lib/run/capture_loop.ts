@@ -344,7 +344,7 @@ class Capture {
     // The bytes before the new position are the batch's own when it holds enough of them.
     const before = result.end === batch.end &&
         (batch.data.length >= BEFORE_BYTES || (batch.start === 0 && batch.data.length > 0))
-      ? await beforeHashOf(batch.data)
+      ? beforeHashOf(batch.data)
       : undefined;
     await this.#commit(result.generation, result.end, file, before);
   }

@@ -22,6 +22,8 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
+
 /** Which file: device and inode, and the hash of its first `headLength` bytes. */
 export interface FileIdentity {
   /** The device the file was first seen on. */
@@ -66,11 +68,11 @@ export const FILE_ID_LINE_BYTES = 256;
  * import assert from "node:assert/strict";
  * import { fileIdOf } from "./identity.ts";
  * const head = new TextEncoder().encode("07:04:42 02/15  V.1.2233\nmore");
- * assert.match((await fileIdOf(2049, 1234567, head))!, /^[0-9a-f]{16}$/);
- * assert.equal(await fileIdOf(2049, 1234567, head.subarray(0, 8)), null);
+ * assert.match(fileIdOf(2049, 1234567, head)!, /^[0-9a-f]{16}$/);
+ * assert.equal(fileIdOf(2049, 1234567, head.subarray(0, 8)), null);
  * ```
  */
-export async function fileIdOf(dev: number, ino: number, head: Uint8Array): Promise<string | null> {
+export function fileIdOf(dev: number, ino: number, head: Uint8Array): string | null {
   const newline = head.subarray(0, FILE_ID_LINE_BYTES).indexOf(10);
   if (newline < 0 && head.length < FILE_ID_LINE_BYTES) return null;
   const line = head.subarray(0, newline < 0 ? FILE_ID_LINE_BYTES : newline);
@@ -78,8 +80,7 @@ export async function fileIdOf(dev: number, ino: number, head: Uint8Array): Prom
   const text = new Uint8Array(prefix.length + line.length);
   text.set(prefix);
   text.set(line, prefix.length);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
-  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(text, 8);
 }
 
 /** How many first bytes the head hash covers once the file has that many. */
@@ -110,9 +111,16 @@ async function readHead(file: IdentityFile, length: number): Promise<Uint8Array<
   return buffer.subarray(0, filled);
 }
 
-async function hashHex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+function hashHex(bytes: Uint8Array): string {
+  return sha256Hex(bytes, 16);
+}
+
+/**
+ * The first `bytes` bytes of the SHA-256 of `data`, in hex. Synchronous: a hash is taken at every
+ * acknowledged batch, and Web Crypto's promise cost more than the hash of 64 bytes.
+ */
+function sha256Hex(data: Uint8Array, bytes: number): string {
+  return createHash("sha256").update(data).digest("hex").slice(0, bytes * 2);
 }
 
 /** A file read by the offsets of its text: a plain file, or a compressed one ({@linkcode LogFile}). */
@@ -150,8 +158,8 @@ export async function readIdentity(
     ino = info.ino ?? 0;
   }
   if (as) ({ dev, ino } = as);
-  const id = await fileIdOf(dev, ino, head);
-  return { dev, ino, head: await hashHex(head), headLength: head.length, ...(id ? { id } : {}) };
+  const id = fileIdOf(dev, ino, head);
+  return { dev, ino, head: hashHex(head), headLength: head.length, ...(id ? { id } : {}) };
 }
 
 /** Whether the first `identity.headLength` bytes of the file still hash to `identity.head`. */
@@ -162,7 +170,7 @@ export async function headMatches(
   const head = isTextFile(file)
     ? (await file.readAt(0, identity.headLength)).slice()
     : await readHead(file, identity.headLength);
-  return head.length === identity.headLength && await hashHex(head) === identity.head;
+  return head.length === identity.headLength && hashHex(head) === identity.head;
 }
 
 /** How many bytes before a position are compared, to tell a file from another with the same head. */
@@ -174,12 +182,12 @@ export const BEFORE_BYTES = 64;
  */
 export async function beforeHash(file: TextFile, offset: number): Promise<string> {
   const from = Math.max(0, offset - BEFORE_BYTES);
-  return await beforeHashOf(await file.readAt(from, offset - from));
+  return beforeHashOf(await file.readAt(from, offset - from));
 }
 
 /** {@linkcode beforeHash} of bytes at hand: `bytes` ends at the position. */
-export async function beforeHashOf(bytes: Uint8Array): Promise<string> {
-  return await hashHex(bytes.slice(Math.max(0, bytes.length - BEFORE_BYTES)));
+export function beforeHashOf(bytes: Uint8Array): string {
+  return hashHex(bytes.slice(Math.max(0, bytes.length - BEFORE_BYTES)));
 }
 
 /**

@@ -159,7 +159,7 @@ export class LogPath {
   async copyOf(reading: ReadingFile): Promise<LogFile | null> {
     const next = await this.open();
     if (!next) return null;
-    const at = { offset: reading.position, before: await reading.tailHash() };
+    const at = { offset: reading.position, before: reading.tailHash() };
     if (await sameContent(next, reading.identity, at) && await next.size() >= at.offset) {
       return next;
     }
@@ -174,7 +174,7 @@ export class LogPath {
   async copyLeftBy(
     reading: ReadingFile,
   ): Promise<{ copy: LogFile | null; unreadable: UnreadableRotated[] }> {
-    const at = { offset: reading.position, before: await reading.tailHash() };
+    const at = { offset: reading.position, before: reading.tailHash() };
     const { found, unreadable } = await this.findRotated(reading.identity, at);
     const self = found && found.ino === reading.log.ino && found.dev === reading.log.dev;
     if (found && !self && await found.size() > at.offset) return { copy: found, unreadable };
@@ -301,7 +301,7 @@ export class NextFiles {
       const text = {
         identity: drained.identity,
         size: drained.position,
-        before: await drained.tailHash(),
+        before: drained.tailHash(),
       };
       this.#files = await this.#logPath.rotatedAfter(since, [text], drained.log.name);
     }

@@ -180,8 +180,8 @@ export class ReadingFile {
   }
 
   /** The hash of the bytes just before the position, when they are at hand. */
-  async tailHash(): Promise<string | undefined> {
-    return this.tail.length > 0 ? await beforeHashOf(this.tail) : undefined;
+  tailHash(): string | undefined {
+    return this.tail.length > 0 ? beforeHashOf(this.tail) : undefined;
   }
 
   /** Keeps the last bytes of what was just returned, to check the text before the position by. */
