@@ -3,7 +3,7 @@
  * in), fresh databases on the test server, and what CouchDB holds, read back line by line.
  * @module
  */
-import { TEST_DB_PREFIX } from "../tools/couch_server.ts";
+import { freePort, TEST_DB_PREFIX } from "../tools/couch_server.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { csvRowsReference } from "./csv_reference.ts";
@@ -518,4 +518,28 @@ export function refusingServer(): ReturnType<typeof fakeServer> {
 /** Runs a tool script (`tools/…`, `bench/…`) with the tools permission set. */
 export function toolArgs(script: string, args: string[]): string[] {
   return denoRunArgs("tools", script, args);
+}
+
+/**
+ * A monitor receiving extracts over HTTP on a free loopback port (`--listen`), its token in
+ * `DIR/token` (0600), storing what it takes from `drop` into `db`; started and listening.
+ */
+export async function receivingMonitor(
+  dir: string,
+  drop: string,
+  db: string,
+  token = "tok",
+  ...extra: string[]
+): Promise<{ monitor: Running; url: string; port: number; tokenFile: string }> {
+  const tokenFile = `${dir}/token`;
+  await Deno.writeTextFile(tokenFile, `${token}\n`);
+  await Deno.chmod(tokenFile, 0o600);
+  const port = freePort();
+  const monitor = new Running("monitor", [
+    ...extra,
+    ...["--couchdb", db, "--year", "2012", "--poll-ms", "100"],
+    ...["--listen", `127.0.0.1:${port}`, "--token-file", tokenFile, drop],
+  ]);
+  await monitor.waitFor(/receiving extracts/);
+  return { monitor, url: `http://127.0.0.1:${port}`, port, tokenFile };
 }

@@ -4,26 +4,15 @@
  * through. Through the real monitor's receiver, with raw sockets for the slow clients.
  */
 import assert from "node:assert/strict";
-import { freePortForTest, freshDb, Running, tempDir, test } from "./helpers.ts";
+import { freshDb, receivingMonitor, tempDir, test } from "./helpers.ts";
 
 test("50 clients sending a byte a second cannot hold every upload slot: they are cut and logged, and a retrying good client gets through", async () => {
   await using dir = await tempDir();
   const drop = `${dir.path}/drop`;
   await Deno.mkdir(drop);
-  await Deno.writeTextFile(`${dir.path}/token`, "tok\n");
-  await Deno.chmod(`${dir.path}/token`, 0o600);
-  const db = freshDb("slowupload");
-  const port = freePortForTest();
-  await using monitor = new Running("monitor", [
-    "--couchdb",
-    db,
-    "--listen",
-    `127.0.0.1:${port}`,
-    "--token-file",
-    `${dir.path}/token`,
-    drop,
-  ]);
-  await monitor.waitFor(/receiving extracts/);
+  const receiving = await receivingMonitor(dir.path, drop, freshDb("slowupload"));
+  await using monitor = receiving.monitor;
+  const port = receiving.port;
   const line = "x".repeat(99) + "\n";
   const slow: Deno.TcpConn[] = [];
   let stop = false;

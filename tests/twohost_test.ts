@@ -13,6 +13,7 @@ import {
   freePortForTest,
   freshDb,
   lineOffsets,
+  receivingMonitor,
   recordDocs,
   run,
   Running,
@@ -53,24 +54,6 @@ async function setup() {
 }
 
 /** A monitor receiving extracts over HTTP (`--listen`) with the token `token`, once it listens. */
-async function receivingMonitor(
-  dir: string,
-  drop: string,
-  db: string,
-  token = "tok",
-  ...extra: string[]
-): Promise<{ monitor: Running; url: string; port: number; tokenFile: string }> {
-  const tokenFile = `${dir}/token`;
-  await Deno.writeTextFile(tokenFile, `${token}\n`);
-  const port = freePortForTest();
-  const monitor = new Running("monitor", [
-    ...extra,
-    ...monitorArgs(db, drop, "--listen", `127.0.0.1:${port}`, "--token-file", tokenFile),
-  ]);
-  await monitor.waitFor(/receiving extracts/);
-  return { monitor, url: `http://127.0.0.1:${port}`, port, tokenFile };
-}
-
 test("end to end through a drop directory: monitor started before capture, every line once", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;

@@ -15,6 +15,7 @@ import {
   freshDb,
   numbered,
   readMetric,
+  receivingMonitor,
   recordDocs,
   run,
   Running,
@@ -35,6 +36,19 @@ async function verify(db: string, dir: string, log: string) {
   const result = await run("capture", ["verify", "--json", ...captureArgs(db, dir, log)]);
   assert.ok(result.code === 0 || result.code === 1, `${result.code}: ${result.stderr}`);
   return { code: result.code, report: JSON.parse(result.stdout) };
+}
+
+/** A log of 100 lines that a tail-only capture has handed to `DIR/drop` in extracts of 20. */
+async function extractedTailOnly(dir: string) {
+  const log = `${dir}/spysocket.log`;
+  const drop = `${dir}/drop`;
+  await Deno.mkdir(drop);
+  await Deno.writeTextFile(log, numbered(0, 100));
+  const tail = ["-t", "Tail_Only", "--cache", `${dir}/cache.json`, "--source", "t"];
+  const args = [...tail, "--extract-dir", drop, "--once", "--batch-lines", "20", log];
+  const extracted = await run("capture", args);
+  assert.equal(extracted.code, 0, extracted.stderr);
+  return { log, drop, tail };
 }
 
 async function capture(db: string, dir: string, log: string, ...extra: string[]) {
@@ -234,21 +248,7 @@ test("verify --deep: a CSV attachment edited by hand is named, with the line tha
 test("tail-only: capture verify --manifest describes the log where CouchDB cannot be reached; monitor verify --manifest checks it, and names a range gone", async () => {
   await using dir = await tempDir();
   const db = freshDb("verify_manifest");
-  const log = `${dir.path}/spysocket.log`;
-  const drop = `${dir.path}/drop`;
-  await Deno.mkdir(drop);
-  await Deno.writeTextFile(log, numbered(0, 100));
-  const tail = ["-t", "Tail_Only", "--cache", `${dir.path}/cache.json`, "--source", "t"];
-  const extracted = await run("capture", [
-    ...tail,
-    "--extract-dir",
-    drop,
-    "--once",
-    "--batch-lines",
-    "20",
-    log,
-  ]);
-  assert.equal(extracted.code, 0, extracted.stderr);
+  const { log, drop, tail } = await extractedTailOnly(dir.path);
   const stored = await run("monitor", ["--couchdb", db, "--year", "2012", "--once", drop]);
   assert.equal(stored.code, 0, stored.stderr);
   const manifest = `${dir.path}/spysocket.manifest.json`;
@@ -388,21 +388,7 @@ test("verify --deep in records mode: a document edited by hand is named with the
 test("tail-only: capture verify hands its manifest over (drop directory, or the receiver); monitor verify DIR finds it, and counts extracts still waiting as not yet captured", async () => {
   await using dir = await tempDir();
   const db = freshDb("verify_handover");
-  const log = `${dir.path}/spysocket.log`;
-  const drop = `${dir.path}/drop`;
-  await Deno.mkdir(drop);
-  await Deno.writeTextFile(log, numbered(0, 100));
-  const tail = ["-t", "Tail_Only", "--cache", `${dir.path}/cache.json`, "--source", "t"];
-  const extracted = await run("capture", [
-    ...tail,
-    "--extract-dir",
-    drop,
-    "--once",
-    "--batch-lines",
-    "20",
-    log,
-  ]);
-  assert.equal(extracted.code, 0, extracted.stderr);
+  const { log, drop, tail } = await extractedTailOnly(dir.path);
   const handed = await run("capture", ["verify", ...tail, "--extract-dir", drop, log]);
   assert.equal(handed.code, 0, handed.stderr);
   assert.match(handed.stdout, /handed 1 files of t/);
@@ -426,25 +412,15 @@ test("tail-only: capture verify hands its manifest over (drop directory, or the 
 
   // Over HTTPS's route (plain HTTP on loopback here): the receiver puts it in manifests/.
   await Deno.remove(`${drop}/manifests`, { recursive: true });
-  await Deno.writeTextFile(`${dir.path}/token`, "tok\n");
-  const port = freePortForTest();
-  await using receiver = new Running("monitor", [
-    "--couchdb",
-    db,
-    "--listen",
-    `127.0.0.1:${port}`,
-    "--token-file",
-    `${dir.path}/token`,
-    drop,
-  ]);
-  await receiver.waitFor(/receiving extracts/);
+  const receiving = await receivingMonitor(dir.path, drop, db);
+  await using _receiver = receiving.monitor;
   const shipped = await run("capture", [
     "verify",
     ...tail,
     "--ship-to",
-    `http://127.0.0.1:${port}`,
+    receiving.url,
     "--token-file",
-    `${dir.path}/token`,
+    receiving.tokenFile,
     log,
   ]);
   assert.equal(shipped.code, 0, shipped.stderr);

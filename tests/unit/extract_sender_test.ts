@@ -15,12 +15,15 @@ import {
 
 const FILE_ID = "0123456789abcdef";
 
-async function folderWith(files: Record<string, string>): Promise<string> {
-  const dir = await Deno.makeTempDir();
+/** A drop directory holding `files`, removed when the test is done with it (`await using`). */
+async function folderWith(
+  files: Record<string, string>,
+): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const path = await Deno.makeTempDir();
   for (const [name, text] of Object.entries(files)) {
-    await Deno.writeTextFile(`${dir}/${name}`, text);
+    await Deno.writeTextFile(`${path}/${name}`, text);
   }
-  return dir;
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
 function senderOver(
@@ -49,7 +52,8 @@ const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sor
 
 Deno.test("an extract whose size is not the range its name gives goes to rejected/ with the reason, unstored", async () => {
   const name = extractName("avl1", 0, 0, 100, FILE_ID);
-  const dir = await folderWith({ [name]: "a\n" });
+  await using folder = await folderWith({ [name]: "a\n" });
+  const dir = folder.path;
   const stored: Batch[] = [];
   const { sender, stats, said } = senderOver(dir, (b) => {
     stored.push(b);
@@ -65,7 +69,8 @@ Deno.test("an extract whose size is not the range its name gives goes to rejecte
 
 Deno.test("an extract cut into batches is moved to done/ once its last batch is stored", async () => {
   const name = extractName("avl1", 0, 0, 8, FILE_ID);
-  const dir = await folderWith({ [name]: "a\nb\nc\nd\n" });
+  await using folder = await folderWith({ [name]: "a\nb\nc\nd\n" });
+  const dir = folder.path;
   const stored: [number, number][] = [];
   const { sender, stats } = senderOver(dir, (b) => {
     stored.push([b.start, b.end]);
@@ -79,7 +84,8 @@ Deno.test("an extract cut into batches is moved to done/ once its last batch is 
 
 Deno.test("when CouchDB already holds an extract to its end, the rest of it is not sent, and the skip is said", async () => {
   const name = extractName("avl1", 0, 0, 8, FILE_ID);
-  const dir = await folderWith({ [name]: "a\nb\nc\nd\n" });
+  await using folder = await folderWith({ [name]: "a\nb\nc\nd\n" });
+  const dir = folder.path;
   const stored: [number, number][] = [];
   const { sender, stats, said } = senderOver(dir, (b) => {
     stored.push([b.start, b.end]);
@@ -95,7 +101,8 @@ Deno.test("when CouchDB already holds an extract to its end, the rest of it is n
 Deno.test("with two batches in flight, a batch of another generation waits for those of the one before", async () => {
   const first = extractName("avl1", 0, 0, 6, FILE_ID);
   const second = extractName("avl1", 1, 0, 4, "fedcba9876543210");
-  const dir = await folderWith({ [first]: "a\nb\nc\n", [second]: "d\ne\n" });
+  await using folder = await folderWith({ [first]: "a\nb\nc\n", [second]: "d\ne\n" });
+  const dir = folder.path;
   const inFlight = new Map<string, number>(); // batch → its generation
   const overlaps: number[][] = [];
   const { sender } = senderOver(dir, async (b) => {
