@@ -23,6 +23,7 @@ import { taskArgs } from "../tools/deno_run.ts";
 import { Bench, FULL_SIZES, QUICK_SIZES, type Row, type Section } from "./bench.ts";
 import { num, ROOT } from "./measure.ts";
 import { catchUpSection } from "./sections/catch_up.ts";
+import { clusterSection } from "./sections/cluster.ts";
 import { correctnessSection } from "./sections/correctness.ts";
 import { formattingSection } from "./sections/formatting.ts";
 import { latencySection } from "./sections/latency.ts";
@@ -41,6 +42,7 @@ const SECTIONS: Section[] = [
   correctnessSection,
   scalingSection,
   receiverSection,
+  clusterSection,
 ];
 
 const { values: flags } = parseArgs({

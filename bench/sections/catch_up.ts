@@ -24,27 +24,8 @@ import { couchimport, syslogNg } from "./peers.ts";
 async function catchUp(bench: Bench): Promise<void> {
   console.error("2. catch-up into CouchDB");
   const feedLog = await bench.simulatedLog(bench.sizes.feed);
-  const cost = async (mode: string, path: string, lines: number) => {
-    const runs = [];
-    for (let i = 0; i < bench.sizes.runs; i++) {
-      const cache = join(bench.work, `catchup-${mode}-${lines}-${i}.json`);
-      const result = await measure(
-        program(
-          "capture",
-          bench.captureArgs(bench.freshDb(), cache, "--once", "--mode", mode, path),
-        ),
-      );
-      if (result.code !== 0) {
-        throw new Error(`capture --mode ${mode} failed: ${result.stderr.slice(-500)}`);
-      }
-      runs.push(result);
-    }
-    return {
-      rate: spread(runs.map((r) => lines / r.seconds)),
-      cpu: spread(runs.map((r) => (r.cpuSeconds / lines) * 1e6)),
-      rss: spread(runs.map((r) => r.maxRssMb)),
-    };
-  };
+  const cost = (mode: string, path: string, lines: number) =>
+    captureCost(bench, mode, path, lines, () => bench.freshDb());
   const feed = await cost("feed", feedLog, bench.sizes.feed);
   const feedRaw = [
     await rawFeedLoader(bench, feedLog, bench.sizes.feed, 1),
@@ -117,6 +98,32 @@ async function catchUp(bench: Bench): Promise<void> {
   await couchimport(bench, serverLog, bench.sizes.server, raw.median);
 }
 
+/** Capture catching up on `path` (`lines` lines) in `mode`, into a database of `freshDb` each run. */
+export async function captureCost(
+  bench: Bench,
+  mode: string,
+  path: string,
+  lines: number,
+  freshDb: () => string,
+): Promise<{ rate: Spread; cpu: Spread; rss: Spread }> {
+  const runs = [];
+  for (let i = 0; i < bench.sizes.runs; i++) {
+    const cache = join(bench.work, `catchup-${mode}-${lines}-${i}-${crypto.randomUUID()}.json`);
+    const result = await measure(
+      program("capture", bench.captureArgs(freshDb(), cache, "--once", "--mode", mode, path)),
+    );
+    if (result.code !== 0) {
+      throw new Error(`capture --mode ${mode} failed: ${result.stderr.slice(-500)}`);
+    }
+    runs.push(result);
+  }
+  return {
+    rate: spread(runs.map((r) => lines / r.seconds)),
+    cpu: spread(runs.map((r) => (r.cpuSeconds / lines) * 1e6)),
+    rss: spread(runs.map((r) => r.maxRssMb)),
+  };
+}
+
 /** The monitor on a backlog of extracts (made by capture -t first, not measured). */
 async function monitorBacklog(bench: Bench, path: string, lines: number): Promise<void> {
   const runs = [];
@@ -168,7 +175,7 @@ async function batchesOf(path: string, lines: number): Promise<Batch[]> {
 }
 
 /** The bodies capture itself sends in records mode, batches of 1000 lines. */
-async function recordsBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
+export async function recordsBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
   const format = spysocketFormat({ columns: "classic", year: 2012 });
   return (await batchesOf(path, 1000)).map((batch) => recordDocuments(batch, format).body.slice());
 }
@@ -178,14 +185,18 @@ async function recordsBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
  * them to this server (one multipart request with the CSV gzip-encoded, or JSON with base64), PUT
  * as fast as the server takes them, `inFlight` at a time: the ceiling of feed mode.
  */
-async function rawFeedLoader(
+export async function rawFeedLoader(
   bench: Bench,
   path: string,
   lines: number,
   inFlight: number,
+  freshDb: () => string = () => bench.freshDb(),
+  how?: "multipart" | "json",
 ): Promise<Spread> {
   const format = spysocketFormat({ columns: "classic", year: 2012 });
-  const multipart = takesMultipart(await new CouchClient({ url: bench.freshDb() }).serverInfo());
+  const multipart = how
+    ? how === "multipart"
+    : takesMultipart(await new CouchClient({ url: freshDb() }).serverInfo());
   const docs = (await batchesOf(path, 5000)).map((batch) => {
     const id = feedDocId(batch.source.id, batch.generation, batch.start);
     if (!multipart) return { id, json: feedDocument(batch, format).json.slice() };
@@ -193,7 +204,7 @@ async function rawFeedLoader(
     return { id, json: parts.json, attachments: parts.attachments };
   });
   return await repeat(bench.sizes.runs, async () => {
-    const db = new CouchClient({ url: bench.freshDb() });
+    const db = new CouchClient({ url: freshDb() });
     await db.ensureDatabase({ feedViews: false });
     const started = performance.now();
     let next = 0;
@@ -212,16 +223,17 @@ async function rawFeedLoader(
 }
 
 /** Posts pre-built bodies as fast as the server takes them, two in flight. */
-async function rawLoader(
+export async function rawLoader(
   bench: Bench,
   path: string,
   lines: number,
   make: (path: string) => Promise<Uint8Array<ArrayBuffer>[]>,
+  freshDb: () => string = () => bench.freshDb(),
 ): Promise<Spread & { bytesPerDoc: number }> {
   const bodies = await make(path);
   const bytesPerDoc = bodies.reduce((n, b) => n + b.length, 0) / lines;
   const rate = await repeat(bench.sizes.runs, async () => {
-    const db = bench.freshDb();
+    const db = freshDb();
     await fetch(db, { method: "PUT" }).then((r) => r.body?.cancel());
     return lines / await postBulkBodies(db, bodies);
   });
