@@ -271,15 +271,15 @@ export class CouchHttp {
 
   /**
    * Sends one request to the database (`path` is relative to it, "" for the database itself),
-   * retrying transient failures (`retry: false`: none). Resolves with the status and the parsed
-   * JSON body for any status the caller must judge (2xx, 404, 409, 412); throws a
-   * {@linkcode CouchError} for the rest.
+   * retrying transient failures (`retry: false`: none, and `timeoutMs` bounds its one attempt).
+   * Resolves with the status and the parsed JSON body for any status the caller must judge (2xx,
+   * 404, 409, 412); throws a {@linkcode CouchError} for the rest.
    */
   async request(
     method: string,
     path: string,
     body?: unknown,
-    options: { server?: boolean; retry?: boolean; contentType?: string } = {},
+    options: { server?: boolean; retry?: boolean; contentType?: string; timeoutMs?: number } = {},
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const url = options.server ? `${this.server}/${path}` : `${this.url}${path ? "/" + path : ""}`;
     const headers = this.#headers();
@@ -290,9 +290,13 @@ export class CouchHttp {
         : JSON.stringify(body);
       headers["Content-Type"] = options.contentType ?? "application/json";
     }
+    const once = options.retry === false;
     return await this.#retrying(
-      options.retry === false,
-      (timeoutMs) => this.#attempt(method, path, url, headers, payload, { timeoutMs }),
+      once,
+      (timeoutMs) =>
+        this.#attempt(method, path, url, headers, payload, {
+          timeoutMs: once ? options.timeoutMs ?? timeoutMs : timeoutMs,
+        }),
     );
   }
 

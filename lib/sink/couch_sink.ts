@@ -38,6 +38,7 @@ import {
   type CouchSettings,
   takesMultipart,
 } from "./couchdb.ts";
+import { MultipartChoice, SINGLE_NODE } from "./multipart_choice.ts";
 import { findStoredPosition, LOOK_BACK } from "./resume_point.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
 import { BatchStore, type StoreMode, type StoreOptions } from "./store.ts";
@@ -90,8 +91,16 @@ export class CouchSink implements BatchSink {
       fromExtracts: settings.fromExtracts,
     };
     await db.ensureDatabase({ feedViews: options.mode === "feed" });
-    if (takesMultipart(await db.serverInfo())) {
-      options.feedAttachments = { gzipLevel: settings.gzipLevel };
+    const info = await db.serverInfo();
+    if (takesMultipart(info)) {
+      options.feedAttachments = { gzipLevel: settings.gzipLevel, choice: SINGLE_NODE };
+    } else if (info.apacheCouchdb && info.nodes !== null) {
+      // A cluster whose membership the user may read (an admin): multipart while it is healthy.
+      const choice = new MultipartChoice({
+        allNodesUp: () => db.allNodesUp(),
+        say: (message) => log.warn(message),
+      });
+      options.feedAttachments = { gzipLevel: settings.gzipLevel, choice };
     }
     return new CouchSink(db, options, log);
   }

@@ -71,11 +71,15 @@ export interface DocumentStore {
   putDocument(doc: Doc): Promise<"created" | "conflict">;
   /** Stores a new document already serialized as JSON: `conflict` when the id is taken. */
   putDocumentJson(id: string, json: string | Uint8Array): Promise<"created" | "conflict">;
-  /** Stores a new document and its attachments' bytes in one request: `conflict` when the id is taken. */
+  /**
+   * Stores a new document and its attachments' bytes in one request: `conflict` when the id is
+   * taken. With `boundMs`, one attempt waiting that long: unanswered, a {@linkcode CouchUnavailable}.
+   */
   putDocumentMultipart(
     id: string,
     json: Uint8Array,
     attachments: Uint8Array[],
+    boundMs?: number,
   ): Promise<"created" | "conflict">;
   /** Stores new documents in one request, each created or a conflict (or another error, said). */
   bulkDocs(docs: Doc[] | string | Uint8Array): Promise<BulkResult[]>;
@@ -182,6 +186,22 @@ export class CouchClient extends CouchHttp implements DocumentStore {
   }
 
   /**
+   * Whether every node of the cluster is up, as `_membership` says (every node it is made of is
+   * connected); `null` when the user may not read it (an admin may, a member may not) or the
+   * server cannot say now.
+   */
+  async allNodesUp(): Promise<boolean | null> {
+    const answer = await this.request("GET", "_membership", undefined, {
+      server: true,
+      retry: false,
+      timeoutMs: 5000,
+    }).catch(() => null);
+    const { all_nodes: up, cluster_nodes: members } = answer?.body ?? {};
+    if (answer?.status !== 200 || !Array.isArray(up) || !Array.isArray(members)) return null;
+    return members.every((node) => up.includes(node));
+  }
+
+  /**
    * Creates the database when missing (412: it exists) and, unless told not to, installs
    * `_design/feed`. Records-mode databases go without it: its views select feed documents only,
    * and a design document costs on every write (pouchdb-server) or on a view's first read of
@@ -249,12 +269,15 @@ export class CouchClient extends CouchHttp implements DocumentStore {
    * Stores a new document and its attachments in one `multipart/related` request: `json` is the
    * document, its `_attachments` stubs marked `"follows": true`, and `attachments` their bytes in
    * the same order, sent as they are (gzip-encoded ones stay so: CouchDB stores them as they come
-   * and serves them decoded to a client that does not ask for gzip).
+   * and serves them decoded to a client that does not ask for gzip). With `boundMs`, one attempt
+   * that waits that long for its answer (a cluster with a node down may hold it for minutes): a
+   * {@linkcode CouchUnavailable} then says to send it another way.
    */
   async putDocumentMultipart(
     id: string,
     json: Uint8Array,
     attachments: Uint8Array[],
+    boundMs?: number,
   ): Promise<"created" | "conflict"> {
     const boundary = `logcapture-${crypto.randomUUID()}`;
     const parts: Uint8Array[] = [
@@ -267,6 +290,7 @@ export class CouchClient extends CouchHttp implements DocumentStore {
     parts.push(asciiOf(`\r\n--${boundary}--`));
     const answer = await this.request("PUT", encodeId(id), parts, {
       contentType: `multipart/related; boundary="${boundary}"`,
+      ...(boundMs === undefined ? {} : { retry: false, timeoutMs: boundMs }),
     });
     return this.#newDocumentOutcome(id, answer);
   }

@@ -38,6 +38,8 @@
  */
 import { type Batch, batchFrom, feedDocId, idPrefix, recordDocId } from "./batch.ts";
 import type { DocumentStore } from "./couchdb.ts";
+import { CouchUnavailable } from "./couch_http.ts";
+import type { FeedWay, FeedWayChoice } from "./multipart_choice.ts";
 import { ByteWriter } from "../base/bytes.ts";
 import { feedDocument, feedDocumentParts, isRecordId, recordDocuments } from "./documents.ts";
 import type { LineFormat } from "../format/line_format.ts";
@@ -66,10 +68,11 @@ export interface StoreOptions {
   fromExtracts?: boolean;
   /**
    * Feed documents in one `multipart/related` request, their attachments gzip-encoded by us at
-   * this level (0: plain), for a server that takes it (Apache CouchDB); absent: JSON with base64
-   * attachments, which every CouchDB API server takes.
+   * this level (0: plain), for a server that takes it (Apache CouchDB), when `choice` says so
+   * (a cluster: while healthy); absent: JSON with base64 attachments, which every CouchDB API
+   * server takes.
    */
-  feedAttachments?: { gzipLevel: number };
+  feedAttachments?: { gzipLevel: number; choice: FeedWayChoice };
 }
 
 /** What storing a batch did. */
@@ -180,11 +183,12 @@ export class BatchStore {
       }
       const id = feedDocId(current.source.id, current.generation, current.start);
       const parts = this.#options.feedAttachments;
-      const body = parts ? null : feedBodies.pop() ?? new ByteWriter(1 << 20);
+      const way: FeedWay = parts ? await parts.choice.next() : { multipart: false };
+      const body = way.multipart ? null : feedBodies.pop() ?? new ByteWriter(1 << 20);
       let outcome: "created" | "conflict";
       let doc: { rows: number; rejected: RejectedLine[] };
       try {
-        const made = parts
+        const made = parts && way.multipart
           ? feedDocumentParts(current, this.#options.format, parts.gzipLevel)
           : feedDocument(current, this.#options.format, body!);
         if (before) {
@@ -195,9 +199,22 @@ export class BatchStore {
           if (!known || known.end !== current.start) continue; // look again, from the top
         }
         outcome = "attachments" in made
-          ? await this.#db.putDocumentMultipart(id, made.json, made.attachments as Uint8Array[])
+          ? await this.#db.putDocumentMultipart(
+            id,
+            made.json,
+            made.attachments as Uint8Array[],
+            way.multipart ? way.boundMs : undefined,
+          )
           : await this.#db.putDocumentJson(id, made.json);
         doc = made;
+      } catch (error) {
+        // A cluster that held a multipart PUT past its bound (a node went down): the document goes
+        // again as JSON. Had the first landed after all, the second meets a conflict below.
+        if (!way.multipart || way.boundMs === undefined || !(error instanceof CouchUnavailable)) {
+          throw error;
+        }
+        parts!.choice.unanswered();
+        continue;
       } finally {
         if (body) feedBodies.push(body);
       }

@@ -16,6 +16,8 @@ import type { DocumentStore } from "../../lib/sink/couchdb.ts";
 import { spysocketFormat } from "../../lib/format/line_format.ts";
 import { simulatedLines } from "../helpers.ts";
 import { MemoryStore } from "./memory_store.ts";
+import { CouchUnavailable } from "../../lib/sink/couch_http.ts";
+import { MultipartChoice } from "../../lib/sink/multipart_choice.ts";
 
 const LOG = new TextEncoder().encode(simulatedLines(41)(60));
 const FILE_A: FileIdentity = { dev: 1, ino: 10, head: "aaaaaaaaaaaaaaaa", headLength: 1024 };
@@ -238,3 +240,36 @@ class MemoryStoreView extends MemoryStore {
     });
   }
 }
+
+/** A cluster whose multipart PUTs go unanswered within their bound, stored after all or not. */
+class HeldMultipart extends MemoryStore {
+  multipart = 0;
+  constructor(readonly landed: boolean) {
+    super();
+  }
+  override async putDocumentMultipart(
+    id: string,
+    json: Uint8Array,
+    attachments: Uint8Array[],
+    boundMs?: number,
+  ): Promise<"created" | "conflict"> {
+    this.multipart++;
+    if (boundMs === undefined) return await super.putDocumentMultipart(id, json, attachments);
+    if (this.landed) await super.putDocumentMultipart(id, json, attachments);
+    throw new CouchUnavailable(`no answer in ${boundMs} ms (injected)`, 0);
+  }
+}
+
+Deno.test("a cluster: a multipart PUT unanswered in its bound goes again as JSON, once, whether or not it landed; multipart rests after", async () => {
+  for (const landed of [true, false]) {
+    const db = new HeldMultipart(landed);
+    const choice = new MultipartChoice({ allNodesUp: () => Promise.resolve(true) });
+    const store = new BatchStore(db, { ...FEED, feedAttachments: { gzipLevel: 1, choice } });
+    const all = batches(10);
+    for (const batch of all) assert.equal((await store.store(batch)).end, batch.end);
+    assert.ok(tiles(feedRanges(db)), `landed ${landed}: every byte once`);
+    assert.equal(db.multipart, 1, "after the first went unanswered, JSON for a while");
+    // One that landed is found by reading what CouchDB holds before the JSON PUT: no conflict.
+    assert.equal(db.docs.size, all.length);
+  }
+});
