@@ -44,6 +44,7 @@ import {
   programLogger,
   programOptions,
   statusListenChecks,
+  verifyingClient,
 } from "./lib/cli/program.ts";
 import {
   cacheCheck,
@@ -159,7 +160,7 @@ async function verify(
   if (o.manifest || o.tailOnly) {
     return await handManifestOver(o, { path, rotated, source, cachePath });
   }
-  const db = await checkingClient("capture", o);
+  const db = await verifyingClient("capture", o);
   const deep = o.deep
     ? {
       format: spysocketFormat({ columns: o.columns, year: o.year }),

@@ -46,6 +46,7 @@ import {
   programLogger,
   programOptions,
   statusListenChecks,
+  verifyingClient,
 } from "./lib/cli/program.ts";
 import { startReceiver } from "./lib/run/receiver.ts";
 import { startStatusServer } from "./lib/cli/status.ts";
@@ -189,7 +190,7 @@ async function verifyManifestOf(o: MonitorOptions, dir: string): Promise<number>
       `monitor: ${dir}/${MANIFEST_FOLDER}/ holds no manifest: run capture verify on the capture host (tail-only, it hands one over), or give --manifest FILE`,
     );
   }
-  const db = await checkingClient("monitor", o);
+  const db = await verifyingClient("monitor", o);
   const extracts = await listExtracts(dir).catch(() => []);
   const rejected = await countFiles(`${dir}/${REJECTED_FOLDER}`);
   const kept = await countFiles(`${dir}/${DONE_FOLDER}`);

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
+import { FaultProxy } from "../tools/fault_proxy.ts";
 import {
   append,
   captureArgs,
@@ -19,6 +20,7 @@ import {
   recordDocs,
   run,
   Running,
+  serverUrl,
   tempDir,
   test,
   until,
@@ -31,11 +33,21 @@ async function deleteByHand(db: string, doc: { _id: string; _rev: string }): Pro
   assert.ok(response.ok, await response.text());
 }
 
+/** `PROGRAM verify --json ARGS`: its exit code (0 or 1) and its report; else what it said. */
+async function verifyRun(program: "capture" | "monitor", ...args: string[]) {
+  const result = await run(program, ["verify", "--json", ...args]);
+  const said = `${program} verify exited ${result.code}: ${result.stderr}`;
+  assert.ok(result.code === 0 || result.code === 1, said);
+  try {
+    return { code: result.code, report: JSON.parse(result.stdout) };
+  } catch {
+    throw new Error(`no report: ${said}`);
+  }
+}
+
 /** `capture verify` with the capture's own arguments; `--json` parsed. */
-async function verify(db: string, dir: string, log: string) {
-  const result = await run("capture", ["verify", "--json", ...captureArgs(db, dir, log)]);
-  assert.ok(result.code === 0 || result.code === 1, `${result.code}: ${result.stderr}`);
-  return { code: result.code, report: JSON.parse(result.stdout) };
+function verify(db: string, dir: string, log: string, ...extra: string[]) {
+  return verifyRun("capture", ...extra, ...captureArgs(db, dir, log));
 }
 
 /** A log of 100 lines that a tail-only capture has handed to `DIR/drop` in extracts of 20. */
@@ -139,15 +151,9 @@ test("verify: rotated files, one compressed, are each complete by their text; re
   await Deno.remove(log);
   await Deno.writeTextFile(log, numbered(50, 80));
   await capture(db, dir.path, log, "--mode", "records");
-  const args = ["--mode", "records"];
-  const recheck = await run("capture", [
-    "verify",
-    "--json",
-    ...args,
-    ...captureArgs(db, dir.path, log),
-  ]);
-  const report = JSON.parse(recheck.stdout);
-  assert.equal(recheck.code, 0, recheck.stdout);
+  const recheck = await verify(db, dir.path, log, "--mode", "records");
+  const report = recheck.report;
+  assert.equal(recheck.code, 0, JSON.stringify(report));
   assert.deepEqual(report.files.map((f: { name: string }) => f.name.split("/").pop()), [
     "spysocket.log",
     "spysocket.log.1.gz",
@@ -161,14 +167,9 @@ test("verify: rotated files, one compressed, are each complete by their text; re
     line_end: number;
   };
   await deleteByHand(db, victim);
-  const broken = await run("capture", [
-    "verify",
-    "--json",
-    ...args,
-    ...captureArgs(db, dir.path, log),
-  ]);
+  const broken = await verify(db, dir.path, log, "--mode", "records");
   assert.equal(broken.code, 1);
-  const gz = JSON.parse(broken.stdout).files.find((f: { name: string }) => f.name.endsWith(".gz"));
+  const gz = broken.report.files.find((f: { name: string }) => f.name.endsWith(".gz"));
   assert.deepEqual(gz.missing.map((r: { start: number; end: number }) => [r.start, r.end]), [[
     victim.line_offset,
     victim.line_end,
@@ -211,15 +212,7 @@ test("verify --deep: a CSV attachment edited by hand is named, with the line tha
   const log = `${dir.path}/spysocket.log`;
   await Deno.writeTextFile(log, numbered(0, 60) + "not a report\n");
   await capture(db, dir.path, log);
-  const deep = async () => {
-    const result = await run("capture", [
-      "verify",
-      "--deep",
-      "--json",
-      ...captureArgs(db, dir.path, log),
-    ]);
-    return { code: result.code, report: JSON.parse(result.stdout) };
-  };
+  const deep = () => verify(db, dir.path, log, "--deep");
   assert.equal((await deep()).code, 0, "formatted again, every document is what its range gives");
   const docs = await feedDocs(db);
   const doc = docs[1] as unknown as { _id: string; _rev: string; csv: string[] };
@@ -255,19 +248,7 @@ test("tail-only: capture verify --manifest describes the log where CouchDB canno
   const wrote = await run("capture", ["verify", "--manifest", manifest, ...tail, log]);
   assert.equal(wrote.code, 0, wrote.stderr);
   assert.ok((await Deno.stat(manifest)).size < 4096, "kilobytes");
-  const check = async () => {
-    const result = await run("monitor", [
-      "verify",
-      "--manifest",
-      manifest,
-      "--json",
-      "--couchdb",
-      db,
-      drop,
-    ]);
-    assert.ok(result.code === 0 || result.code === 1, result.stderr);
-    return { code: result.code, report: JSON.parse(result.stdout) };
-  };
+  const check = () => verifyRun("monitor", "--manifest", manifest, "--couchdb", db, drop);
   const whole = await check();
   assert.equal(whole.code, 0, JSON.stringify(whole.report));
   assert.equal(whole.report.files[0].storedOnce, (await Deno.stat(log)).size);
@@ -304,16 +285,7 @@ test("verify --since: a generation (and offset) or a duration leaves out what ca
     source: { start: number; end: number };
   };
   await deleteByHand(db, gone);
-  const since = async (...extra: string[]) => {
-    const result = await run("capture", [
-      "verify",
-      "--json",
-      ...extra,
-      ...captureArgs(db, dir.path, log),
-    ]);
-    assert.ok(result.code === 0 || result.code === 1, result.stderr);
-    return { code: result.code, report: JSON.parse(result.stdout) };
-  };
+  const since = (...extra: string[]) => verify(db, dir.path, log, ...extra);
   const all = await since();
   assert.equal(all.code, 1, "the whole log: the range deleted is missing");
   for (const when of ["1", "1h"]) {
@@ -345,18 +317,7 @@ test("verify --deep in records mode: a document edited by hand is named with the
   const log = `${dir.path}/spysocket.log`;
   await Deno.writeTextFile(log, numbered(0, 30) + "not a report\n");
   await capture(db, dir.path, log, "--mode", "records");
-  const deep = async () => {
-    const result = await run("capture", [
-      "verify",
-      "--deep",
-      "--json",
-      "--mode",
-      "records",
-      ...captureArgs(db, dir.path, log),
-    ]);
-    assert.ok(result.code === 0 || result.code === 1, result.stderr);
-    return { code: result.code, report: JSON.parse(result.stdout) };
-  };
+  const deep = () => verify(db, dir.path, log, "--deep", "--mode", "records");
   assert.equal((await deep()).code, 0, "formatted again, every document is what its line gives");
   const records = await recordDocs(db);
   const edited = records.find((r) => r.line_offset !== 0 && r.vehicle)! as Record<string, unknown>;
@@ -392,11 +353,7 @@ test("tail-only: capture verify hands its manifest over (drop directory, or the 
   const handed = await run("capture", ["verify", ...tail, "--extract-dir", drop, log]);
   assert.equal(handed.code, 0, handed.stderr);
   assert.match(handed.stdout, /handed 1 files of t/);
-  const check = async () => {
-    const result = await run("monitor", ["verify", "--json", "--couchdb", db, drop]);
-    assert.ok(result.code === 0 || result.code === 1, result.stderr);
-    return { code: result.code, report: JSON.parse(result.stdout) };
-  };
+  const check = () => verifyRun("monitor", "--couchdb", db, drop);
   // Nothing stored yet: every range is in an extract waiting, not missing.
   const created = await fetch(db, { method: "PUT" });
   assert.ok(created.ok, await created.text());
@@ -426,4 +383,22 @@ test("tail-only: capture verify hands its manifest over (drop directory, or the 
   assert.equal(shipped.code, 0, shipped.stderr);
   assert.equal((await check()).code, 0);
   assert.equal(JSON.parse(await Deno.readTextFile(`${drop}/manifests/t.json`)).source, "t");
+});
+
+test("verify rides out a transient fault mid-sweep (a page's answer cut off): it retries, and says complete", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("verify_fault");
+  const log = `${dir.path}/spysocket.log`;
+  await Deno.writeTextFile(log, numbered(0, 100));
+  await capture(db, dir.path, log);
+  // The first read of the documents loses its answer mid-way, as a flaky network would.
+  let cut = 0;
+  await using proxy = new FaultProxy(
+    serverUrl(),
+    (request) => request.url.includes("_all_docs") && !cut++ ? "reset-mid-body" : "none",
+  );
+  const { code, report } = await verify(proxy.urlFor(db), dir.path, log);
+  assert.equal(proxy.injected["reset-mid-body"], 1, "the fault was met");
+  assert.equal(code, 0, JSON.stringify(report));
+  assert.equal(report.files[0].storedOnce, (await Deno.stat(log)).size);
 });

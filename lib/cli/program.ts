@@ -128,6 +128,27 @@ export async function checkingClient(
   );
 }
 
+/**
+ * The CouchDB client of `verify`: a server that does not answer at first is said at once (a wrong
+ * URL, a server down); after that, a transient fault (a request timed out on a busy server, a
+ * node restarting) is retried for up to two minutes, since a check of millions of documents
+ * should not fail on one slow answer.
+ */
+export async function verifyingClient(
+  program: string,
+  options: SharedOptions,
+): Promise<CouchClient> {
+  await (await checkingClient(program, options)).serverInfo();
+  return await clientFromSettings(
+    {
+      ...options,
+      retryForMs: Math.min(120_000, options.retryFor ?? Infinity),
+      httpClient: await httpClientWithCa(options.caFile),
+    },
+    createLogger({ level: "error" }),
+  );
+}
+
 /** The CouchDB URL of the options, or a usage error saying what is wrong with it. */
 function checkCouchUrl(program: string, options: SharedOptions): void {
   if (!options.couchdb) {
