@@ -28,6 +28,23 @@ async function identityOf(path: string) {
   }
 }
 
+/**
+ * The names (in `dir`) of the files `rotatedAfter` finds after `since` (seconds) for `app.log`,
+ * leaving out `read`; the files are closed.
+ */
+async function namesRotatedAfter(
+  dir: string,
+  since: number,
+  read: Parameters<typeof rotatedAfter>[3],
+  tiedAfter?: string,
+): Promise<string[]> {
+  const log = `${dir}/app.log`;
+  const globs = defaultRotatedGlobs(log);
+  const { files } = await rotatedAfter(log, globs, since * 1000, read, open, tiedAfter);
+  for (const file of files) file.close();
+  return files.map((f) => f.name.slice(dir.length + 1));
+}
+
 Deno.test("globs match in the file-name part only, and a missing folder has no files", async () => {
   const dir = await Deno.makeTempDir();
   for (const name of ["app.log", "app.log.1", "app.log-2026", "app.logger", "other.log.1"]) {
@@ -131,19 +148,11 @@ Deno.test("files rotated after a time come oldest first; compressed ones are rea
   await at("app.log.1.gz", gz("third\n"), 4000); // being compressed: the same text
   await at("app.log", "at the path\n", 5000);
   const found = await identityOf(`${dir}/app.log.4.gz`);
-  const { files } = await rotatedAfter(
-    `${dir}/app.log`,
-    defaultRotatedGlobs(`${dir}/app.log`),
-    2000_000,
-    [{ identity: found, size: "found\n".length }],
-    open,
-  );
-  assert.deepEqual(files.map((f) => f.name.slice(dir.length + 1)), [
+  assert.deepEqual(await namesRotatedAfter(dir, 2000, [{ identity: found, size: 6 }]), [
     "app.log.3.gz",
     "app.log.2",
     "app.log.1",
   ]);
-  for (const file of files) file.close();
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -159,20 +168,9 @@ Deno.test("a file written in the same clock tick as the one drained comes after 
     await Deno.utime(`${dir}/${name}`, 3000, 3000); // one tick for all three
   }
   const drained = await identityOf(`${dir}/app.log.2`);
-  const globs = defaultRotatedGlobs(`${dir}/app.log`);
   const read = [{ identity: drained, size: "drained\n".length }];
-  const strict = await rotatedAfter(`${dir}/app.log`, globs, 3000_000, read, open);
-  assert.deepEqual(strict.files.map((f) => f.name), []);
-  const tied = await rotatedAfter(
-    `${dir}/app.log`,
-    globs,
-    3000_000,
-    read,
-    open,
-    `${dir}/app.log.2`,
-  );
-  assert.deepEqual(tied.files.map((f) => f.name.slice(dir.length + 1)), ["app.log.1"]);
-  for (const file of tied.files) file.close();
+  assert.deepEqual(await namesRotatedAfter(dir, 3000, read), []);
+  assert.deepEqual(await namesRotatedAfter(dir, 3000, read, `${dir}/app.log.2`), ["app.log.1"]);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -187,15 +185,10 @@ Deno.test("two plain rotated files of one text (a blank line each) are two files
   await at("app.log.2.gz", gzipSync(new TextEncoder().encode("\n")), 2000);
   await at("app.log.1", "\n", 3000);
   const drained = await identityOf(`${dir}/app.log.3`);
-  const { files } = await rotatedAfter(
-    `${dir}/app.log`,
-    defaultRotatedGlobs(`${dir}/app.log`),
-    1000_000,
-    [{ identity: drained, size: 1 }],
-    open,
-  );
-  assert.deepEqual(files.map((f) => f.name.slice(dir.length + 1)), ["app.log.2", "app.log.1"]);
-  for (const file of files) file.close();
+  assert.deepEqual(await namesRotatedAfter(dir, 1000, [{ identity: drained, size: 1 }]), [
+    "app.log.2",
+    "app.log.1",
+  ]);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -209,14 +202,8 @@ Deno.test("a rotated file at the inode of the file drained, with other text, is 
     ...await identityOf(`${dir}/app.log.2.gz`),
     ino: (await Deno.stat(`${dir}/app.log.1`)).ino!,
   };
-  const { files } = await rotatedAfter(
-    `${dir}/app.log`,
-    defaultRotatedGlobs(`${dir}/app.log`),
-    1000_000,
-    [{ identity: drained, size: 6 }],
-    open,
-  );
-  assert.deepEqual(files.map((f) => f.name.slice(dir.length + 1)), ["app.log.1"]);
-  for (const file of files) file.close();
+  assert.deepEqual(await namesRotatedAfter(dir, 1000, [{ identity: drained, size: 6 }]), [
+    "app.log.1",
+  ]);
   await Deno.remove(dir, { recursive: true });
 });
