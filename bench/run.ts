@@ -24,6 +24,7 @@ import { Bench, FULL_SIZES, QUICK_SIZES, type Row, type Section } from "./bench.
 import { num, ROOT } from "./measure.ts";
 import { catchUpSection } from "./sections/catch_up.ts";
 import { clusterSection } from "./sections/cluster.ts";
+import { tailOnlySection } from "./sections/tail_only.ts";
 import { correctnessSection } from "./sections/correctness.ts";
 import { formattingSection } from "./sections/formatting.ts";
 import { latencySection } from "./sections/latency.ts";
@@ -42,6 +43,7 @@ const SECTIONS: Section[] = [
   correctnessSection,
   scalingSection,
   receiverSection,
+  tailOnlySection,
   clusterSection,
 ];
 

@@ -1,0 +1,84 @@
+/**
+ * 10. The production host's cost in tail-only mode: capture handing a backlog over in extracts,
+ * into a drop directory and over HTTP to a receiving monitor (on loopback, plain HTTP: TLS adds
+ * a handshake per connection, not a cost per line). Only capture's own CPU and memory count: it
+ * copies bytes and checks identity, nothing more.
+ * @module
+ */
+import { join } from "node:path";
+import { freePort } from "../../tools/couch_server.ts";
+import { measure, num, program, repeat, show, spread, waitUntil, Watched } from "../measure.ts";
+import type { Bench, Section } from "../bench.ts";
+
+const SECTION = "10. The production host's cost (tail-only)";
+
+async function tailOnly(bench: Bench): Promise<void> {
+  console.error("10. tail-only cost");
+  const lines = bench.sizes.feed;
+  const log = await bench.simulatedLog(lines);
+  const empty = join(bench.work, "tail-empty.log");
+  await Deno.writeFile(empty, new Uint8Array(0));
+  const run = async (target: (drop: string) => string[], path: string) => {
+    const drop = await Deno.makeTempDir({ dir: bench.work, prefix: "tail-" });
+    // A source of its own each run: a receiver that holds this log already would skip it all.
+    const source = `tail-${crypto.randomUUID().slice(0, 8)}`;
+    const args = [
+      "-t",
+      "Tail_Only",
+      "--source",
+      source,
+      "--cache",
+      join(drop, ".c.json"),
+      "--once",
+    ];
+    const result = await measure(program("capture", [...args, ...target(drop), path]));
+    if (result.code !== 0) throw new Error(`capture -t failed: ${result.stderr.slice(-500)}`);
+    await Deno.remove(drop, { recursive: true });
+    return result;
+  };
+  const cost = async (name: string, target: (drop: string) => string[]) => {
+    const startup = await repeat(
+      bench.sizes.runs,
+      async () => (await run(target, empty)).cpuSeconds,
+    );
+    const runs = [];
+    for (let i = 0; i < bench.sizes.runs; i++) runs.push(await run(target, log));
+    const cpu = spread(runs.map((r) => ((r.cpuSeconds - startup.median) / lines) * 1e6));
+    bench.add(
+      SECTION,
+      `capture -t Tail_Only, ${num(lines)} backlog lines, ${name}`,
+      `${show(spread(runs.map((r) => lines / r.seconds)), 0, "lines/s")}; ${
+        num(cpu.median, 2)
+      } CPU-s per million lines (start-up, ${num(startup.median, 2)} CPU-s, left out); peak RSS ${
+        num(spread(runs.map((r) => r.maxRssMb)).median)
+      } MB`,
+      "Targets ≤ 0.2 CPU-s per million lines, peak RSS ≤ 64 MB",
+    );
+  };
+  await cost("into a drop directory", (drop) => ["--extract-dir", drop]);
+  const receiving = await Deno.makeTempDir({ dir: bench.work, prefix: "receiving-" });
+  const tokenFile = join(bench.work, "tail-token");
+  await Deno.writeTextFile(tokenFile, "bench-token\n", { mode: 0o600 });
+  const port = freePort();
+  const monitor = new Watched(program("monitor", [
+    ...["--couchdb", bench.freshDb(), "--year", bench.year, "--listen", `127.0.0.1:${port}`],
+    ...["--token-file", tokenFile, "--done", "delete", receiving],
+  ]));
+  try {
+    await waitUntil(
+      () => fetch(`http://127.0.0.1:${port}/`).then((r) => (r.body?.cancel(), true), () => false),
+      30_000,
+    );
+    await cost("over HTTP to a receiving monitor", () => [
+      ...["--ship-to", `http://127.0.0.1:${port}`, "--token-file", tokenFile],
+    ]);
+  } finally {
+    await monitor.stop();
+  }
+}
+
+/** The tail-only section: the rows it adds. */
+export const tailOnlySection: Section = {
+  name: "tail-only",
+  run: (bench) => bench.rowsOf(() => tailOnly(bench)),
+};
