@@ -296,12 +296,8 @@ async function handleExtractRequest(
   }
   if (position) return await answerPosition(url, options);
   if (manifest) return await storeManifest(request, url, options);
-  let name: string;
-  try {
-    name = decodeURIComponent(url.pathname.slice(prefix.length));
-  } catch {
-    return answer(400, { error: "bad_name", reason: "the name is not valid percent-encoding" });
-  }
+  const name = nameAfter(url, prefix);
+  if (name === null) return BAD_ENCODING();
   const range = name.includes("/") || name.includes("\\") || name.startsWith(".")
     ? null
     : parseExtractName(name);
@@ -359,6 +355,18 @@ async function handleExtractRequest(
 
 const MANIFESTS = `/${MANIFEST_FOLDER}/`;
 
+/** The name in the path after `prefix`, percent-decoded; `null` when it is not valid encoding. */
+function nameAfter(url: URL, prefix: string): string | null {
+  try {
+    return decodeURIComponent(url.pathname.slice(prefix.length));
+  } catch {
+    return null;
+  }
+}
+
+const BAD_ENCODING = () =>
+  answer(400, { error: "bad_name", reason: "the name is not valid percent-encoding" });
+
 /**
  * `PUT /manifests/SOURCE.json`: the manifest of a tail-only capture's log (`capture verify`), put
  * in the drop directory's `manifests/` folder for `monitor verify`; it replaces the one before.
@@ -368,21 +376,19 @@ async function storeManifest(
   url: URL,
   options: ReceiverOptions,
 ): Promise<Response> {
-  const name = decodeURIComponent(url.pathname.slice(MANIFESTS.length));
+  const name = nameAfter(url, MANIFESTS);
+  if (name === null) return BAD_ENCODING();
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.json$/.test(name)) {
     return answer(400, { error: "bad_name", reason: "not a manifest name (SOURCE.json)" });
   }
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_MANIFEST_BYTES) {
-    return answer(413, { error: "too_large", reason: `larger than ${MAX_MANIFEST_BYTES} bytes` });
-  }
+  const tooLarge = () =>
+    answer(413, { error: "too_large", reason: `larger than ${MAX_MANIFEST_BYTES} bytes` });
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_MANIFEST_BYTES) return tooLarge();
   // Read up to the limit only: a body sent without its length is not held whole.
   const body = new Uint8Array(MAX_MANIFEST_BYTES);
   let length = 0;
   for await (const chunk of request.body ?? []) {
-    if (length + chunk.length > MAX_MANIFEST_BYTES) {
-      return answer(413, { error: "too_large", reason: `larger than ${MAX_MANIFEST_BYTES} bytes` });
-    }
+    if (length + chunk.length > MAX_MANIFEST_BYTES) return tooLarge();
     body.set(chunk, length);
     length += chunk.length;
   }

@@ -104,6 +104,7 @@ Deno.test("the receiver keeps a manifest of a log in manifests/, and refuses wha
       ask("PUT", `/manifests/${name}`, JSON.stringify(body), token);
     assert.equal(await put("t.json", manifest, "wrong"), 401);
     assert.equal(await put("..%2Ft.json", manifest), 400, "a path");
+    assert.equal(await put("%E0%A4%A.json", manifest), 400, "not valid percent-encoding");
     assert.equal(await put("u.json", manifest), 400, "another source's name");
     assert.equal(await put("t.json", { version: 2 }), 400, "not a manifest");
     assert.equal(await put("t.json", { ...manifest, files: ["x".repeat(1 << 20)] }), 413);
