@@ -275,12 +275,13 @@ export async function verifyFiles(
     differenceCount: 0,
     complete: false,
   };
-  const generations = settings.since ? await applySince(files, settings) : undefined;
+  // One matcher for the whole check: it reads a file's first bytes once per stored file.
+  const matches = localMatcher(files);
+  const generations = settings.since ? await applySince(files, matches, settings) : undefined;
   const checked = files.filter((f) => f.inScope);
   report.files = checked.map((f) => f.coverage);
   report.skipped = files.filter((f) => !f.inScope).map((f) => f.coverage.name);
   const elsewhere = new Map<string, ElsewhereFile>();
-  const matches = localMatcher(files);
   const ranges = storedRanges(settings.db, settings.source, settings.mode, 1000, generations);
   for await (const range of ranges) {
     report.documents++;
@@ -326,11 +327,11 @@ export async function verifyFiles(
  */
 async function applySince(
   files: VerifiedFile[],
+  matches: (file: FileRef) => Promise<VerifiedFile | null>,
   settings: Pick<VerifySettings, "db" | "source" | "since">,
 ): Promise<number[]> {
   const since = settings.since!;
   const all = await storedGenerations(settings.db, settings.source);
-  const matches = localMatcher(files);
   const fileOf = new Map<number, VerifiedFile | null>();
   for (const generation of all) {
     const named = await generationFile(settings.db, settings.source, generation);
