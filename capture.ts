@@ -6,7 +6,7 @@
  */
 import { dirname, join } from "node:path";
 import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
-import { describeVerify, type LogPlace, parseSince, verifyLog } from "./lib/run/verify.ts";
+import { describeVerify, type LogPlace, verifyLog } from "./lib/run/verify.ts";
 import { MANIFEST_FOLDER, manifestName, manifestOf } from "./lib/run/verify_manifest.ts";
 import { ReceiverClient } from "./lib/sink/receiver_client.ts";
 import { writeFileAtomic } from "./lib/source/atomic.ts";
@@ -45,6 +45,7 @@ import {
   programOptions,
   statusListenChecks,
   verifyingClient,
+  verifySince,
 } from "./lib/cli/program.ts";
 import {
   cacheCheck,
@@ -151,12 +152,7 @@ async function verify(
   cachePath: string,
 ): Promise<number> {
   const rotated = o.rotated?.length ? o.rotated : undefined;
-  const since = o.since === undefined ? undefined : parseSince(o.since);
-  if (since === null) {
-    throw new UsageError(
-      `capture: --since ${o.since} is not a duration with its unit (6h, 2d), a generation (41) or GENERATION:OFFSET`,
-    );
-  }
+  const since = verifySince("capture", o.since);
   if (o.manifest || o.tailOnly) {
     return await handManifestOver(o, { path, rotated, source, cachePath });
   }

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { DONE_FOLDER, listExtracts, REJECTED_FOLDER } from "./lib/sink/extracts.ts";
-import { describeVerify, parseSince } from "./lib/run/verify.ts";
+import { describeVerify } from "./lib/run/verify.ts";
 import { MANIFEST_FOLDER, parseManifest, verifyManifest } from "./lib/run/verify_manifest.ts";
 import { printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
@@ -47,6 +47,7 @@ import {
   programOptions,
   statusListenChecks,
   verifyingClient,
+  verifySince,
 } from "./lib/cli/program.ts";
 import { startReceiver } from "./lib/run/receiver.ts";
 import { startStatusServer } from "./lib/cli/status.ts";
@@ -178,12 +179,7 @@ async function checkSetup(
  * CouchDB holds, and what the drop directory holds; exit 0 when complete.
  */
 async function verifyManifestOf(o: MonitorOptions, dir: string): Promise<number> {
-  const since = o.since === undefined ? undefined : parseSince(o.since);
-  if (since === null) {
-    throw new UsageError(
-      `monitor: --since ${o.since} is not a duration with its unit (6h, 2d), a generation (41) or GENERATION:OFFSET`,
-    );
-  }
+  const since = verifySince("monitor", o.since);
   const names = o.manifest ? [o.manifest] : await manifestsIn(dir);
   if (names.length === 0) {
     throw new UsageError(

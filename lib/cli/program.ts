@@ -39,6 +39,7 @@ import { CouchSink } from "../sink/couch_sink.ts";
 import { spysocketFormat } from "../format/line_format.ts";
 import { createLogger, type Logger, type LogLevel } from "../base/log.ts";
 import { setErrorFormat } from "./main.ts";
+import { parseSince, type VerifySince } from "../run/verify.ts";
 
 /** A program's name, option table, usage line and examples, for {@linkcode programOptions}. */
 export interface ProgramInfo<T extends readonly OptionSpec[]> {
@@ -138,8 +139,8 @@ export async function verifyingClient(
   program: string,
   options: SharedOptions,
 ): Promise<CouchClient> {
-  await (await checkingClient(program, options)).serverInfo();
-  return await clientFromSettings(
+  checkCouchUrl(program, options);
+  const db = await clientFromSettings(
     {
       ...options,
       retryForMs: Math.min(120_000, options.retryFor ?? Infinity),
@@ -147,6 +148,22 @@ export async function verifyingClient(
     },
     createLogger({ level: "error" }),
   );
+  // Asked once, not retried, within check's bound: a server that does not answer is said now.
+  const timeoutMs = Math.min(10_000, options.requestTimeoutMs);
+  await db.request("GET", "", undefined, { server: true, retry: false, timeoutMs });
+  return db;
+}
+
+/** `--since WHEN` of `verify`, read; a usage error naming the forms it takes. */
+export function verifySince(program: string, text: string | undefined): VerifySince | undefined {
+  if (text === undefined) return undefined;
+  const since = parseSince(text);
+  if (since === null) {
+    throw new UsageError(
+      `${program}: --since ${text} is not a duration with its unit (6h, 2d), a generation (41) or GENERATION:OFFSET`,
+    );
+  }
+  return since;
 }
 
 /** The CouchDB URL of the options, or a usage error saying what is wrong with it. */
