@@ -209,7 +209,8 @@ export class BatchStore {
         doc = made;
       } catch (error) {
         // A cluster that held a multipart PUT past its bound (a node went down): the document goes
-        // again as JSON. Had the first landed after all, the second meets a conflict below.
+        // again as JSON. Had the first landed after all, the look at what is stored at the top of
+        // the loop finds it (or the JSON PUT meets a conflict, resolved below).
         if (!way.multipart || way.boundMs === undefined || !(error instanceof CouchUnavailable)) {
           throw error;
         }
