@@ -45,7 +45,8 @@ export function importsOf(text: string): string[] {
   return [...code.matchAll(/(?:import|export)\s[^;]*?from\s+"([^"]+)"/g)].map((m) => m[1]);
 }
 
-async function* modules(folder: string): AsyncGenerator<string> {
+/** The TypeScript modules below `folder`, depth first. */
+export async function* modules(folder: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(folder)) {
     const path = join(folder, entry.name);
     if (entry.isDirectory) yield* modules(path);

@@ -15,8 +15,9 @@
  * ```
  * @module
  */
-import { join, relative } from "node:path";
+import { relative } from "node:path";
 import { parseArgs } from "node:util";
+import { modules } from "./layers.ts";
 
 /** A top-level class or function, and how many lines it spans. */
 export interface Declaration {
@@ -51,14 +52,6 @@ export function declarations(text: string): Declaration[] {
     }
   });
   return found;
-}
-
-async function* modules(dir: string): AsyncGenerator<string> {
-  for await (const entry of Deno.readDir(dir)) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory) yield* modules(path);
-    else if (entry.name.endsWith(".ts")) yield path;
-  }
 }
 
 if (import.meta.main) {
