@@ -119,28 +119,7 @@ export class ByteWriter {
   /** A safe integer in decimal, as `String(n)` gives it. */
   int(n: number): void {
     this.reserve(17);
-    const buffer = this.#buffer;
-    let at = this.length;
-    if (n < 0) {
-      buffer[at++] = 45;
-      n = -n;
-    }
-    at += decimalDigits(n);
-    this.length = at;
-    // Small integers, the usual case, divide in 32-bit integer arithmetic.
-    if (n < 0x80000000) {
-      do {
-        const next = (n / 10) | 0;
-        buffer[--at] = 48 + (n - next * 10);
-        n = next;
-      } while (n > 0);
-      return;
-    }
-    do {
-      const next = Math.floor(n / 10);
-      buffer[--at] = 48 + (n - next * 10);
-      n = next;
-    } while (n > 0);
+    this.length = putInt(this.#buffer, this.length, n);
   }
 
   /** A non-negative safe integer in at least `width` digits, zeros in front. */
@@ -153,9 +132,98 @@ export class ByteWriter {
   /** `n` (0–99) as two digits. */
   twoDigits(n: number): void {
     this.reserve(2);
-    this.#buffer[this.length++] = 48 + Math.floor(n / 10);
-    this.#buffer[this.length++] = 48 + (n % 10);
+    this.length = putTwoDigits(this.#buffer, this.length, n);
   }
+
+  /**
+   * Room for `n` more bytes, for a writer of many small pieces that keeps its own position: the
+   * buffer, to be written from `length` on (with {@linkcode putInt}, {@linkcode putBytes}, …),
+   * then `length` set past what was written. Valid until the next call that writes.
+   */
+  room(n: number): Uint8Array {
+    this.reserve(n);
+    return this.#buffer;
+  }
+}
+
+/**
+ * A safe integer in decimal, as `String(n)` gives it, into `buffer` at `at`: where it ends. The
+ * buffer must have room for 17 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { putInt } from "./bytes.ts";
+ * const buffer = new Uint8Array(20);
+ * const end = putInt(buffer, 1, -1234);
+ * assert.equal(new TextDecoder().decode(buffer.subarray(1, end)), "-1234");
+ * ```
+ */
+export function putInt(buffer: Uint8Array, at: number, n: number): number {
+  if (n < 0) {
+    buffer[at++] = 45;
+    n = -n;
+  }
+  at += decimalDigits(n);
+  const end = at;
+  // Small integers, the usual case, divide in 32-bit integer arithmetic.
+  if (n < 0x80000000) {
+    do {
+      const next = (n / 10) | 0;
+      buffer[--at] = 48 + (n - next * 10);
+      n = next;
+    } while (n > 0);
+    return end;
+  }
+  do {
+    const next = Math.floor(n / 10);
+    buffer[--at] = 48 + (n - next * 10);
+    n = next;
+  } while (n > 0);
+  return end;
+}
+
+/**
+ * `n` (0–99) as two digits into `buffer` at `at`: where they end.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { putTwoDigits } from "./bytes.ts";
+ * const buffer = new Uint8Array(2);
+ * assert.equal(putTwoDigits(buffer, 0, 7), 2);
+ * assert.deepEqual([...buffer], [48, 55]);
+ * ```
+ */
+export function putTwoDigits(buffer: Uint8Array, at: number, n: number): number {
+  const tens = (n / 10) | 0;
+  buffer[at] = 48 + tens;
+  buffer[at + 1] = 48 + (n - tens * 10);
+  return at + 2;
+}
+
+/**
+ * `bytes[from, to)` copied into `buffer` at `at`: where the copy ends. For short fields, where a
+ * loop beats making a subarray for `set`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { putBytes } from "./bytes.ts";
+ * const buffer = new Uint8Array(4);
+ * assert.equal(putBytes(buffer, 1, new Uint8Array([7, 8, 9]), 1, 3), 3);
+ * assert.deepEqual([...buffer], [0, 8, 9, 0]);
+ * ```
+ */
+export function putBytes(
+  buffer: Uint8Array,
+  at: number,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  for (let i = from; i < to; i++) buffer[at++] = bytes[i];
+  return at;
 }
 
 /** How many digits a non-negative integer has. */

@@ -13,16 +13,8 @@
  * ```
  * @module
  */
-import type { ByteWriter } from "../base/bytes.ts";
-import {
-  type ScannedReport,
-  writeCrossingTime,
-  writeDate,
-  writeLat,
-  writeLon,
-  writeTime,
-  writeVehicle,
-} from "../parse/spysocket.ts";
+import { asciiBytes, type ByteWriter, putBytes, putInt, putTwoDigits } from "../base/bytes.ts";
+import type { ScannedReport } from "../parse/spysocket.ts";
 
 /** The two column sets. */
 export type ColumnSet = "classic" | "full";
@@ -67,11 +59,35 @@ export function csvHeader(columns: ColumnSet): string {
 }
 
 const COMMA = 44;
+const V = 86, I = 73;
+const KIND = {
+  location: asciiBytes("location"),
+  arrival: asciiBytes("arrival"),
+  dwell: asciiBytes("dwell"),
+};
+const DGPS = { On: asciiBytes("On"), Off: asciiBytes("Off") };
+// A row's bytes beyond the three fields copied from the line: dates, times, numbers, flags, commas.
+const ROW_ROOM = 320;
 
-/** A number, or an empty field for NaN. */
-function optional(out: ByteWriter, n: number): void {
-  out.byte(COMMA);
-  if (!Number.isNaN(n)) out.int(n);
+/** `,` and a number, or only `,` for NaN, into `buffer` at `at`: where it ends. */
+function putOptional(buffer: Uint8Array, at: number, n: number): number {
+  buffer[at++] = COMMA;
+  return Number.isNaN(n) ? at : putInt(buffer, at, n);
+}
+
+/** A scanned coordinate into `buffer` at `at`, its point in place: where it ends. */
+function putCoordinate(
+  buffer: Uint8Array,
+  at: number,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  point: number,
+): number {
+  if (point < 0) return putBytes(buffer, at, bytes, from, to);
+  at = putBytes(buffer, at, bytes, from, point);
+  buffer[at++] = 46;
+  return putBytes(buffer, at, bytes, point, to);
 }
 
 /**
@@ -99,41 +115,53 @@ function optional(out: ByteWriter, n: number): void {
  * ```
  */
 export function writeCsvRow(out: ByteWriter, s: ScannedReport, columns: ColumnSet): void {
+  // Written into the buffer directly, with one check for room: this runs once per line.
+  const b = s.bytes;
+  const buffer = out.room(
+    ROW_ROOM + (s.vehicleTo - s.vehicleFrom) + (s.latTo - s.latFrom) + (s.lonTo - s.lonFrom),
+  );
+  let at = putInt(buffer, out.length, s.year);
+  buffer[at++] = 45;
+  at = putTwoDigits(buffer, at, s.month);
+  buffer[at++] = 45;
+  at = putTwoDigits(buffer, at, s.day);
+  buffer[at++] = COMMA;
+  at = putBytes(buffer, at, b, s.time, s.time + 8);
+  buffer[at++] = COMMA;
+  at = putBytes(buffer, at, b, s.vehicleFrom, s.vehicleTo);
+  buffer[at++] = COMMA;
+  at = putCoordinate(buffer, at, b, s.latFrom, s.latTo, s.latPoint);
+  buffer[at++] = COMMA;
+  at = putCoordinate(buffer, at, b, s.lonFrom, s.lonTo, s.lonPoint);
+  buffer[at++] = COMMA;
+  buffer[at++] = s.locationValid === "V" ? V : I;
+  buffer[at++] = COMMA;
+  at = putInt(buffer, at, s.adherence);
+  buffer[at++] = COMMA;
+  buffer[at++] = s.adherenceValid === "V" ? V : I;
   const crossing = s.kind !== "location";
-  writeDate(out, s);
-  out.byte(COMMA);
-  writeTime(out, s);
-  out.byte(COMMA);
-  writeVehicle(out, s);
-  out.byte(COMMA);
-  writeLat(out, s);
-  out.byte(COMMA);
-  writeLon(out, s);
-  out.byte(COMMA);
-  out.ascii(s.locationValid);
-  out.byte(COMMA);
-  out.int(s.adherence);
-  out.byte(COMMA);
-  out.ascii(s.adherenceValid);
-  optional(out, crossing ? s.route : NaN);
-  optional(out, crossing ? s.direction : NaN);
-  optional(out, crossing ? s.stop : NaN);
+  at = putOptional(buffer, at, crossing ? s.route : NaN);
+  at = putOptional(buffer, at, crossing ? s.direction : NaN);
+  at = putOptional(buffer, at, crossing ? s.stop : NaN);
   if (columns === "full") {
-    out.byte(COMMA);
-    out.ascii(s.kind);
-    out.byte(COMMA);
-    out.int(s.odometer);
-    out.byte(COMMA);
-    out.ascii(s.odometerValid);
-    out.byte(COMMA);
-    out.ascii(s.dgps);
-    optional(out, s.fom);
-    out.byte(COMMA);
-    if (crossing) writeCrossingTime(out, s);
-    optional(out, s.dwell);
-    optional(out, crossing ? s.timepoint : NaN);
-    optional(out, crossing ? s.service : NaN);
-    optional(out, crossing ? s.block : NaN);
+    buffer[at++] = COMMA;
+    const kind = KIND[s.kind];
+    at = putBytes(buffer, at, kind, 0, kind.length);
+    buffer[at++] = COMMA;
+    at = putInt(buffer, at, s.odometer);
+    buffer[at++] = COMMA;
+    buffer[at++] = s.odometerValid === "V" ? V : I;
+    buffer[at++] = COMMA;
+    const dgps = DGPS[s.dgps];
+    at = putBytes(buffer, at, dgps, 0, dgps.length);
+    at = putOptional(buffer, at, s.fom);
+    buffer[at++] = COMMA;
+    if (crossing) at = putBytes(buffer, at, b, s.crossingTime, s.crossingTime + 8);
+    at = putOptional(buffer, at, s.dwell);
+    at = putOptional(buffer, at, crossing ? s.timepoint : NaN);
+    at = putOptional(buffer, at, crossing ? s.service : NaN);
+    at = putOptional(buffer, at, crossing ? s.block : NaN);
   }
-  out.byte(10);
+  buffer[at++] = 10;
+  out.length = at;
 }

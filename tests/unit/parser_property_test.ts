@@ -11,7 +11,10 @@ import {
   parseBytes,
   parseLine,
   type Report,
+  scanInOnePass,
+  type ScannedReport,
   scanReport,
+  scanReportByTokens,
   yearResolver,
 } from "../../lib/parse/spysocket.ts";
 import { linesOf } from "../helpers.ts";
@@ -150,6 +153,48 @@ Deno.test("property: a valid line with one token corrupted is rejected, not thro
       },
     ),
     { numRuns: 3000 },
+  );
+});
+
+/** A scanned report's fields, without the bytes they point into. */
+const fieldsOf = (s: ScannedReport) => ({ ...s, bytes: null });
+
+/** A valid line with a run of bytes deleted, inserted or replaced, by bytes that lines are made of. */
+const editedLine = fc.tuple(
+  validLine,
+  fc.nat(),
+  fc.integer({ min: 1, max: 16 }),
+  fc.constantFrom("delete", "insert", "replace"),
+  fc.constantFrom(..." \t-./0179[]:VxIMT_LD"),
+).map(([{ line }, at, run, edit, c]) => {
+  const i = at % (line.length + 1);
+  const keep = edit === "insert" ? i : i + run;
+  return line.slice(0, i) + (edit === "delete" ? "" : c.repeat(run)) + line.slice(keep);
+});
+
+Deno.test("property: the one pass accepts every valid line, with the fields of the token scanner", () => {
+  fc.assert(
+    fc.property(validLine, ({ line }) => {
+      const bytes = new TextEncoder().encode(line.replace(/\r$/, ""));
+      const fast = newScannedReport(), reference = newScannedReport();
+      assert.ok(scanInOnePass(bytes, 0, bytes.length, years, fast), line);
+      assert.equal(scanReportByTokens(bytes, 0, bytes.length, years, reference), null);
+      assert.deepEqual(fieldsOf(fast), fieldsOf(reference));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("property: what the one pass accepts of an edited line, the token scanner accepts alike", () => {
+  fc.assert(
+    fc.property(editedLine, (line) => {
+      const bytes = new TextEncoder().encode(line);
+      const fast = newScannedReport(), reference = newScannedReport();
+      if (!scanInOnePass(bytes, 0, bytes.length, years, fast)) return;
+      assert.equal(scanReportByTokens(bytes, 0, bytes.length, years, reference), null, line);
+      assert.deepEqual(fieldsOf(fast), fieldsOf(reference), line);
+    }),
+    { numRuns: 20000 },
   );
 });
 
