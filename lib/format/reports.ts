@@ -26,8 +26,9 @@ import { type ColumnSet, writeCsvRow } from "./csv.ts";
 import type { OversizedLine } from "../source/lines.ts";
 import {
   newScannedReport,
+  scanInOnePass,
   type ScannedReport,
-  scanReport,
+  scanReportByTokens,
   writeCoordinate,
   writeCrossingTime,
   writeDate,
@@ -88,9 +89,14 @@ function forEachScanned(
 ): void {
   let start = 0;
   while (start < bytes.length) {
-    const newline = bytes.indexOf(10, start);
-    const next = newline < 0 ? bytes.length : newline + 1;
-    const reason = scanReport(bytes, start, next, years, scanned);
+    // The one pass finds the line's end as it goes; a line it leaves is cut at its `\n` first.
+    let next = scanInOnePass(bytes, start, bytes.length, years, scanned);
+    let reason: string | null = null;
+    if (next < 0) {
+      const newline = bytes.indexOf(10, start);
+      next = newline < 0 ? bytes.length : newline + 1;
+      reason = scanReportByTokens(bytes, start, next, years, scanned);
+    }
     if (reason !== "blank") fn(start, next, reason);
     start = next;
   }

@@ -402,10 +402,7 @@ export function scanReport(
   years: YearResolver,
   into: ScannedReport,
 ): string | null {
-  let e = end;
-  if (e > start && bytes[e - 1] === 10) e--;
-  if (e > start && bytes[e - 1] === 13) e--;
-  if (scanInOnePass(bytes, start, e, years, into)) return null;
+  if (scanInOnePass(bytes, start, end, years, into) === end) return null;
   return scanReportByTokens(bytes, start, end, years, into);
 }
 
@@ -439,16 +436,18 @@ function skipBlanks(b: Uint8Array, p: number, e: number): number {
   return p;
 }
 
-/** Whether a token ends at `p`: the line's end, or a space or tab. */
+/** Whether a token ends at `p`: a space or tab, the line end (`\n`, `\r`), or the end of the data. */
 function endsToken(b: Uint8Array, p: number, e: number): boolean {
-  return p === e || b[p] === 32 || b[p] === 9;
+  if (p === e) return true;
+  const c = b[p];
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
 /** The end of the token at `p`. */
 function tokenEnd(b: Uint8Array, p: number, e: number): number {
   while (p < e) {
     const c = b[p];
-    if (c === 32 || c === 9) break;
+    if (c === 32 || c === 9 || c === 10 || c === 13) break;
     p++;
   }
   return p;
@@ -520,9 +519,10 @@ function decimalEnd(b: Uint8Array, p: number, e: number): number {
 }
 
 /**
- * A plain report in `bytes[start, e)` (`e` before the line end), scanned into `into` in one pass;
- * false leaves the line to {@linkcode scanReportByTokens}, which accepts what this accepts, with
- * the same fields. Exported for the tests that hold the two to each other.
+ * A plain report in the line at `start` of `bytes[…, end)`, scanned into `into` in one pass that
+ * also finds the line's end: where the next line starts (after its `\n` or `\r\n`, or `end` for
+ * an unterminated last line). -1 leaves the line to {@linkcode scanReportByTokens}, which accepts
+ * what this accepts, with the same fields. Exported for the tests that hold the two to each other.
  *
  * @example
  * ```ts
@@ -532,7 +532,7 @@ function decimalEnd(b: Uint8Array, p: number, e: number): number {
  *   "07:04:42 02/15 V.1.2233 H.0.0 MT_LOCATION Lat/Lon:370620935/-763413842 [Valid] Adher:-1 [Valid] Odom:2668 [Valid] DGPS:On",
  * );
  * const scanned = newScannedReport();
- * assert.ok(scanInOnePass(bytes, 0, bytes.length, yearResolver({ year: 2012 }), scanned));
+ * assert.equal(scanInOnePass(bytes, 0, bytes.length, yearResolver({ year: 2012 }), scanned), bytes.length);
  * assert.equal(scanned.adherence, -1);
  * ```
  */
@@ -542,101 +542,108 @@ export function scanInOnePass(
   e: number,
   years: YearResolver,
   into: ScannedReport,
-): boolean {
+): number {
   let p = skipBlanks(b, start, e);
   const time = p;
-  if (p + 8 >= e || !isClockTime(b, p) || !endsToken(b, p + 8, e)) return false;
+  if (p + 8 >= e || !isClockTime(b, p) || !endsToken(b, p + 8, e)) return -1;
   p = skipBlanks(b, p + 8, e);
-  if (p + 5 >= e || b[p + 2] !== 47 || !endsToken(b, p + 5, e)) return false;
+  if (p + 5 >= e || b[p + 2] !== 47 || !endsToken(b, p + 5, e)) return -1;
   const month = twoDigits(b, p), day = twoDigits(b, p + 3);
-  if (month < 0 || day < 0) return false;
+  if (month < 0 || day < 0) return -1;
   const year = years(month, day);
-  if (year === null) return false;
+  if (year === null) return -1;
 
   // The vehicle, `V.<n>.<id>`.
   const vehicleFrom = skipBlanks(b, p + 5, e);
-  if (vehicleFrom + 5 > e || b[vehicleFrom] !== 86 || b[vehicleFrom + 1] !== 46) return false;
+  if (vehicleFrom + 5 > e || b[vehicleFrom] !== 86 || b[vehicleFrom + 1] !== 46) return -1;
   let dot = -1;
   for (p = vehicleFrom + 2; p < e; p++) {
     const c = b[p];
     if (c === 32 || c === 9) break;
     if (c === 46 && dot < 0 && p > vehicleFrom + 2) dot = p;
-    else if (c < 48 || c > 57) return false;
+    else if (c < 48 || c > 57) return -1;
   }
   const vehicleTo = p;
-  if (dot < 0 || dot === vehicleTo - 1 || vehicleTo - vehicleFrom < 5) return false;
+  if (dot < 0 || dot === vehicleTo - 1 || vehicleTo - vehicleFrom < 5) return -1;
 
   // A token the reports do not use (`H.0.0`), then the record type.
   p = skipBlanks(b, vehicleTo, e);
-  if (p === e) return false;
+  if (p === e) return -1;
   p = skipBlanks(b, tokenEnd(b, p, e), e);
   let kind: ReportKind = "location";
   let crossingTime = -1, dwell = NaN;
   let next = wholeWord(b, p, e, MT_LOCATION);
   if (next < 0) {
     p = wholeWord(b, p, e, MT_TIMEPOINTCROSSING);
-    if (p < 0) return false;
+    if (p < 0) return -1;
     p = skipBlanks(b, p, e);
     if (
       !wordAt(b, p, e, TIME_LABEL) || p + 13 > e || !isClockTime(b, p + 5) ||
       !endsToken(b, p + 13, e)
-    ) return false;
+    ) return -1;
     crossingTime = p + 5;
     p = skipBlanks(b, p + 13, e);
     next = wholeWord(b, p, e, ARRIVAL);
     if (next >= 0) kind = "arrival";
     else {
       next = labelledToken(b, p, e, DWELL_LABEL);
-      if (next < 0) return false;
+      if (next < 0) return -1;
       kind = "dwell";
       dwell = value;
     }
     for (let k = 0; k < 6; k++) {
       next = labelledToken(b, skipBlanks(b, next, e), e, CROSSING_LABEL_BYTES[k]);
-      if (next < 0) return false;
+      if (next < 0) return -1;
       crossing[k] = value;
     }
   }
 
   // The location group, as in scanReportByTokens.
   p = skipBlanks(b, next, e);
-  if (!wordAt(b, p, e, LAT_LON_LABEL)) return false;
+  if (!wordAt(b, p, e, LAT_LON_LABEL)) return -1;
   // `<lat>/<lon>`, each a decimal, scaled by position unless it has its own point (SPEC §1.1).
   const from = p + 8, slash = decimalEnd(b, from, e);
-  if (slash < 0 || slash === e || b[slash] !== 47 || slash - from <= 2) return false;
+  if (slash < 0 || slash === e || b[slash] !== 47 || slash - from <= 2) return -1;
   const latPoint = value >= 0 ? -1 : from + 2;
   const to = decimalEnd(b, slash + 1, e);
-  if (to < 0 || !endsToken(b, to, e) || to - slash - 1 <= 3) return false;
+  if (to < 0 || !endsToken(b, to, e) || to - slash - 1 <= 3) return -1;
   const lonPoint = value >= 0 ? -1 : slash + 4;
   p = flagToken(b, skipBlanks(b, to, e), e);
-  if (p < 0) return false;
+  if (p < 0) return -1;
   const locationValid = flag;
   p = labelledToken(b, skipBlanks(b, p, e), e, ADHER_LABEL);
-  if (p < 0) return false;
+  if (p < 0) return -1;
   const adherence = value;
   p = flagToken(b, skipBlanks(b, p, e), e);
-  if (p < 0) return false;
+  if (p < 0) return -1;
   const adherenceValid = flag;
   p = labelledToken(b, skipBlanks(b, p, e), e, ODOM_LABEL);
-  if (p < 0) return false;
+  if (p < 0) return -1;
   const odometer = value;
   p = flagToken(b, skipBlanks(b, p, e), e);
-  if (p < 0) return false;
+  if (p < 0) return -1;
   const odometerValid = flag;
   p = skipBlanks(b, p, e);
   let dgps: "On" | "Off" = "On";
   next = wholeWord(b, p, e, DGPS_ON);
   if (next < 0) {
     next = wholeWord(b, p, e, DGPS_OFF);
-    if (next < 0) return false;
+    if (next < 0) return -1;
     dgps = "Off";
   }
   p = skipBlanks(b, next, e);
   let fom = NaN;
-  if (p < e) {
+  if (p < e && b[p] !== 10 && b[p] !== 13) {
     p = labelledToken(b, p, e, FOM_LABEL);
-    if (p < 0 || skipBlanks(b, p, e) !== e) return false;
+    if (p < 0) return -1;
     fom = value;
+    p = skipBlanks(b, p, e);
+  }
+  // The line's end. A `\r` elsewhere is a byte of a token, which the token scanner judges.
+  if (p < e) {
+    if (b[p] === 13) p++;
+    if (p === e || b[p] !== 10) return -1;
+    p++;
   }
 
   into.bytes = b;
@@ -668,7 +675,7 @@ export function scanInOnePass(
   into.stop = crossing[3];
   into.service = crossing[4];
   into.block = crossing[5];
-  return true;
+  return p;
 }
 
 /**

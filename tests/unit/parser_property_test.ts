@@ -159,26 +159,34 @@ Deno.test("property: a valid line with one token corrupted is rejected, not thro
 /** A scanned report's fields, without the bytes they point into. */
 const fieldsOf = (s: ScannedReport) => ({ ...s, bytes: null });
 
-/** A valid line with a run of bytes deleted, inserted or replaced, by bytes that lines are made of. */
-const editedLine = fc.tuple(
-  validLine,
+/**
+ * A run of bytes deleted, inserted or replaced, by bytes that lines are made of; or a blank and a
+ * run inserted, a token more.
+ */
+const edit = fc.tuple(
   fc.nat(),
   fc.integer({ min: 1, max: 16 }),
-  fc.constantFrom("delete", "insert", "replace"),
-  fc.constantFrom(..." \t-./0179[]:VxIMT_LD"),
-).map(([{ line }, at, run, edit, c]) => {
+  fc.constantFrom("delete", "insert", "replace", "token"),
+  fc.constantFrom(..." \t\r\n-./0179[]:VxIMT_LD"),
+).map(([at, run, kind, c]) => (line: string) => {
   const i = at % (line.length + 1);
-  const keep = edit === "insert" ? i : i + run;
-  return line.slice(0, i) + (edit === "delete" ? "" : c.repeat(run)) + line.slice(keep);
+  const keep = kind === "insert" || kind === "token" ? i : i + run;
+  const added = kind === "delete" ? "" : kind === "token" ? " " + c.repeat(run) : c.repeat(run);
+  return line.slice(0, i) + added + line.slice(keep);
 });
+
+/** A valid line with one or two edits. */
+const editedLine = fc.tuple(validLine, fc.array(edit, { minLength: 1, maxLength: 2 }))
+  .map(([{ line }, edits]) => edits.reduce((text, apply) => apply(text), line));
 
 Deno.test("property: the one pass accepts every valid line, with the fields of the token scanner", () => {
   fc.assert(
     fc.property(validLine, ({ line }) => {
-      const bytes = new TextEncoder().encode(line.replace(/\r$/, ""));
+      const bytes = new TextEncoder().encode(line + "\nthe next line\n");
+      const end = line.length + 1;
       const fast = newScannedReport(), reference = newScannedReport();
-      assert.ok(scanInOnePass(bytes, 0, bytes.length, years, fast), line);
-      assert.equal(scanReportByTokens(bytes, 0, bytes.length, years, reference), null);
+      assert.equal(scanInOnePass(bytes, 0, bytes.length, years, fast), end, line);
+      assert.equal(scanReportByTokens(bytes, 0, end, years, reference), null);
       assert.deepEqual(fieldsOf(fast), fieldsOf(reference));
     }),
     { numRuns: 3000 },
@@ -187,14 +195,17 @@ Deno.test("property: the one pass accepts every valid line, with the fields of t
 
 Deno.test("property: what the one pass accepts of an edited line, the token scanner accepts alike", () => {
   fc.assert(
-    fc.property(editedLine, (line) => {
-      const bytes = new TextEncoder().encode(line);
+    fc.property(editedLine, fc.boolean(), (line, terminated) => {
+      const bytes = new TextEncoder().encode(line + (terminated ? "\n07:04:42 02/15\n" : ""));
       const fast = newScannedReport(), reference = newScannedReport();
-      if (!scanInOnePass(bytes, 0, bytes.length, years, fast)) return;
-      assert.equal(scanReportByTokens(bytes, 0, bytes.length, years, reference), null, line);
+      const next = scanInOnePass(bytes, 0, bytes.length, years, fast);
+      if (next < 0) return;
+      const newline = bytes.indexOf(10);
+      assert.equal(next, newline < 0 ? bytes.length : newline + 1, "the line's end");
+      assert.equal(scanReportByTokens(bytes, 0, next, years, reference), null, line);
       assert.deepEqual(fieldsOf(fast), fieldsOf(reference), line);
     }),
-    { numRuns: 20000 },
+    { numRuns: 50000 },
   );
 });
 
