@@ -122,6 +122,12 @@ const PROGRESS_EVERY_MS = 10_000;
 /** How often `bytes_behind` and the age of the oldest unacknowledged line are taken again. */
 const BEHIND_EVERY_MS = 2_000;
 const GATHER_POLL_MS = 100;
+/**
+ * A read this long means a backlog: the folder's events are not needed until the capture has
+ * caught up (it reads on regardless), and each one costs the runtime's watcher thread some fifty
+ * system calls, a cache file saved in the log's folder raising four per batch.
+ */
+const BACKLOG_READ_BYTES = 256 << 10;
 
 /**
  * Runs the capture until `signal` aborts (or, with `once`, until everything now in the log is
@@ -240,6 +246,9 @@ class Capture {
       if (signal.aborted && !finishing) break;
       const read = await tailer.read();
       if (read) {
+        if (read.item.kind === "lines" && read.item.bytes.length >= BACKLOG_READ_BYTES) {
+          tailer.pauseWatch();
+        }
         if (!await batcher.add(read)) break;
         await this.#reportProgress();
         continue;
