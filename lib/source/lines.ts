@@ -204,7 +204,11 @@ export class LineScanner {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    const n = await this.#reader.read(this.#buffer.subarray(this.#end));
+    const reader = this.#reader;
+    // A plain file is read synchronously, as `log_file.ts` says why; a decompression is a stream.
+    const n = reader instanceof Deno.FsFile
+      ? reader.readSync(this.#buffer.subarray(this.#end))
+      : await reader.read(this.#buffer.subarray(this.#end));
     if (n === null || n === 0) return false;
     this.#end += n;
     return true;
