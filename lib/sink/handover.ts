@@ -123,7 +123,8 @@ export function extractSink(options: HandoverOptions): BatchSink {
         if (written) knownPending += bytes.length;
         else log.debug(`${name} is in ${options.extractDir} already (an earlier run extracted it)`);
       }
-      await receiver?.put(name, bytes.slice());
+      // Sent from the batch's own bytes, which stay until it is stored (receiver_client.ts says why).
+      await receiver?.put(name, bytes);
       return { generation: batch.generation, end: batch.end };
     },
   };

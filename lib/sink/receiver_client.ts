@@ -69,7 +69,7 @@ export class ReceiverClient {
   }
 
   /** Puts one extract; resolves once the receiver holds it. */
-  async put(name: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
+  async put(name: string, body: Uint8Array): Promise<void> {
     const path = `/extracts/${encodeURIComponent(name)}`;
     const { status, text } = await this.#ask({ method: "PUT", path, what: name, body });
     if (status === 404) {
@@ -78,7 +78,7 @@ export class ReceiverClient {
   }
 
   /** Puts the manifest of a log (`capture verify`, tail-only); it replaces the one before. */
-  async putManifest(name: string, body: Uint8Array<ArrayBuffer>): Promise<void> {
+  async putManifest(name: string, body: Uint8Array): Promise<void> {
     const path = `/manifests/${encodeURIComponent(name)}`;
     const { status, text } = await this.#ask({ method: "PUT", path, what: name, body });
     if (status === 404) {
@@ -157,10 +157,15 @@ export class ReceiverClient {
   ): Promise<{ status: number; text: string }> {
     const options = this.#options;
     const url = `${options.shipTo.replace(/\/+$/, "")}${path}`;
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${options.token ?? ""}`,
+      "Content-Type": "text/plain",
+    };
+    if (body) headers["Content-Length"] = String(body.length);
     const response = await fetch(url, {
       method,
-      body,
-      headers: { Authorization: `Bearer ${options.token ?? ""}`, "Content-Type": "text/plain" },
+      body: body && bodyStream(body),
+      headers,
       signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       client: options.httpClient,
     });
@@ -184,7 +189,26 @@ interface ReceiverRequest {
   method: "PUT" | "GET";
   path: string;
   what: string;
-  body?: Uint8Array<ArrayBuffer>;
+  body?: Uint8Array;
+}
+
+const BODY_CHUNK_BYTES = 64 << 10;
+
+/**
+ * A request body read from `bytes` in place, a view at a time. fetch copies a whole-bytes body when
+ * it is called, and those copies, 1 MiB an extract, were garbage the collector counts outside its
+ * heap and frees only some 64 MB late: capture's peak RSS over HTTP was 90–140 MB, against 62 MB
+ * into a drop directory. `bytes` must stay as they are until the answer comes.
+ */
+function bodyStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.subarray(at, at + BODY_CHUNK_BYTES));
+      at += BODY_CHUNK_BYTES;
+    },
+  });
 }
 
 /** An answer that may pass (5xx, 429): its status and first words. */
