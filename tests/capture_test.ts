@@ -102,6 +102,38 @@ test("--once on a fixture stores the reference rows and exits 0", async () => {
   assert.equal((await feedDocs(db)).length, 1, "a second --once stores nothing new");
 });
 
+test("catching up, the cache file is written about once a second, not once a batch, and names the end", async () => {
+  await using dir = await tempDir();
+  const log = `${dir.path}/spysocket.log`;
+  const cacheDir = `${dir.path}/cache`;
+  await Deno.mkdir(cacheDir);
+  const db = freshDb("commits");
+  await append(log, lines(500));
+  // Every write of the cache file renames a new file onto it: the folder's events count them. A
+  // last file, written after capture stops, marks the end of its events (they come in order).
+  const watcher = Deno.watchFs(cacheDir);
+  const writes = (async () => {
+    let count = 0;
+    for await (const event of watcher) {
+      if (event.paths.some((p) => p.endsWith("/end"))) break;
+      if (event.kind !== "access" && event.paths.some((p) => p.endsWith("/cache.json"))) count++;
+    }
+    return count;
+  })();
+  const args = captureArgs(db, dir.path, "--once", "--batch-lines", "10", log)
+    .map((arg) => arg === `${dir.path}/cache.json` ? `${cacheDir}/cache.json` : arg);
+  const result = await run("capture", args);
+  assert.equal(result.code, 0, result.stderr);
+  await Deno.writeTextFile(`${cacheDir}/end`, "");
+  const count = await writes;
+  watcher.close();
+  assert.equal((await feedDocs(db)).length, 50);
+  assert.ok(count < 25, `${count} events of the cache file for 50 batches`);
+  const cache = JSON.parse(await Deno.readTextFile(`${cacheDir}/cache.json`));
+  assert.equal(cache.offset, (await Deno.stat(log)).size);
+  await assertFeedOnce(db, await Deno.readFile(log));
+});
+
 test("rotation by rename while running: the old file is drained, the new one is generation 1", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;

@@ -128,6 +128,14 @@ const GATHER_POLL_MS = 100;
  * system calls, a cache file saved in the log's folder raising four per batch.
  */
 const BACKLOG_READ_BYTES = 256 << 10;
+/**
+ * While batches follow one another (a catch-up), the cache file is written at most this often, and
+ * again whenever the capture waits or stops, or a batch is of another generation: each write is a
+ * file and a folder fsync'd, 200 of them a million lines. It is a hint (CouchDB is the truth), and
+ * a capture killed between two writes meets, on its next start, conflicts for the batches after the
+ * last, resolved by reading what CouchDB holds.
+ */
+const COMMIT_EVERY_MS = 1000;
 
 /**
  * Runs the capture until `signal` aborts (or, with `once`, until everything now in the log is
@@ -158,6 +166,11 @@ class Capture {
   readonly #progress: CatchUpProgress;
   /** When each batch in flight was read, oldest first (they are acknowledged in that order). */
   readonly #inFlightReadAt: number[] = [];
+  /** The position acknowledged last, when the cache file is not yet moved to it. */
+  #acknowledged:
+    | { generation: number; offset: number; file: FileIdentity; before?: string }
+    | null = null;
+  #committedAt = 0;
   #cache: CacheFile | null = null;
 
   constructor(settings: CaptureSettings, log: Logger, signal: AbortSignal, stats: CaptureStats) {
@@ -256,6 +269,7 @@ class Capture {
       // A file that left the path may still be written to: its lines, and those after it, wait.
       if (once && tailer.settling && !signal.aborted) {
         if (!await batcher.drain()) break;
+        await this.#commitAcknowledged();
         await tailer.wait(pollMs ?? 1000, signal);
         continue;
       }
@@ -290,8 +304,16 @@ class Capture {
   }
 
   async #commit(generation: number, offset: number, file: FileIdentity, before?: string) {
+    this.#acknowledged = null;
     before ??= await this.#tailer.beforeHash(file, offset);
     await this.#cache!.commit({ generation, offset, file, before }, await this.#tailer.fileSize());
+    this.#committedAt = Date.now();
+  }
+
+  /** Moves the cache file to the position acknowledged last, if it is not there yet. */
+  async #commitAcknowledged(): Promise<void> {
+    const at = this.#acknowledged;
+    if (at) await this.#commit(at.generation, at.offset, at.file, at.before);
   }
 
   /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
@@ -355,7 +377,11 @@ class Capture {
         (batch.data.length >= BEFORE_BYTES || (batch.start === 0 && batch.data.length > 0))
       ? beforeHashOf(batch.data)
       : undefined;
-    await this.#commit(result.generation, result.end, file, before);
+    this.#acknowledged = { generation: result.generation, offset: result.end, file, before };
+    const cached = this.#cache!.current;
+    if (
+      Date.now() - this.#committedAt >= COMMIT_EVERY_MS || cached?.generation !== result.generation
+    ) await this.#commitAcknowledged();
   }
 
   async #reportProgress(): Promise<void> {
@@ -373,6 +399,7 @@ class Capture {
    * before it, drained, from which the files after it are found again.
    */
   async #recordPosition(): Promise<void> {
+    await this.#commitAcknowledged();
     const position = this.#tailer.position, cache = this.#cache!;
     if (!this.#batcher.idle || !position || cache.holds(position)) return;
     if (!position.file.id && cache.current) return;
