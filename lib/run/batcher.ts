@@ -80,7 +80,9 @@ export class Batcher {
   constructor(options: BatcherOptions) {
     this.#options = options;
     const { batchBytes, maxLineBytes } = options.limits;
-    const builder = new BatchBuilder(Math.min(batchBytes + maxLineBytes + 1, 64 << 20));
+    // A batch holds at most `batchBytes`, or one line alone up to the line limit; a buffer holds
+    // either (the builder grows one for anything longer). Each batch in flight keeps its buffer.
+    const builder = new BatchBuilder(Math.min(Math.max(batchBytes, maxLineBytes + 1), 64 << 20));
     this.#builder = builder;
     this.#delivery = new Delivery<{ batch: Batch }>({
       limit: options.inFlight,

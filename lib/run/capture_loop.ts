@@ -64,6 +64,7 @@ import { Batcher } from "./batcher.ts";
 import { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts";
 import { CatchUpProgress } from "./progress.ts";
 import { LastVerification } from "./verify_result.ts";
+import { nextTurn } from "../base/turn.ts";
 
 export { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts";
 export { describeStatus } from "./capture_status.ts";
@@ -382,6 +383,11 @@ class Capture {
     if (
       Date.now() - this.#committedAt >= COMMIT_EVERY_MS || cached?.generation !== result.generation
     ) await this.#commitAcknowledged();
+    // The event loop turns once, as the write of the cache file made it turn: this answer may
+    // also have let the next batch in flight go out (its turn), and that goes first; what follows
+    // here (read, gather, format the next batch) takes milliseconds the server would wait. Without
+    // it, 0.25 s more per million lines caught up.
+    else await nextTurn();
   }
 
   async #reportProgress(): Promise<void> {

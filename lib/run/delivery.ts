@@ -145,10 +145,6 @@ export class Delivery<T extends { batch: Batch }> {
     const { sentAt, ...item } = settled.item;
     logStoredBatch(this.#options.log, item.batch, settled.value, performance.now() - sentAt);
     await this.#options.acknowledge(item as unknown as T, settled.value);
-    // This answer may also have let the next batch in flight go out (its turn). That one goes
-    // first: what the caller does next (read, gather, format a batch) takes milliseconds, which
-    // the server would wait. Measured: 0.25 s more per million lines caught up without this.
-    if (this.#window.size > 0) await new Promise((resolve) => setTimeout(resolve, 0));
     return true;
   }
 
