@@ -543,8 +543,24 @@ export function scanInOnePass(
   years: YearResolver,
   into: ScannedReport,
 ): number {
+  // Each step writes what it read into `into`, which is only read when the whole line passes.
+  let p = headInOnePass(b, start, e, years, into);
+  if (p >= 0) p = typeInOnePass(b, p, e, into);
+  if (p >= 0) p = locationInOnePass(b, p, e, into);
+  if (p >= 0) into.bytes = b;
+  return p;
+}
+
+/** The time, the date and the vehicle: where the vehicle ends, or -1. */
+function headInOnePass(
+  b: Uint8Array,
+  start: number,
+  e: number,
+  years: YearResolver,
+  into: ScannedReport,
+): number {
   let p = skipBlanks(b, start, e);
-  const time = p;
+  into.time = p;
   if (p + 8 >= e || !isClockTime(b, p) || !endsToken(b, p + 8, e)) return -1;
   p = skipBlanks(b, p + 8, e);
   if (p + 5 >= e || b[p + 2] !== 47 || !endsToken(b, p + 5, e)) return -1;
@@ -552,6 +568,9 @@ export function scanInOnePass(
   if (month < 0 || day < 0) return -1;
   const year = years(month, day);
   if (year === null) return -1;
+  into.year = year;
+  into.month = month;
+  into.day = day;
 
   // The vehicle, `V.<n>.<id>`.
   const vehicleFrom = skipBlanks(b, p + 5, e);
@@ -563,15 +582,23 @@ export function scanInOnePass(
     if (c === 46 && dot < 0 && p > vehicleFrom + 2) dot = p;
     else if (c < 48 || c > 57) return -1;
   }
-  const vehicleTo = p;
-  if (dot < 0 || dot === vehicleTo - 1 || vehicleTo - vehicleFrom < 5) return -1;
+  if (dot < 0 || dot === p - 1 || p - vehicleFrom < 5) return -1;
+  into.vehicleFrom = vehicleFrom;
+  into.vehicleTo = p;
+  return p;
+}
 
-  // A token the reports do not use (`H.0.0`), then the record type.
-  p = skipBlanks(b, vehicleTo, e);
+/**
+ * A token the reports do not use (`H.0.0`), the record type, and a crossing's fields: where they
+ * end, or -1.
+ */
+function typeInOnePass(b: Uint8Array, p: number, e: number, into: ScannedReport): number {
+  p = skipBlanks(b, p, e);
   if (p === e) return -1;
   p = skipBlanks(b, tokenEnd(b, p, e), e);
-  let kind: ReportKind = "location";
-  let crossingTime = -1, dwell = NaN;
+  into.kind = "location";
+  into.crossingTime = -1;
+  into.dwell = NaN;
   let next = wholeWord(b, p, e, MT_LOCATION);
   if (next < 0) {
     p = wholeWord(b, p, e, MT_TIMEPOINTCROSSING);
@@ -581,15 +608,15 @@ export function scanInOnePass(
       !wordAt(b, p, e, TIME_LABEL) || p + 13 > e || !isClockTime(b, p + 5) ||
       !endsToken(b, p + 13, e)
     ) return -1;
-    crossingTime = p + 5;
+    into.crossingTime = p + 5;
     p = skipBlanks(b, p + 13, e);
     next = wholeWord(b, p, e, ARRIVAL);
-    if (next >= 0) kind = "arrival";
+    if (next >= 0) into.kind = "arrival";
     else {
       next = labelledToken(b, p, e, DWELL_LABEL);
       if (next < 0) return -1;
-      kind = "dwell";
-      dwell = value;
+      into.kind = "dwell";
+      into.dwell = value;
     }
     for (let k = 0; k < 6; k++) {
       next = labelledToken(b, skipBlanks(b, next, e), e, CROSSING_LABEL_BYTES[k]);
@@ -597,46 +624,59 @@ export function scanInOnePass(
       crossing[k] = value;
     }
   }
+  into.route = crossing[0];
+  into.direction = crossing[1];
+  into.timepoint = crossing[2];
+  into.stop = crossing[3];
+  into.service = crossing[4];
+  into.block = crossing[5];
+  return next;
+}
 
-  // The location group, as in scanReportByTokens.
-  p = skipBlanks(b, next, e);
+/** The location group, as in scanReportByTokens, and the line's end: where the next line starts, or -1. */
+function locationInOnePass(b: Uint8Array, p: number, e: number, into: ScannedReport): number {
+  p = skipBlanks(b, p, e);
   if (!wordAt(b, p, e, LAT_LON_LABEL)) return -1;
   // `<lat>/<lon>`, each a decimal, scaled by position unless it has its own point (SPEC §1.1).
   const from = p + 8, slash = decimalEnd(b, from, e);
   if (slash < 0 || slash === e || b[slash] !== 47 || slash - from <= 2) return -1;
-  const latPoint = value >= 0 ? -1 : from + 2;
+  into.latPoint = value >= 0 ? -1 : from + 2;
   const to = decimalEnd(b, slash + 1, e);
   if (to < 0 || !endsToken(b, to, e) || to - slash - 1 <= 3) return -1;
-  const lonPoint = value >= 0 ? -1 : slash + 4;
+  into.lonPoint = value >= 0 ? -1 : slash + 4;
+  into.latFrom = from;
+  into.latTo = slash;
+  into.lonFrom = slash + 1;
+  into.lonTo = to;
   p = flagToken(b, skipBlanks(b, to, e), e);
   if (p < 0) return -1;
-  const locationValid = flag;
+  into.locationValid = flag;
   p = labelledToken(b, skipBlanks(b, p, e), e, ADHER_LABEL);
   if (p < 0) return -1;
-  const adherence = value;
+  into.adherence = value;
   p = flagToken(b, skipBlanks(b, p, e), e);
   if (p < 0) return -1;
-  const adherenceValid = flag;
+  into.adherenceValid = flag;
   p = labelledToken(b, skipBlanks(b, p, e), e, ODOM_LABEL);
   if (p < 0) return -1;
-  const odometer = value;
+  into.odometer = value;
   p = flagToken(b, skipBlanks(b, p, e), e);
   if (p < 0) return -1;
-  const odometerValid = flag;
+  into.odometerValid = flag;
   p = skipBlanks(b, p, e);
-  let dgps: "On" | "Off" = "On";
-  next = wholeWord(b, p, e, DGPS_ON);
+  into.dgps = "On";
+  let next = wholeWord(b, p, e, DGPS_ON);
   if (next < 0) {
     next = wholeWord(b, p, e, DGPS_OFF);
     if (next < 0) return -1;
-    dgps = "Off";
+    into.dgps = "Off";
   }
   p = skipBlanks(b, next, e);
-  let fom = NaN;
+  into.fom = NaN;
   if (p < e && b[p] !== 10 && b[p] !== 13) {
     p = labelledToken(b, p, e, FOM_LABEL);
     if (p < 0) return -1;
-    fom = value;
+    into.fom = value;
     p = skipBlanks(b, p, e);
   }
   // The line's end. A `\r` elsewhere is a byte of a token, which the token scanner judges.
@@ -645,36 +685,6 @@ export function scanInOnePass(
     if (p === e || b[p] !== 10) return -1;
     p++;
   }
-
-  into.bytes = b;
-  into.kind = kind;
-  into.year = year;
-  into.month = month;
-  into.day = day;
-  into.time = time;
-  into.vehicleFrom = vehicleFrom;
-  into.vehicleTo = vehicleTo;
-  into.latFrom = from;
-  into.latTo = slash;
-  into.latPoint = latPoint;
-  into.lonFrom = slash + 1;
-  into.lonTo = to;
-  into.lonPoint = lonPoint;
-  into.locationValid = locationValid;
-  into.adherence = adherence;
-  into.adherenceValid = adherenceValid;
-  into.odometer = odometer;
-  into.odometerValid = odometerValid;
-  into.dgps = dgps;
-  into.fom = fom;
-  into.crossingTime = crossingTime;
-  into.dwell = dwell;
-  into.route = crossing[0];
-  into.direction = crossing[1];
-  into.timepoint = crossing[2];
-  into.stop = crossing[3];
-  into.service = crossing[4];
-  into.block = crossing[5];
   return p;
 }
 

@@ -65,6 +65,7 @@ import { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts"
 import { CatchUpProgress } from "./progress.ts";
 import { LastVerification } from "./verify_result.ts";
 import { nextTurn } from "../base/turn.ts";
+import { CacheWriter } from "./cache_writer.ts";
 
 export { type CaptureStats, countTailEvent, newStats } from "./capture_stats.ts";
 export { describeStatus } from "./capture_status.ts";
@@ -129,14 +130,6 @@ const GATHER_POLL_MS = 100;
  * system calls, a cache file saved in the log's folder raising four per batch.
  */
 const BACKLOG_READ_BYTES = 256 << 10;
-/**
- * While batches follow one another (a catch-up), the cache file is written at most this often, and
- * again whenever the capture waits or stops, or a batch is of another generation: each write is a
- * file and a folder fsync'd, 200 of them a million lines. It is a hint (CouchDB is the truth), and
- * a capture killed between two writes meets, on its next start, conflicts for the batches after the
- * last, resolved by reading what CouchDB holds.
- */
-const COMMIT_EVERY_MS = 1000;
 
 /**
  * Runs the capture until `signal` aborts (or, with `once`, until everything now in the log is
@@ -167,12 +160,7 @@ class Capture {
   readonly #progress: CatchUpProgress;
   /** When each batch in flight was read, oldest first (they are acknowledged in that order). */
   readonly #inFlightReadAt: number[] = [];
-  /** The position acknowledged last, when the cache file is not yet moved to it. */
-  #acknowledged:
-    | { generation: number; offset: number; file: FileIdentity; before?: string }
-    | null = null;
-  #committedAt = 0;
-  #cache: CacheFile | null = null;
+  #cache: CacheWriter | null = null;
 
   constructor(settings: CaptureSettings, log: Logger, signal: AbortSignal, stats: CaptureStats) {
     this.#settings = settings;
@@ -218,7 +206,8 @@ class Capture {
     const checkpoint = await startTail(settings, this.#tailer, this.#log);
     stats.tailing = true;
     const identity = { path: settings.path, source: settings.source };
-    const cache = this.#cache = new CacheFile(settings.cachePath, identity, checkpoint);
+    const cache = new CacheFile(settings.cachePath, identity, checkpoint);
+    this.#cache = new CacheWriter(cache, this.#tailer);
     // What the last `capture verify` found, for /metrics: on the timer, not the read loop.
     const verification = new LastVerification(settings.cachePath);
     const update = () =>
@@ -270,7 +259,7 @@ class Capture {
       // A file that left the path may still be written to: its lines, and those after it, wait.
       if (once && tailer.settling && !signal.aborted) {
         if (!await batcher.drain()) break;
-        await this.#commitAcknowledged();
+        await this.#cache!.flush();
         await tailer.wait(pollMs ?? 1000, signal);
         continue;
       }
@@ -302,19 +291,6 @@ class Capture {
     // Stopping: what was read is pushed once more, if CouchDB takes it before the grace period ends.
     if (await batcher.drain()) await this.#recordPosition();
     return 0;
-  }
-
-  async #commit(generation: number, offset: number, file: FileIdentity, before?: string) {
-    this.#acknowledged = null;
-    before ??= await this.#tailer.beforeHash(file, offset);
-    await this.#cache!.commit({ generation, offset, file, before }, await this.#tailer.fileSize());
-    this.#committedAt = Date.now();
-  }
-
-  /** Moves the cache file to the position acknowledged last, if it is not there yet. */
-  async #commitAcknowledged(): Promise<void> {
-    const at = this.#acknowledged;
-    if (at) await this.#commit(at.generation, at.offset, at.file, at.before);
   }
 
   /** Stores one batch, retrying until it is stored (its result) or the capture is stopped (null). */
@@ -378,16 +354,11 @@ class Capture {
         (batch.data.length >= BEFORE_BYTES || (batch.start === 0 && batch.data.length > 0))
       ? beforeHashOf(batch.data)
       : undefined;
-    this.#acknowledged = { generation: result.generation, offset: result.end, file, before };
-    const cached = this.#cache!.current;
-    if (
-      Date.now() - this.#committedAt >= COMMIT_EVERY_MS || cached?.generation !== result.generation
-    ) await this.#commitAcknowledged();
-    // The event loop turns once, as the write of the cache file made it turn: this answer may
-    // also have let the next batch in flight go out (its turn), and that goes first; what follows
-    // here (read, gather, format the next batch) takes milliseconds the server would wait. Without
-    // it, 0.25 s more per million lines caught up.
-    else await nextTurn();
+    const position = { generation: result.generation, offset: result.end, file, before };
+    // Unless the cache file was written, the loop turns once, as that write made it: the next
+    // batch in flight goes out (its turn may have just come) before the next is read and made,
+    // which takes milliseconds the server would wait (0.25 s a million lines without it).
+    if (!await this.#cache!.acknowledge(position)) await nextTurn();
   }
 
   async #reportProgress(): Promise<void> {
@@ -405,11 +376,11 @@ class Capture {
    * before it, drained, from which the files after it are found again.
    */
   async #recordPosition(): Promise<void> {
-    await this.#commitAcknowledged();
-    const position = this.#tailer.position, cache = this.#cache!;
+    await this.#cache!.flush();
+    const { cache } = this.#cache!, position = this.#tailer.position;
     if (!this.#batcher.idle || !position || cache.holds(position)) return;
     if (!position.file.id && cache.current) return;
-    await this.#commit(position.generation, position.offset, position.file);
+    await this.#cache!.commit(position);
   }
 
   /**
@@ -418,7 +389,7 @@ class Capture {
    * older file still in flight, and the rotated files waiting to be read.
    */
   async #updateBehind(): Promise<void> {
-    const acked = this.#cache?.current;
+    const acked = this.#cache?.cache.current;
     const position = this.#tailer.position;
     let behind = await this.#tailer.fileSize() + await this.#tailer.queuedBytes();
     if (acked && position && sameIdentity(position.file, acked.file)) behind -= acked.offset;
