@@ -381,6 +381,16 @@ function expected(what: string, i: number): string {
 const CROSSING_LABELS = ["Rte:", "Dir:", "TP:", "Stop:", "Svc:", "Blk:"];
 const crossing = [0, 0, 0, 0, 0, 0];
 
+/** The crossing's six numbers as read last (both scanners read them into `crossing`). */
+function crossingInto(into: ScannedReport): void {
+  into.route = crossing[0];
+  into.direction = crossing[1];
+  into.timepoint = crossing[2];
+  into.stop = crossing[3];
+  into.service = crossing[4];
+  into.block = crossing[5];
+}
+
 /**
  * Scans the line `bytes[start, end)` (without or with its `\n` / `\r\n`) into `into`: `null` when
  * it is a report, else the reason it is rejected (`blank` for a blank line, which callers skip
@@ -498,6 +508,12 @@ function flagToken(b: Uint8Array, p: number, e: number): number {
   if (to - p < 2 || b[p] !== 91 || b[to - 1] !== 93) return -1;
   flag = "I";
   return to;
+}
+
+/** `Label:<int> [flag]` after blanks from `p`, into `value` and `flag`: where it ends, or -1. */
+function flaggedToken(b: Uint8Array, p: number, e: number, label: Uint8Array): number {
+  p = labelledToken(b, skipBlanks(b, p, e), e, label);
+  return p < 0 ? -1 : flagToken(b, skipBlanks(b, p, e), e);
 }
 
 /**
@@ -624,12 +640,7 @@ function typeInOnePass(b: Uint8Array, p: number, e: number, into: ScannedReport)
       crossing[k] = value;
     }
   }
-  into.route = crossing[0];
-  into.direction = crossing[1];
-  into.timepoint = crossing[2];
-  into.stop = crossing[3];
-  into.service = crossing[4];
-  into.block = crossing[5];
+  crossingInto(into);
   return next;
 }
 
@@ -651,17 +662,13 @@ function locationInOnePass(b: Uint8Array, p: number, e: number, into: ScannedRep
   p = flagToken(b, skipBlanks(b, to, e), e);
   if (p < 0) return -1;
   into.locationValid = flag;
-  p = labelledToken(b, skipBlanks(b, p, e), e, ADHER_LABEL);
+  p = flaggedToken(b, p, e, ADHER_LABEL);
   if (p < 0) return -1;
   into.adherence = value;
-  p = flagToken(b, skipBlanks(b, p, e), e);
-  if (p < 0) return -1;
   into.adherenceValid = flag;
-  p = labelledToken(b, skipBlanks(b, p, e), e, ODOM_LABEL);
+  p = flaggedToken(b, p, e, ODOM_LABEL);
   if (p < 0) return -1;
   into.odometer = value;
-  p = flagToken(b, skipBlanks(b, p, e), e);
-  if (p < 0) return -1;
   into.odometerValid = flag;
   p = skipBlanks(b, p, e);
   into.dgps = "On";
@@ -794,12 +801,7 @@ export function scanReportByTokens(
   into.fom = fom;
   into.crossingTime = crossingTime;
   into.dwell = dwell;
-  into.route = crossing[0];
-  into.direction = crossing[1];
-  into.timepoint = crossing[2];
-  into.stop = crossing[3];
-  into.service = crossing[4];
-  into.block = crossing[5];
+  crossingInto(into);
   return null;
 }
 
