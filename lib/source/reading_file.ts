@@ -138,8 +138,10 @@ export class ReadingFile {
   async placeAt(
     path: string,
   ): Promise<"here" | "renamed" | "unlinked" | "renamed, path taken" | "unlinked, path taken"> {
-    const info = await this.log.stat();
+    // The path first: a file removed between the two looks is then seen unlinked (its link count
+    // taken after), never taken for one renamed away (counted before, the path looked at after).
     const atPath = await Deno.stat(path).catch(() => null);
+    const info = await this.log.stat();
     if (atPath && atPath.ino === info.ino && atPath.dev === info.dev) {
       if (this.identity.headLength < HEAD_BYTES && info.size > this.identity.headLength) {
         await this.retake(this.identity);
