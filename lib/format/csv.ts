@@ -13,8 +13,8 @@
  * ```
  * @module
  */
-import { asciiBytes, type ByteWriter, putBytes, putInt, putTwoDigits } from "../base/bytes.ts";
-import type { ScannedReport } from "../parse/spysocket.ts";
+import { asciiBytes, type ByteWriter, putBytes, putInt } from "../base/bytes.ts";
+import { putCoordinate, putDate, type ScannedReport } from "../parse/spysocket.ts";
 
 /** The two column sets. */
 export type ColumnSet = "classic" | "full";
@@ -75,21 +75,6 @@ function putOptional(buffer: Uint8Array, at: number, n: number): number {
   return Number.isNaN(n) ? at : putInt(buffer, at, n);
 }
 
-/** A scanned coordinate into `buffer` at `at`, its point in place: where it ends. */
-function putCoordinate(
-  buffer: Uint8Array,
-  at: number,
-  bytes: Uint8Array,
-  from: number,
-  to: number,
-  point: number,
-): number {
-  if (point < 0) return putBytes(buffer, at, bytes, from, to);
-  at = putBytes(buffer, at, bytes, from, point);
-  buffer[at++] = 46;
-  return putBytes(buffer, at, bytes, point, to);
-}
-
 /**
  * One scanned report as a CSV line, `\n`-ended, written as bytes. No field needs quoting: the
  * scanner accepts only fields without commas, quotes or line breaks. The tests compare these rows
@@ -120,11 +105,7 @@ export function writeCsvRow(out: ByteWriter, s: ScannedReport, columns: ColumnSe
   const buffer = out.room(
     ROW_ROOM + (s.vehicleTo - s.vehicleFrom) + (s.latTo - s.latFrom) + (s.lonTo - s.lonFrom),
   );
-  let at = putInt(buffer, out.length, s.year);
-  buffer[at++] = 45;
-  at = putTwoDigits(buffer, at, s.month);
-  buffer[at++] = 45;
-  at = putTwoDigits(buffer, at, s.day);
+  let at = putDate(buffer, out.length, s);
   buffer[at++] = COMMA;
   at = putBytes(buffer, at, b, s.time, s.time + 8);
   buffer[at++] = COMMA;

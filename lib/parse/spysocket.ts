@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { asciiBytes, type ByteWriter } from "../base/bytes.ts";
+import { asciiBytes, type ByteWriter, putBytes, putInt, putTwoDigits } from "../base/bytes.ts";
 
 /** `V` for `[Valid]`, `I` for any other bracketed flag. */
 export type Validity = "V" | "I";
@@ -808,6 +808,34 @@ export function scanReportByTokens(
 // The text of a scanned report's fields, written as bytes: what the CSV rows and the records
 // documents share.
 
+/**
+ * A scanned coordinate into `buffer` at `at` (room for `to - from + 1` bytes), its point in place:
+ * where it ends.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { putCoordinate } from "./spysocket.ts";
+ * const text = new TextEncoder().encode("-763413842");
+ * const buffer = new Uint8Array(11);
+ * assert.equal(putCoordinate(buffer, 0, text, 0, text.length, 3), 11);
+ * assert.equal(new TextDecoder().decode(buffer), "-76.3413842");
+ * ```
+ */
+export function putCoordinate(
+  buffer: Uint8Array,
+  at: number,
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  point: number,
+): number {
+  if (point < 0) return putBytes(buffer, at, bytes, from, to);
+  at = putBytes(buffer, at, bytes, from, point);
+  buffer[at++] = 46;
+  return putBytes(buffer, at, bytes, point, to);
+}
+
 /** A scanned coordinate, its point in place. */
 export function writeCoordinate(
   out: ByteWriter,
@@ -816,12 +844,7 @@ export function writeCoordinate(
   to: number,
   point: number,
 ): void {
-  if (point < 0) out.copy(bytes, from, to);
-  else {
-    out.copy(bytes, from, point);
-    out.byte(46);
-    out.copy(bytes, point, to);
-  }
+  out.length = putCoordinate(out.room(to - from + 1), out.length, bytes, from, to, point);
 }
 
 /** The latitude's text. */
@@ -834,13 +857,30 @@ export function writeLon(out: ByteWriter, s: ScannedReport): void {
   writeCoordinate(out, s.bytes, s.lonFrom, s.lonTo, s.lonPoint);
 }
 
+/**
+ * The report's date, `YYYY-MM-DD`, into `buffer` at `at` (room for 23 bytes): where it ends.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { newScannedReport, putDate } from "./spysocket.ts";
+ * const s = { ...newScannedReport(), year: 2012, month: 2, day: 5 };
+ * const buffer = new Uint8Array(10);
+ * assert.equal(putDate(buffer, 0, s), 10);
+ * assert.equal(new TextDecoder().decode(buffer), "2012-02-05");
+ * ```
+ */
+export function putDate(buffer: Uint8Array, at: number, s: ScannedReport): number {
+  at = putInt(buffer, at, s.year);
+  buffer[at++] = 45;
+  at = putTwoDigits(buffer, at, s.month);
+  buffer[at++] = 45;
+  return putTwoDigits(buffer, at, s.day);
+}
+
 /** `YYYY-MM-DD`. */
 export function writeDate(out: ByteWriter, s: ScannedReport): void {
-  out.int(s.year);
-  out.byte(45);
-  out.twoDigits(s.month);
-  out.byte(45);
-  out.twoDigits(s.day);
+  out.length = putDate(out.room(23), out.length, s);
 }
 
 /** The report's `HH:MM:SS`. */

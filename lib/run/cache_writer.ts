@@ -77,8 +77,8 @@ export class CacheWriter {
   }
 
   /**
-   * Takes an acknowledged position: written now (true) when the last write is a second old or
-   * the generation is another, else kept for the next write or `flush` (false).
+   * Takes an acknowledged position: written now (true) when the last write is `everyMs` old (a
+   * second, by default) or the generation is another, else kept for the next write or `flush`.
    */
   async acknowledge(position: AcknowledgedPosition): Promise<boolean> {
     this.#pending = position;

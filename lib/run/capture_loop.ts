@@ -160,7 +160,7 @@ class Capture {
   readonly #progress: CatchUpProgress;
   /** When each batch in flight was read, oldest first (they are acknowledged in that order). */
   readonly #inFlightReadAt: number[] = [];
-  #cache: CacheWriter | null = null;
+  #cacheWriter: CacheWriter | null = null;
 
   constructor(settings: CaptureSettings, log: Logger, signal: AbortSignal, stats: CaptureStats) {
     this.#settings = settings;
@@ -207,7 +207,7 @@ class Capture {
     stats.tailing = true;
     const identity = { path: settings.path, source: settings.source };
     const cache = new CacheFile(settings.cachePath, identity, checkpoint);
-    this.#cache = new CacheWriter(cache, this.#tailer);
+    this.#cacheWriter = new CacheWriter(cache, this.#tailer);
     // What the last `capture verify` found, for /metrics: on the timer, not the read loop.
     const verification = new LastVerification(settings.cachePath);
     const update = () =>
@@ -259,7 +259,7 @@ class Capture {
       // A file that left the path may still be written to: its lines, and those after it, wait.
       if (once && tailer.settling && !signal.aborted) {
         if (!await batcher.drain()) break;
-        await this.#cache!.flush();
+        await this.#cacheWriter!.flush();
         await tailer.wait(pollMs ?? 1000, signal);
         continue;
       }
@@ -358,7 +358,7 @@ class Capture {
     // Unless the cache file was written, the loop turns once, as that write made it: the next
     // batch in flight goes out (its turn may have just come) before the next is read and made,
     // which takes milliseconds the server would wait (0.25 s a million lines without it).
-    if (!await this.#cache!.acknowledge(position)) await nextTurn();
+    if (!await this.#cacheWriter!.acknowledge(position)) await nextTurn();
   }
 
   async #reportProgress(): Promise<void> {
@@ -376,11 +376,11 @@ class Capture {
    * before it, drained, from which the files after it are found again.
    */
   async #recordPosition(): Promise<void> {
-    await this.#cache!.flush();
-    const { cache } = this.#cache!, position = this.#tailer.position;
+    await this.#cacheWriter!.flush();
+    const { cache } = this.#cacheWriter!, position = this.#tailer.position;
     if (!this.#batcher.idle || !position || cache.holds(position)) return;
     if (!position.file.id && cache.current) return;
-    await this.#cache!.commit(position);
+    await this.#cacheWriter!.commit(position);
   }
 
   /**
@@ -389,7 +389,7 @@ class Capture {
    * older file still in flight, and the rotated files waiting to be read.
    */
   async #updateBehind(): Promise<void> {
-    const acked = this.#cache?.cache.current;
+    const acked = this.#cacheWriter?.cache.current;
     const position = this.#tailer.position;
     let behind = await this.#tailer.fileSize() + await this.#tailer.queuedBytes();
     if (acked && position && sameIdentity(position.file, acked.file)) behind -= acked.offset;

@@ -123,7 +123,7 @@ export function extractSink(options: HandoverOptions): BatchSink {
         if (written) knownPending += bytes.length;
         else log.debug(`${name} is in ${options.extractDir} already (an earlier run extracted it)`);
       }
-      // Sent from the batch's own bytes, which stay until it is stored (receiver_client.ts says why).
+      // Sent from the batch's own bytes, which stay until it is stored (body_stream.ts says why).
       await receiver?.put(name, bytes);
       return { generation: batch.generation, end: batch.end };
     },
