@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { denoRunArgs } from "../tools/deno_run.ts";
 import type { Batch } from "../lib/sink/batch.ts";
 import { lineRuns } from "../lib/source/lines.ts";
+import { fitBytes } from "../lib/run/batch_builder.ts";
 import { startCouchServer } from "../tools/couch_server.ts";
 import { couchdbScripts, startCouchdb } from "../tools/real_couchdb.ts";
 
@@ -254,10 +255,25 @@ export async function postBulkBodies(
   return (performance.now() - started) / 1000;
 }
 
-/** The batches capture makes of the log bytes `bytes` at `path`, `lines` lines each. */
-export function batchesOfBytes(bytes: Uint8Array, path: string, lines: number): Batch[] {
+/**
+ * The batches capture makes of the log bytes `bytes` at `path`: `lines` lines each (records mode),
+ * or as many whole lines as fit in `bytes` bytes (feed mode).
+ */
+export function batchesOfBytes(
+  bytes: Uint8Array,
+  path: string,
+  cut: { lines: number } | { bytes: number },
+): Batch[] {
   const file = { dev: 0, ino: 0, head: "", headLength: 0 };
-  return lineRuns(bytes, lines).map(([start, end]): Batch => ({
+  const runs: [number, number][] = "lines" in cut ? [...lineRuns(bytes, cut.lines)] : [];
+  if ("bytes" in cut) {
+    for (let start = 0; start < bytes.length;) {
+      const end = fitBytes(bytes, start, cut.bytes);
+      runs.push([start, end]);
+      start = end;
+    }
+  }
+  return runs.map(([start, end]): Batch => ({
     source: { id: "bench", host: "bench", path, file },
     generation: 0,
     start,
@@ -265,5 +281,5 @@ export function batchesOfBytes(bytes: Uint8Array, path: string, lines: number): 
     data: bytes.subarray(start, end),
     oversized: null,
     readAt: new Date(),
-  })).toArray();
+  }));
 }

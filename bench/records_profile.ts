@@ -72,7 +72,7 @@ try {
   const bytes = await Deno.readFile(path);
   const format = spysocketFormat({ columns: "classic", year: 2012 });
   const docs: Doc[] = [];
-  for (const batch of batchesOfBytes(bytes, path, 1000)) {
+  for (const batch of batchesOfBytes(bytes, path, { lines: 1000 })) {
     const body = recordDocuments(batch, format).body;
     docs.push(...JSON.parse(new TextDecoder().decode(body)).docs);
   }

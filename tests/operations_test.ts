@@ -271,7 +271,7 @@ test("/healthz turns 503 while CouchDB is away and 200 when it is back; /metrics
     return metric(text, "rows_pushed_total") + metric(text, "lines_rejected_total") >= 282;
   });
   const metrics = (await get("/metrics")).text;
-  assert.equal(metric(metrics, "lines_read_total"), 282);
+  assert.equal(metric(metrics, "bytes_read_total"), (await Deno.stat(log)).size);
   assert.equal(metric(metrics, "rows_pushed_total"), 281);
   assert.equal(metric(metrics, "lines_rejected_total"), 1);
   assert.ok(metric(metrics, "batches_total") >= 1);
@@ -529,7 +529,7 @@ test("capture says where it starts and why, each batch at debug, and what it did
   assert.match(
     first.stderr,
     new RegExp(
-      `INFO +stopped: --once has captured all there was lines=20 rows=20 rejected=0 batches=1 conflicts=0 skippedBytes=0 seconds=[\\d.]+ generation=0 offset=${size} saved=\\S+c\\.json`,
+      `INFO +stopped: --once has captured all there was bytes=${size} rows=20 rejected=0 batches=1 conflicts=0 skippedBytes=0 seconds=[\\d.]+ generation=0 offset=${size} saved=\\S+c\\.json`,
     ),
   );
 
@@ -546,7 +546,12 @@ test("capture says where it starts and why, each batch at debug, and what it did
   ]);
   const summary = rest.at(-1)!;
   assert.equal(summary.msg, "stopped: --once has captured all there was");
-  assert.deepEqual([summary.lines, summary.rows, summary.rejected, summary.batches], [6, 5, 1, 1]);
+  assert.deepEqual([summary.bytes, summary.rows, summary.rejected, summary.batches], [
+    (await Deno.stat(log)).size - size,
+    5,
+    1,
+    1,
+  ]);
   assert.equal(summary.offset, (await Deno.stat(log)).size);
 
   await using running = new Running("capture", [...args, "-v", log]);
@@ -557,7 +562,7 @@ test("capture says where it starts and why, each batch at debug, and what it did
   assert.equal((await running.done).code, 0, running.stderr);
   assert.match(
     running.stderr,
-    /INFO +stopped by SIGTERM lines=3 rows=3 rejected=0 batches=1 .* saved=/,
+    /INFO +stopped by SIGTERM bytes=\d+ rows=3 rejected=0 batches=1 .* saved=/,
   );
 });
 
@@ -644,7 +649,7 @@ test("--once exit codes for scripts: 0 done, 1 with the last error once --retry-
     capture.stderr.trim().split("\n").at(-1)!,
     /^capture: .*(cannot reach CouchDB|gave up).*\(--retry-for\)/,
   );
-  assert.match(capture.stderr, /stopping on an error lines=\d+/);
+  assert.match(capture.stderr, /stopping on an error bytes=\d+/);
 
   const monitorDown = await run("monitor", [
     "--couchdb",

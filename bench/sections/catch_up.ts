@@ -19,6 +19,7 @@ import {
   spread,
 } from "../measure.ts";
 import type { Bench, Section } from "../bench.ts";
+import { DEFAULT_BATCH_BYTES as FEED_BATCH_BYTES } from "../../lib/cli/options.ts";
 import { couchimport, syslogNg } from "./peers.ts";
 
 async function catchUp(bench: Bench): Promise<void> {
@@ -46,7 +47,7 @@ async function catchUp(bench: Bench): Promise<void> {
   );
   bench.add(
     "2. Catch-up into CouchDB",
-    `(f) raw loader: capture's own feed documents (5,000 lines each, sent as capture sends them to this server), pre-built, PUT one in flight / two in flight`,
+    `(f) raw loader: capture's own feed documents (1 MiB of lines each, sent as capture sends them to this server), pre-built, PUT one in flight / two in flight`,
     `${show(feedRaw[0], 0, "lines/s")} / ${show(feedRaw[1], 0, "lines/s")}`,
     "the server's limit for these documents",
   );
@@ -170,19 +171,24 @@ async function oneLineBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
   return bodies;
 }
 
-/** The batches capture makes of a log, `lines` lines each. */
-async function batchesOf(path: string, lines: number): Promise<Batch[]> {
-  return batchesOfBytes(await Deno.readFile(path), path, lines);
+/** The batches capture makes of a log: `lines` lines each, or up to `bytes` bytes of them. */
+async function batchesOf(
+  path: string,
+  cut: { lines: number } | { bytes: number },
+): Promise<Batch[]> {
+  return batchesOfBytes(await Deno.readFile(path), path, cut);
 }
 
 /** The bodies capture itself sends in records mode, batches of 1000 lines. */
 export async function recordsBodies(path: string): Promise<Uint8Array<ArrayBuffer>[]> {
   const format = spysocketFormat({ columns: "classic", year: 2012 });
-  return (await batchesOf(path, 1000)).map((batch) => recordDocuments(batch, format).body.slice());
+  return (await batchesOf(path, { lines: 1000 })).map((batch) =>
+    recordDocuments(batch, format).body.slice()
+  );
 }
 
 /**
- * Capture's own feed documents (batches of its default 5,000 lines), pre-built as capture sends
+ * Capture's own feed documents (batches of its default 1 MiB of lines), pre-built as capture sends
  * them to this server (one multipart request with the CSV gzip-encoded, or JSON with base64), PUT
  * as fast as the server takes them, `inFlight` at a time: the ceiling of feed mode.
  */
@@ -198,7 +204,7 @@ export async function rawFeedLoader(
   const multipart = how
     ? how === "multipart"
     : takesMultipart(await new CouchClient({ url: freshDb() }).serverInfo());
-  const docs = (await batchesOf(path, 5000)).map((batch) => {
+  const docs = (await batchesOf(path, { bytes: FEED_BATCH_BYTES })).map((batch) => {
     const id = feedDocId(batch.source.id, batch.generation, batch.start);
     if (!multipart) return { id, json: feedDocument(batch, format).json.slice() };
     const parts = feedDocumentParts(batch, format, 1);

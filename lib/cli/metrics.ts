@@ -7,9 +7,9 @@
  * import { captureMetrics, NO_REQUESTS } from "./metrics.ts";
  * import { newStats } from "../run/capture_stats.ts";
  * const stats = newStats();
- * stats.linesRead = 5;
+ * stats.bytesRead = 5;
  * const metrics = captureMetrics(stats, NO_REQUESTS);
- * assert.equal(metrics.lines_read_total.value, 5);
+ * assert.equal(metrics.bytes_read_total.value, 5);
  * assert.equal(metrics.seconds_since_last_ack.value, -1); // nothing acknowledged yet
  * ```
  * @module
@@ -69,7 +69,10 @@ export function captureMetrics(
   requests: RequestCounters,
 ): Record<string, Metric> {
   return {
-    lines_read_total: counter(stats.linesRead, "lines read from the log"),
+    bytes_read_total: counter(
+      stats.bytesRead,
+      "bytes of whole lines read from the log and sent on",
+    ),
     ...storeMetrics(stats, requests),
     push_errors_total: counter(stats.pushErrors, "failed attempts to store a batch"),
     attempts_failed_total: counter(

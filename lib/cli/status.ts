@@ -17,7 +17,7 @@
  *   port: 0,
  *   program: "capture",
  *   health,
- *   metrics: () => ({ lines_read_total: { value: 1, help: "lines read", type: "counter" } }),
+ *   metrics: () => ({ bytes_read_total: { value: 1, help: "bytes read", type: "counter" } }),
  *   log: createLogger({ level: "error" }),
  *   signal: stop.signal,
  * });
@@ -29,7 +29,7 @@
  *   reason: "CouchDB does not answer",
  *   checks: { couchdb: "CouchDB does not answer" },
  * });
- * assert.match(await (await fetch(`${base}/metrics`)).text(), /^logcapture_capture_lines_read_total 1$/m);
+ * assert.match(await (await fetch(`${base}/metrics`)).text(), /^logcapture_capture_bytes_read_total 1$/m);
  * stop.abort();
  * await server.finished;
  * ```

@@ -138,3 +138,26 @@ export function fitLines(
   }
   return { to, lines };
 }
+
+/**
+ * Where the whole lines `bytes[from, …)` stop fitting in a batch with room for `roomBytes` bytes:
+ * {@linkcode fitLines} without counting them, for batches that are cut by size only. It looks for
+ * one newline, not every one. At least one line is taken, however long.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fitBytes } from "./batch_builder.ts";
+ * const bytes = new TextEncoder().encode("aa\nbb\ncc\n");
+ * assert.equal(fitBytes(bytes, 0, 100), 9);
+ * assert.equal(fitBytes(bytes, 0, 7), 6);
+ * assert.equal(fitBytes(bytes, 3, 1), 6); // one line longer than the room: taken alone
+ * ```
+ */
+export function fitBytes(bytes: Uint8Array, from: number, roomBytes: number): number {
+  if (bytes.length - from <= roomBytes) return bytes.length;
+  const lastNewline = bytes.lastIndexOf(10, from + roomBytes - 1);
+  if (lastNewline >= from) return lastNewline + 1;
+  const firstNewline = bytes.indexOf(10, from);
+  return firstNewline < 0 ? bytes.length : firstNewline + 1;
+}

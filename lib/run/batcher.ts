@@ -35,12 +35,12 @@ import type { SinkResult } from "../sink/sink.ts";
 import { type FileIdentity, sameIdentity } from "../source/identity.ts";
 import type { OversizedLine } from "../source/lines.ts";
 import type { TailRead } from "../source/tail.ts";
-import { BatchBuilder, fitLines } from "./batch_builder.ts";
+import { BatchBuilder, fitBytes, fitLines } from "./batch_builder.ts";
 import { Delivery } from "./delivery.ts";
 
 /** How big a batch may grow, and how long its first line may wait. */
 export interface BatchLimits {
-  /** The most lines a batch holds. */
+  /** The most lines a batch holds; `Infinity`: batches are cut by size only, lines not counted. */
   batchLines: number;
   /** The most bytes a batch holds (a longer line goes alone). */
   batchBytes: number;
@@ -62,8 +62,8 @@ export interface BatcherOptions {
   store: (batch: Batch, turn?: Promise<void>) => Promise<SinkResult | null>;
   /** What follows a stored batch, in the order the batches were sent. */
   acknowledge: (batch: Batch, result: SinkResult) => Promise<void>;
-  /** Told of each batch as it is sent, with the number of lines in it. */
-  sent?: (batch: Batch, lines: number) => void;
+  /** Told of each batch as it is sent. */
+  sent?: (batch: Batch) => void;
   /** Where stored batches are logged (debug). */
   log: Logger;
 }
@@ -162,10 +162,13 @@ export class Batcher {
       // The same file, its identity taken again over more of its first bytes (a young file).
       else builder.file = read.file;
       const roomBytes = batchBytes - builder.bytes;
-      const { to, lines } = fitLines(bytes, from, batchLines - builder.lines, roomBytes);
+      let to: number, lines = 0;
+      // Without a line limit the lines are not counted: one newline is looked for, not each.
+      if (batchLines === Infinity) to = fitBytes(bytes, from, roomBytes);
+      else ({ to, lines } = fitLines(bytes, from, batchLines - builder.lines, roomBytes));
       // A line that does not fit in what is left of the batch begins the next one: only a line
       // longer than a whole batch makes a batch over the byte limit (and then it is alone).
-      if (to - from > roomBytes && builder.lines > 0) {
+      if (to - from > roomBytes && !builder.empty) {
         if (!await this.flush()) return false;
         if (this.#jumps !== jumps) return true;
         continue;
@@ -188,8 +191,7 @@ export class Batcher {
   async flush(): Promise<boolean> {
     const builder = this.#builder;
     if (builder.empty) return true;
-    const lines = builder.lines;
-    return await this.#send(builder.take(this.#options.source), lines);
+    return await this.#send(builder.take(this.#options.source));
   }
 
   /** Sends what is gathered and waits until every batch is acknowledged; false when stopped. */
@@ -212,11 +214,11 @@ export class Batcher {
       data: new Uint8Array(0),
       oversized: line,
       readAt: new Date(),
-    }, 1);
+    });
   }
 
-  #send(batch: Batch, lines: number): Promise<boolean> {
-    this.#options.sent?.(batch, lines);
+  #send(batch: Batch): Promise<boolean> {
+    this.#options.sent?.(batch);
     return this.#delivery.send({ batch });
   }
 }

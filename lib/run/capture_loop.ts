@@ -190,10 +190,9 @@ class Capture {
       inFlight: settings.sink.inFlight ?? 1,
       store: (batch, turn) => this.#store(batch, turn),
       acknowledge: (batch, result) => this.#acknowledge(batch, result),
-      sent: (batch, lines) => {
+      sent: (batch) => {
         this.#inFlightReadAt.push(batch.readAt.getTime());
-        stats.linesRead += lines;
-        if (batch.oversized === null) this.#progress.noteBatch(lines, batch.data.length);
+        stats.bytesRead += batch.end - batch.start;
       },
       log,
     });
@@ -229,7 +228,7 @@ class Capture {
       this.#tailer.close();
       const done = "stopped: --once has captured all there was";
       this.#log.info(`${stopping ?? stopReason(this.#signal, done)}`, {
-        lines: stats.linesRead,
+        bytes: stats.bytesRead,
         ...summaryFields(stats, startedAt),
         generation: cache.current?.generation ?? null,
         offset: cache.current?.offset ?? null,
@@ -364,7 +363,7 @@ class Capture {
   async #reportProgress(): Promise<void> {
     if (!this.#progress.due()) return;
     this.#stats.bytesBehind = await this.#tailer.bytesBehind();
-    const line = this.#progress.report(this.#stats.linesRead, this.#stats.bytesBehind);
+    const line = this.#progress.report(this.#stats.bytesRead, this.#stats.bytesBehind);
     if (line) this.#log.info(line);
   }
 

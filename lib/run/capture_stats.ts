@@ -18,8 +18,8 @@ import type { VerifyResult } from "./verify_result.ts";
 
 /** Counters, for logs and metrics. */
 export interface CaptureStats extends StoreCounters {
-  /** Lines read from the log. */
-  linesRead: number;
+  /** Bytes of the log handed on in batches: whole lines, over-long ones included. */
+  bytesRead: number;
   /** Failed attempts to store a batch. */
   pushErrors: number;
   /** Bytes of the log not yet acknowledged. */
@@ -72,7 +72,7 @@ export function countTailEvent(stats: CaptureStats, event: TailEvent): void {
 export function newStats(): CaptureStats {
   return {
     ...newStoreCounters(),
-    linesRead: 0,
+    bytesRead: 0,
     pushErrors: 0,
     bytesBehind: 0,
     tailing: false,

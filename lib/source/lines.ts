@@ -217,6 +217,7 @@ export class LineScanner {
 
 /**
  * Cuts whole lines into runs of at most `maxLines` lines: the `[from, to)` index pairs, in order.
+ * With no limit (`Infinity`) the bytes are one run, and their lines are not counted.
  *
  * @example
  * ```ts
@@ -226,6 +227,10 @@ export class LineScanner {
  * ```
  */
 export function* lineRuns(bytes: Uint8Array, maxLines: number): Generator<[number, number]> {
+  if (maxLines === Infinity) {
+    if (bytes.length > 0) yield [0, bytes.length];
+    return;
+  }
   let from = 0, lines = 0;
   for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) {
     if (++lines === maxLines) {

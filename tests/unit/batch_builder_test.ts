@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { BatchBuilder, fitLines } from "../../lib/run/batch_builder.ts";
+import { BatchBuilder, fitBytes, fitLines } from "../../lib/run/batch_builder.ts";
 
 const FILE = { dev: 1, ino: 2, head: "", headLength: 0 };
 const SOURCE = { id: "avl1", host: "h", path: "/var/log/spysocket.log" };
@@ -74,6 +74,21 @@ Deno.test("property: what fits in a batch is whole lines, within its room, and n
             bytes(lines.slice(0, taken + 1).join("")).length > roomBytes || to >= roomBytes,
           );
         }
+      },
+    ),
+  );
+});
+
+Deno.test("property: cut by size alone, a batch ends where the line-counting cut ends with no line limit", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.stringMatching(/^[a-z]{0,30}\n$/), { minLength: 1, maxLength: 30 }),
+      fc.nat(29),
+      fc.integer({ min: 1, max: 200 }),
+      (lines, skip, roomBytes) => {
+        const data = bytes(lines.join(""));
+        const from = bytes(lines.slice(0, Math.min(skip, lines.length - 1)).join("")).length;
+        assert.equal(fitBytes(data, from, roomBytes), fitLines(data, from, Infinity, roomBytes).to);
       },
     ),
   );

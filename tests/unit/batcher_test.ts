@@ -95,6 +95,14 @@ Deno.test("a batch is cut at the byte limit on a line boundary", async () => {
   assert.deepEqual(acknowledged.map((a) => a.text), ["aa\n", "bb\n", "cc\n"]);
 });
 
+Deno.test("without a line limit, a batch is cut by size alone: as many whole lines as fit, or one longer line", async () => {
+  const { batcher, acknowledged } = batcherWith(limits({ batchLines: Infinity, batchBytes: 7 }));
+  await batcher.add(linesRead(0, 1, 0, "aa\nbb\n"));
+  await batcher.add(linesRead(0, 1, 6, "cc\nlonger line\ndd\n"));
+  await batcher.drain();
+  assert.deepEqual(acknowledged.map((a) => a.text), ["aa\nbb\n", "cc\n", "longer line\n", "dd\n"]);
+});
+
 Deno.test("gathered lines are due flushMs after the first of them, and go with the next read then", async () => {
   const { batcher, acknowledged } = batcherWith(limits({ flushMs: 20 }));
   assert.equal(batcher.dueIn(), Infinity);
@@ -157,7 +165,8 @@ Deno.test("property: every line read is acknowledged once, in order, in batches 
   await fc.assert(
     fc.asyncProperty(
       fc.array(read, { minLength: 1, maxLength: 25 }),
-      fc.integer({ min: 1, max: 6 }),
+      // No line limit (Infinity) is feed mode's and tail-only's: batches cut by size alone.
+      fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constant(Infinity)),
       fc.integer({ min: 1, max: 40 }),
       fc.integer({ min: 1, max: 3 }),
       async (reads, batchLines, batchBytes, inFlight) => {
