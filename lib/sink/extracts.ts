@@ -16,7 +16,13 @@
  * @module
  */
 import { join } from "node:path";
-import { fsyncFolder, tempNameFor, writeSynced } from "../source/atomic.ts";
+import {
+  fsyncFolder,
+  fsyncFolderNow,
+  tempNameFor,
+  writeSynced,
+  writeSyncedNow,
+} from "../source/atomic.ts";
 import { type ExtractRange, parseExtractName } from "./batch.ts";
 
 /** An extract in a drop directory. */
@@ -38,25 +44,36 @@ export const REJECTED_FOLDER = "rejected";
  * Writes an extract atomically: `.NAME.PID.tmp`, fsync, then a hard link to `NAME` (which fails if
  * `NAME` exists, so two writers never overwrite each other), fsync of the folder. Resolves with
  * `false` when `NAME` already existed (the temp file is removed).
+ *
+ * Bytes at hand (capture's batches) are written without leaving the thread, and so are the calls on
+ * names for any extract: asynchronous, they were seven trips to a runtime thread and back for each
+ * extract, 0.07 CPU-s a million lines of tail-only capture, a quarter of its cost. The event loop
+ * waits on the drop directory meanwhile: a few milliseconds on a local disk. A body still arriving
+ * (the receiver's) is written as it comes.
  */
 export async function writeExtract(
   folder: string,
   name: string,
-  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  chunks: Uint8Array[] | AsyncIterable<Uint8Array>,
 ): Promise<boolean> {
   const temp = tempNameFor(join(folder, name));
   try {
-    await writeSynced(temp, chunks, 0o644);
+    if (Array.isArray(chunks)) writeSyncedNow(temp, chunks, 0o644);
+    else await writeSynced(temp, chunks, 0o644);
     try {
-      await Deno.link(temp, join(folder, name));
+      Deno.linkSync(temp, join(folder, name));
     } catch (error) {
       if (error instanceof Deno.errors.AlreadyExists) return false;
       throw error;
     }
-    await fsyncFolder(folder);
+    fsyncFolderNow(folder);
     return true;
   } finally {
-    await Deno.remove(temp).catch(() => {});
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // Never written (the folder is gone, or full): nothing to remove.
+    }
   }
 }
 
