@@ -25,7 +25,7 @@ import { isPermanent, networkReason, PermanentError } from "../base/errors.ts";
 import { retry } from "../base/retry.ts";
 import type { Logger } from "../base/log.ts";
 import type { FileIdentity } from "../source/identity.ts";
-import { bodyStream } from "./body_stream.ts";
+import { bodyStream, EXTRACT_CHUNK_BYTES } from "./body_stream.ts";
 
 /** How to reach a receiver. */
 export interface ReceiverClientOptions {
@@ -165,7 +165,8 @@ export class ReceiverClient {
     if (body) headers["Content-Length"] = String(body.length);
     const response = await fetch(url, {
       method,
-      body: body && bodyStream([body]), // streamed from the caller's bytes: body_stream.ts says why
+      // Streamed from the caller's bytes, in views of the size an extract has: body_stream.ts says why.
+      body: body && bodyStream([body], EXTRACT_CHUNK_BYTES),
       headers,
       signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       client: options.httpClient,

@@ -20,3 +20,9 @@ Deno.test("a body stream of nothing ends at once", async () => {
   for await (const view of bodyStream([])) views.push(view);
   assert.deepEqual(views, []);
 });
+
+Deno.test("a body stream's views are as large as its caller says", async () => {
+  const views = [];
+  for await (const view of bodyStream([new Uint8Array(10)], 4)) views.push(view.length);
+  assert.deepEqual(views, [4, 4, 2]);
+});
