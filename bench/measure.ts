@@ -172,6 +172,19 @@ export class Watched {
   }
 }
 
+/**
+ * A process that keeps `share` of one core busy until stopped, spinning 2 ms at a time whenever it
+ * is behind that share since it began: what a client's own CPU use takes from a server on the same
+ * cores, without its requests.
+ */
+export function cpuBurner(share: number): Watched {
+  const code = `const start = performance.now(); let busy = 0; for (;;) { ` +
+    `const now = performance.now(); if (busy < ${share} * (now - start)) { ` +
+    `while (performance.now() < now + 2); busy += performance.now() - now; } ` +
+    `else await new Promise((r) => setTimeout(r, 2)); }`;
+  return new Watched([Deno.execPath(), "eval", code], "cpu burner");
+}
+
 /** GET JSON from CouchDB. */
 export async function getJson(url: string): Promise<Record<string, unknown>> {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
