@@ -28,7 +28,6 @@ const stop = new AbortController();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => stop.abort());
 }
-if (stopAfter > 0) setTimeout(() => stop.abort(), stopAfter);
 
 let server: Awaited<ReturnType<typeof startCouchServer>> | null = null;
 let captureFailed = false;
@@ -84,6 +83,8 @@ try {
   const encoder = new TextEncoder();
   let written = 0;
   const started = Date.now();
+  // Counted from the first line written: a first run's install and server start are not in it.
+  if (stopAfter > 0) setTimeout(() => stop.abort(), stopAfter);
   const writer = (async () => {
     using file = await Deno.open(log, { append: true });
     while (!stop.signal.aborted) {
