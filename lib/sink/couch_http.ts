@@ -21,7 +21,8 @@ import { redactUrl } from "../base/redact.ts";
 import { remainingMs, retry } from "../base/retry.ts";
 import { formatDuration } from "../base/units.ts";
 import type { Logger } from "../base/log.ts";
-import { BODY_CHUNK_BYTES, bodyStream } from "./body_stream.ts";
+import { ByteWriter } from "../base/bytes.ts";
+import { bodyStream, joinParts, STREAMED_BODY_BYTES } from "./body_stream.ts";
 
 /** How to reach one database. */
 export interface CouchOptions {
@@ -230,6 +231,8 @@ export class CouchHttp {
   protected readonly log?: Logger;
   readonly #httpClient?: Deno.HttpClient;
   readonly #availability: Availability;
+  /** Buffers bodies of parts are joined into, each back once its request is answered. */
+  readonly #joinBuffers: ByteWriter[] = [];
 
   /** A client of the database `options.url`, with its credentials, timeout and retry time. */
   constructor(options: CouchOptions) {
@@ -340,23 +343,28 @@ export class CouchHttp {
     { timeoutMs }: { timeoutMs: number },
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     let response: Response, text: string;
+    // A body of parts goes in one piece, joined into a buffer of its own (body_stream.ts says why).
+    const joined = Array.isArray(payload) ? this.#joinBuffers.pop() ?? new ByteWriter() : null;
     try {
       response = await fetch(url, {
         method,
         headers,
         // Large bodies are streamed from the caller's bytes: body_stream.ts says why.
-        body: Array.isArray(payload)
+        body: joined
+          ? bodyStream(joinParts(payload as Uint8Array[], joined))
+          : payload instanceof Uint8Array && payload.length >= STREAMED_BODY_BYTES
           ? bodyStream(payload)
-          : payload instanceof Uint8Array && payload.length > BODY_CHUNK_BYTES
-          ? bodyStream([payload])
-          : payload,
+          : payload as string | Uint8Array<ArrayBuffer> | undefined,
         signal: AbortSignal.timeout(timeoutMs),
         client: this.#httpClient,
       });
       text = await response.text();
     } catch (error) {
+      // Not reused: a request cut off may still be reading it.
       throw this.#unreachable(error, timeoutMs);
     }
+    // Answered: the server has read all of the body it is going to.
+    if (joined) this.#joinBuffers.push(joined);
     const parsed = parseJson(text);
     // An answer that does not parse (garbage, or cut short) says nothing: ask again.
     if (parsed === null) {

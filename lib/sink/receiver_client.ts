@@ -25,7 +25,7 @@ import { isPermanent, networkReason, PermanentError } from "../base/errors.ts";
 import { retry } from "../base/retry.ts";
 import type { Logger } from "../base/log.ts";
 import type { FileIdentity } from "../source/identity.ts";
-import { bodyStream, EXTRACT_CHUNK_BYTES } from "./body_stream.ts";
+import { bodyStream } from "./body_stream.ts";
 
 /** How to reach a receiver. */
 export interface ReceiverClientOptions {
@@ -165,8 +165,7 @@ export class ReceiverClient {
     if (body) headers["Content-Length"] = String(body.length);
     const response = await fetch(url, {
       method,
-      // Streamed from the caller's bytes, in views of the size an extract has: body_stream.ts says why.
-      body: body && bodyStream([body], EXTRACT_CHUNK_BYTES),
+      body: body && bodyStream(body), // from the caller's bytes, in one piece: body_stream.ts says why
       headers,
       signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       client: options.httpClient,
