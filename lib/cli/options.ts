@@ -191,7 +191,7 @@ const BATCH_LINES = {
   type: "integer",
   min: 1,
   section: "batching",
-  defaultText: "1000 in records mode; none otherwise (--batch-bytes cuts batches)",
+  defaultText: "1000 in records mode, else none: --batch-bytes alone cuts batches",
   help: "most lines in a batch",
 } as const satisfies OptionSpec;
 
