@@ -29,6 +29,7 @@ import {
   type CaptureOptions,
   EXIT_CODES,
   flushMsFor,
+  type HandoverTarget,
   handoverTarget,
   retryForMsOf,
   VERSION,
@@ -38,6 +39,7 @@ import { Health, sinkCheck } from "./lib/run/health.ts";
 import { redactUrl } from "./lib/base/redact.ts";
 import { captureMetrics, NO_REQUESTS } from "./lib/cli/metrics.ts";
 import {
+  checkCouchUrl,
   checkingClient,
   couchSink,
   listenAddress,
@@ -265,6 +267,9 @@ await runMain("capture", async (signal) => {
   const statusAt = o.statusListen
     ? listenAddress("capture", "--status-listen", o.statusListen)
     : null;
+  // Settings that cannot work are refused before anything is written: no cache folder, no lock.
+  const handover = o.tailOnly ? await checkedHandover(o) : null;
+  if (!o.tailOnly) checkCouchUrl("capture", o);
   const log = programLogger(o);
   await Deno.mkdir(dirname(cachePath), { recursive: true }).catch((error) => {
     throw new Error(`cannot create the folder of cache file ${cachePath}: ${error.message}`);
@@ -309,14 +314,8 @@ await runMain("capture", async (signal) => {
       metrics: () => captureMetrics(stats, requests),
     });
   }
-  if (o.tailOnly) {
-    const { extractDir, ship } = handoverTarget(o);
-    if (extractDir) {
-      const info = await Deno.stat(extractDir).catch(() => null);
-      if (!info?.isDirectory) {
-        throw new UsageError(`capture: --extract-dir ${extractDir} is not a directory`);
-      }
-    }
+  if (handover) {
+    const { extractDir, ship } = handover;
     sink = extractSink({
       extractDir,
       maxPendingBytes: o.maxPendingBytes,
@@ -362,3 +361,15 @@ await runMain("capture", async (signal) => {
     stats,
   );
 });
+
+/** Where tail-only capture hands its extracts, checked: a usage error when it cannot work. */
+async function checkedHandover(o: CaptureOptions): Promise<HandoverTarget> {
+  const target = handoverTarget(o);
+  if (target.extractDir) {
+    const info = await Deno.stat(target.extractDir).catch(() => null);
+    if (!info?.isDirectory) {
+      throw new UsageError(`capture: --extract-dir ${target.extractDir} is not a directory`);
+    }
+  }
+  return target;
+}

@@ -575,7 +575,9 @@ test("records mode, generation reused by another file: the gen: document tells, 
   assert.deepEqual(offsets(1), lineOffsets(await Deno.readFile(b)));
 });
 
-test("usage errors: one line naming the problem, exit code 2", async () => {
+test("usage errors: one line naming the problem, exit code 2, and nothing written", async () => {
+  await using dir = await tempDir();
+  const state = `${dir.path}/state`;
   const cases: [string[], RegExp][] = [
     [[], /give exactly one LOGFILE/],
     [
@@ -592,10 +594,12 @@ test("usage errors: one line naming the problem, exit code 2", async () => {
     [["--couchdb", "http://127.0.0.1:1/db", "--source", "a:b", "x.log"], /--source must be/],
   ];
   for (const [args, message] of cases) {
-    const result = await run("capture", args, { COUCHDB_URL: "" });
+    const result = await run("capture", args, { COUCHDB_URL: "", XDG_STATE_HOME: state });
     assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
     assert.match(result.stderr, message);
     assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    // Refused before it takes the cache file: no folder made, no lock file left.
+    assert.equal(await Deno.stat(state).then(() => true, () => false), false, args.join(" "));
   }
 });
 

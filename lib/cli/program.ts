@@ -166,8 +166,18 @@ export function verifySince(program: string, text: string | undefined): VerifySi
   return since;
 }
 
-/** The CouchDB URL of the options, or a usage error saying what is wrong with it. */
-function checkCouchUrl(program: string, options: SharedOptions): void {
+/**
+ * Checks the CouchDB URL of the options: a usage error saying what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkCouchUrl } from "./program.ts";
+ * assert.throws(() => checkCouchUrl("capture", {} as never), /no CouchDB given/);
+ * checkCouchUrl("capture", { couchdb: "http://127.0.0.1:5984/hrtfeed" } as never);
+ * ```
+ */
+export function checkCouchUrl(program: string, options: SharedOptions): void {
   if (!options.couchdb) {
     throw new UsageError(
       `${program}: no CouchDB given: use --couchdb http://host:5984/dbname (or COUCHDB_URL)`,
