@@ -11,6 +11,7 @@
  * assert.equal(await readSecretFile(path, "passwordFile"), "hunter2");
  * await Deno.writeTextFile(path, "");
  * await assert.rejects(readSecretFile(path, "passwordFile"), /passwordFile .* is empty/);
+ * await Deno.remove(path);
  * ```
  * @module
  */

@@ -11,7 +11,8 @@
  * import assert from "node:assert/strict";
  * import { CacheFile, readCheckpoint } from "../source/checkpoint.ts";
  * import { CacheWriter } from "./cache_writer.ts";
- * const path = `${await Deno.makeTempDir()}/avl1.cache.json`;
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/avl1.cache.json`;
  * const cache = new CacheFile(path, { path: "/var/log/spysocket.log", source: "avl1" }, null);
  * const file = { dev: 1, ino: 2, head: "ab", headLength: 1024 };
  * const log = { beforeHash: () => Promise.resolve("h"), fileSize: () => Promise.resolve(9000) };
@@ -21,7 +22,7 @@
  * assert.equal((await readCheckpoint(path))?.offset, 100);
  * await writer.flush();
  * assert.equal((await readCheckpoint(path))?.offset, 200);
- * await Deno.remove(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -38,6 +38,7 @@
  * assert.deepEqual(stored, ["line one\nline two\n"]); // the partial line waits for its newline
  * const cache = JSON.parse(await Deno.readTextFile(`${dir}/avl1.cache.json`));
  * assert.equal(cache.offset, 18);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -10,6 +10,7 @@
  * await Deno.writeTextFile(`${dir}/a.log`, "one\n");
  * const text = await describeStatus(`${dir}/a.log`, `${dir}/a.cache.json`);
  * assert.match(text, /does not exist yet: nothing captured/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

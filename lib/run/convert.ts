@@ -18,6 +18,7 @@
  * assert.equal(result.rejected.length, 1);
  * assert.equal(result.unreadable[0].file, "/nonexistent.log");
  * assert.match(chunks.join(""), /^Date,Time,.*\n2012-02-15,07:04:42,/);
+ * await Deno.remove(path);
  * ```
  * @module
  */

@@ -27,6 +27,7 @@
  * assert.equal(await sender.settleAll(), true);
  * assert.deepEqual(stored, [[0, 9]]);
  * assert.deepEqual(await listExtracts(dir), []); // stored, then deleted
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -25,6 +25,7 @@
  * );
  * assert.deepEqual(stored, [[0, 9]]);
  * assert.deepEqual([...Deno.readDirSync(`${dir}/done`)].map((e) => e.name), [extractName("avl1", 0, 0, 9)]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -48,6 +48,7 @@
  * assert.equal(await Deno.readTextFile(`${dir}/${name}`), "line one\n");
  * stop.abort();
  * await server.finished;
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
@@ -134,6 +135,7 @@ function sameSecret(a: string, b: string): boolean {
  * await Deno.writeTextFile(`${dir}/done/a.0.0000000000000000-0000000000000002.log`, "a\n");
  * assert.match((await storedHash(dir, "a.0.0000000000000000-0000000000000002.log"))!, /^[0-9a-f]{64}$/);
  * assert.equal(await storedHash(dir, "b.0.0000000000000000-0000000000000002.log"), null);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function storedHash(

@@ -23,6 +23,7 @@
  * assert.equal(report.complete, false);
  * assert.deepEqual(report.files[0].missing, [{ start: 0, end: 18, firstLine: "line one" }]);
  * assert.match(describeVerify(report), /missing: .*a\.log bytes 0-18/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
@@ -225,6 +226,7 @@ export interface VerifiedFile {
  * const reader = new ReadAhead(log);
  * assert.equal(new TextDecoder().decode(await reader.read(4, 8)), "two\n");
  * log.close();
+ * await Deno.remove(path);
  * ```
  */
 export class ReadAhead {

@@ -19,6 +19,7 @@
  * const report = await verifyManifest(parseManifest(JSON.stringify(manifest)), { db, mode: "feed", waiting });
  * assert.deepEqual(report.files[0].missing.map((r) => [r.start, r.end]), [[0, 9]]);
  * assert.equal(report.files[0].pending, 9);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -20,6 +20,7 @@
  * await writeVerifyResult(cache, { verifiedAt: 1000, complete: false, bytesMissing: 10, bytesDoubled: 0 });
  * assert.deepEqual(await readVerifyResult(cache), { verifiedAt: 1000, complete: false, bytesMissing: 10, bytesDoubled: 0 });
  * assert.equal((await new LastVerification(cache).current())?.bytesMissing, 10);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

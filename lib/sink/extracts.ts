@@ -12,6 +12,7 @@
  * assert.equal(await writeExtract(dir, name, [new TextEncoder().encode("line one\n")]), true);
  * const [pending] = await listExtracts(dir); // in order of source, generation, start
  * assert.deepEqual([pending.name, pending.start, pending.end, pending.size], [name, 0, 9, 9]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

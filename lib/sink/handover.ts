@@ -23,6 +23,7 @@
  * };
  * assert.deepEqual(await sink.store(batch), { generation: 0, end: 9 });
  * assert.equal([...Deno.readDirSync(dir)].length, 1); // the extract, renamed into place
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -16,6 +16,7 @@
  * const pruned = await pruneDone(dir, { maxAgeMs: Infinity, maxBytes: 2 }, 3000_000);
  * assert.deepEqual(pruned, { files: 1, bytes: 2, kept: 1, keptBytes: 2 });
  * assert.deepEqual([...Deno.readDirSync(`${dir}/done`)].map((e) => e.name), ["new.log"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -11,6 +11,7 @@
  * await writeFileAtomic(`${dir}/avl1.cache.json`, new TextEncoder().encode("{}\n"));
  * assert.equal(await Deno.readTextFile(`${dir}/avl1.cache.json`), "{}\n");
  * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["avl1.cache.json"]); // no temp left
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -7,7 +7,8 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
- * const path = `${await Deno.makeTempDir()}/avl1.cache.json`;
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/avl1.cache.json`;
  * const file = { dev: 1, ino: 2, head: "ab", headLength: 1024 };
  * await writeCheckpoint(path, {
  *   version: 1,
@@ -21,6 +22,7 @@
  * const saved = await readCheckpoint(path);
  * assert.equal(saved?.offset, 41744);
  * assert.equal(await readCheckpoint(`${path}.none`), null); // none yet: nothing captured
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
@@ -123,13 +125,15 @@ export interface Position {
  * ```ts
  * import assert from "node:assert/strict";
  * import { CacheFile, readCheckpoint } from "./checkpoint.ts";
- * const path = `${await Deno.makeTempDir()}/avl1.cache.json`;
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/avl1.cache.json`;
  * const cache = new CacheFile(path, { path: "/var/log/spysocket.log", source: "avl1" }, null);
  * const position = { generation: 0, offset: 41744, file: { dev: 1, ino: 2, head: "ab", headLength: 1024 } };
  * assert.equal(cache.holds(position), false);
  * await cache.commit(position, 50000);
  * assert.equal(cache.holds(position), true);
  * assert.equal((await readCheckpoint(path))?.seenSize, 50000);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class CacheFile {

@@ -18,6 +18,7 @@
  * assert.equal(await headMatches(file, id), true);
  * await Deno.writeTextFile(path, "rewritten!\n"); // same inode, other first bytes
  * assert.equal(await headMatches(file, id), false);
+ * await Deno.remove(path);
  * ```
  * @module
  */
@@ -216,6 +217,7 @@ export function beforeHashOf(bytes: Uint8Array): string {
  * assert.equal(await sameContent(copy, identity, at), false);
  * original.close();
  * copy.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function sameContent(

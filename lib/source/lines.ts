@@ -16,6 +16,7 @@
  * assert.equal(new TextDecoder().decode(item.bytes), "one\ntwo\n");
  * assert.equal(await scanner.next(), null); // "thr" waits for its newline
  * assert.equal(scanner.position, 8);
+ * await Deno.remove(path);
  * ```
  * @module
  */

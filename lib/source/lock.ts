@@ -20,6 +20,7 @@
  * );
  * lock.release();
  * await holdLock(cacheLockPath(`${dir}/cache.json`), what, "stop it first"); // free again
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
@@ -86,9 +87,11 @@ export async function holdLock(path: string, what: string, fix: string): Promise
  * ```ts
  * import assert from "node:assert/strict";
  * import { holdLock, lockHolder } from "./lock.ts";
- * const path = `${await Deno.makeTempDir()}/c.lock`;
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/c.lock`;
  * assert.equal(await lockHolder(path), null); // and no file was made
  * assert.equal(await Deno.stat(path).then(() => true, () => false), false);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function lockHolder(path: string): Promise<string | null> {

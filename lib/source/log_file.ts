@@ -17,6 +17,7 @@
  * assert.equal(await file.size(), 8); // the text's size, not the compressed one
  * assert.equal(new TextDecoder().decode(await file.readAt(4, 4)), "two\n");
  * file.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

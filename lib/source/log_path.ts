@@ -18,6 +18,7 @@
  * const file = await path.open();
  * assert.equal(await file?.size(), 5);
  * file?.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -22,6 +22,7 @@
  * assert.equal(found?.directives.get("olddir"), `${dir}/old`);
  * const risks = rotationRisks(`${dir}/spysocket.log`, found!, [`${dir}/spysocket.log.*`]);
  * assert.deepEqual(risks.map((r) => r.directive), ["olddir", "copytruncate"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

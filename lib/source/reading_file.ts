@@ -19,6 +19,7 @@
  * await Deno.writeTextFile(`${dir}/a.log`, "new\n"); // rewritten in place
  * assert.equal(await open.holdsWhatWasRead(), false);
  * open.log.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

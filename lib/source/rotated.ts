@@ -21,6 +21,7 @@
  * const { found } = await findRotated(`${dir}/app.log`, [`${dir}/app.log.*`], identity, {}, open);
  * assert.equal(found?.name, `${dir}/app.log.1`);
  * found?.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -17,6 +17,7 @@
  * }, createLogger({ level: "error" }));
  * assert.equal(checkpoint, null);
  * assert.deepEqual([start.offset, start.fromEnd, origin], [0, true, "--from end"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

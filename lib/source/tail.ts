@@ -30,6 +30,7 @@
  * assert.equal(next.generation, 1); // a new file, a new generation
  * assert.deepEqual(events, [{ kind: "next", name: `${dir}/spysocket.log`, generation: 1 }]);
  * tailer.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -21,6 +21,7 @@
  *   follow: () => {},
  * }, { generation: 3, offset: 0 });
  * assert.deepEqual(adopted, [[`${dir}/spysocket.log`, 3, 0]]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -12,6 +12,7 @@
  * await Promise.all([watch.wait(60_000), Deno.writeTextFile(`${dir}/spysocket.log`, "x\n")]);
  * assert.ok(Date.now() - started < 60_000); // woken by the event, not the minute
  * watch.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
