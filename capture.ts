@@ -12,7 +12,7 @@ import { ReceiverClient } from "./lib/sink/receiver_client.ts";
 import { writeFileAtomic } from "./lib/source/atomic.ts";
 import { spysocketFormat } from "./lib/format/line_format.ts";
 import { resultOf, writeVerifyResult } from "./lib/run/verify_result.ts";
-import { httpClientWithCa, printableConfig } from "./lib/cli/config.ts";
+import { caCertsFrom, printableConfig } from "./lib/cli/config.ts";
 import { UsageError } from "./lib/base/errors.ts";
 import { readSecretFile } from "./lib/base/secret.ts";
 import { SOURCE_NAME } from "./lib/sink/batch.ts";
@@ -132,8 +132,7 @@ async function checkSetup(
     if (extractDir) checks.push(dropDirectoryCheck(extractDir));
     if (ship) {
       const token = await readSecretFile(ship.tokenFile, "--token-file");
-      const client = await httpClientWithCa(o.caFile);
-      checks.push(receiverCheck(ship.url, token, client));
+      checks.push(receiverCheck(ship.url, token, await caCertsFrom(o.caFile)));
     }
   } else {
     const db = await checkingClient("capture", o);
@@ -205,7 +204,7 @@ async function handManifestOver(o: CaptureOptions, place: LogPlace & { source: s
     const client = new ReceiverClient({
       shipTo: target.ship.url,
       token: await readSecretFile(target.ship.tokenFile, "--token-file"),
-      httpClient: await httpClientWithCa(o.caFile),
+      caCerts: await caCertsFrom(o.caFile),
       // A command run by hand or by a timer: a receiver down for a minute is said, not waited for.
       retryForMs: 60_000,
       log: programLogger(o),
@@ -323,7 +322,7 @@ await runMain("capture", async (signal) => {
       token: ship
         ? await readSecretFile(ship.tokenFile, "--token-file", (m) => log.warn(m))
         : undefined,
-      httpClient: await httpClientWithCa(o.caFile),
+      caCerts: await caCertsFrom(o.caFile),
       log,
       pollMs: o.poll,
       retryForMs: retryForMsOf(o),

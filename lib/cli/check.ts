@@ -27,6 +27,7 @@ import { dirname, join } from "node:path";
 import { readCheckpoint } from "../source/checkpoint.ts";
 import { type CouchClient, CouchError, FEED_DESIGN_ID } from "../sink/couchdb.ts";
 import { networkReason } from "../base/errors.ts";
+import { type Http1Answer, Http1Client } from "../sink/http1.ts";
 import { lockHolder } from "../source/lock.ts";
 import { logrotateFor, rotationRisks } from "../source/logrotate.ts";
 
@@ -357,25 +358,28 @@ export function pemFileCheck(name: string, path: string, setting: string): Check
   };
 }
 
-/** A monitor's receiver answers, and takes this token. */
-export function receiverCheck(url: string, token: string, httpClient?: Deno.HttpClient): Check {
+/** A monitor's receiver answers, and takes this token, reached as capture reaches it. */
+export function receiverCheck(url: string, token: string, caCerts?: string[]): Check {
   return {
     name: "receiver",
     run: async () => {
-      const probe = `${url.replace(/\/+$/, "")}/position?source=logcapture-check&file=0-0-0`;
-      let response: Response;
+      const client = new Http1Client(url, { caCerts });
+      const prefix = new URL(url).pathname.replace(/\/+$/, "");
+      let response: Http1Answer;
       try {
-        response = await fetch(probe, {
+        response = await client.request({
+          method: "GET",
+          path: `${prefix}/position?source=logcapture-check&file=0-0-0`,
           headers: { Authorization: `Bearer ${token}` },
-          signal: AbortSignal.timeout(10_000),
-          client: httpClient,
+          timeoutMs: 10_000,
         });
-        await response.body?.cancel();
       } catch (error) {
         throw new CheckFailure(
           `cannot reach the receiver at ${url}: ${networkReason(error, 10_000)}`,
           "check --ship-to, and that the monitor runs with --listen",
         );
+      } finally {
+        client.close();
       }
       if (response.status === 401) {
         throw new CheckFailure(

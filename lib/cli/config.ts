@@ -517,14 +517,22 @@ export function printableConfig(
   return JSON.stringify({ ...out, $origin: from }, null, 2);
 }
 
+/** The certificates of a private CA, from a PEM file; checked now, not at the first connection. */
+export async function caCertsFrom(caFile: string | undefined): Promise<string[] | undefined> {
+  if (!caFile) return undefined;
+  try {
+    const caCerts = [await Deno.readTextFile(caFile)];
+    Deno.createHttpClient({ caCerts }).close(); // parses them
+    return caCerts;
+  } catch (error) {
+    throw new UsageError(`cannot use --ca-file ${caFile}: ${(error as Error).message}`);
+  }
+}
+
 /** An HTTP client that trusts a private CA, from a PEM file. */
 export async function httpClientWithCa(
   caFile: string | undefined,
 ): Promise<Deno.HttpClient | undefined> {
-  if (!caFile) return undefined;
-  try {
-    return Deno.createHttpClient({ caCerts: [await Deno.readTextFile(caFile)] });
-  } catch (error) {
-    throw new UsageError(`cannot use --ca-file ${caFile}: ${(error as Error).message}`);
-  }
+  const caCerts = await caCertsFrom(caFile);
+  return caCerts && Deno.createHttpClient({ caCerts });
 }

@@ -44,8 +44,8 @@ export interface HandoverOptions {
   shipTo?: string;
   /** The receiver's bearer token. */
   token?: string;
-  /** For a private CA. */
-  httpClient?: Deno.HttpClient;
+  /** The certificates (PEM) of a private CA, trusted besides the system's. */
+  caCerts?: string[];
   /** Per-request timeout; default 60 s. */
   timeoutMs?: number;
   /** Where a full drop directory and an unanswering receiver are told. */
@@ -124,7 +124,7 @@ export function extractSink(options: HandoverOptions): BatchSink {
         if (written) knownPending += bytes.length;
         else log.debug(`${name} is in ${options.extractDir} already (an earlier run extracted it)`);
       }
-      // Sent from the batch's own bytes, which stay until it is stored (body_stream.ts says why).
+      // Sent from the batch's own bytes, which stay until it is stored.
       await receiver?.put(name, bytes);
       return { generation: batch.generation, end: batch.end };
     },

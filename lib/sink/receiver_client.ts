@@ -25,7 +25,7 @@ import { isPermanent, networkReason, PermanentError } from "../base/errors.ts";
 import { retry } from "../base/retry.ts";
 import type { Logger } from "../base/log.ts";
 import type { FileIdentity } from "../source/identity.ts";
-import { bodyStream } from "./body_stream.ts";
+import { Http1Client } from "./http1.ts";
 
 /** How to reach a receiver. */
 export interface ReceiverClientOptions {
@@ -33,8 +33,8 @@ export interface ReceiverClientOptions {
   shipTo: string;
   /** The bearer token it expects. */
   token?: string;
-  /** For a private CA. */
-  httpClient?: Deno.HttpClient;
+  /** The certificates (PEM) of a private CA, trusted besides the system's. */
+  caCerts?: string[];
   /** Per-request timeout; default 60 s. */
   timeoutMs?: number;
   /** How long an unanswering receiver is retried before the request fails; default forever. */
@@ -58,10 +58,17 @@ export class HandoverError extends PermanentError {
 /** A receiver, as capture talks to it; see the module example. */
 export class ReceiverClient {
   readonly #options: ReceiverClientOptions;
+  readonly #http: Http1Client;
 
   /** A client of `options.shipTo`. */
   constructor(options: ReceiverClientOptions) {
     this.#options = options;
+    this.#http = new Http1Client(options.shipTo, options);
+  }
+
+  /** Closes its idle connections. */
+  close(): void {
+    this.#http.close();
   }
 
   /** Who holds the positions this client asks for, for messages. */
@@ -109,11 +116,7 @@ export class ReceiverClient {
   /** One request, never retried: `null` when the receiver answers (whatever it answers), else why not. */
   async probe(): Promise<string | null> {
     try {
-      const response = await fetch(this.#options.shipTo, {
-        signal: AbortSignal.timeout(3000),
-        client: this.#options.httpClient,
-      });
-      await response.body?.cancel();
+      await this.#http.request({ method: "GET", path: "/", timeoutMs: 3000 });
       return null;
     } catch (error) {
       return `cannot reach ${this.holder}: ${networkReason(error, 3000)}`;
@@ -157,21 +160,21 @@ export class ReceiverClient {
     { method, path, what, body }: ReceiverRequest,
   ): Promise<{ status: number; text: string }> {
     const options = this.#options;
-    const url = `${options.shipTo.replace(/\/+$/, "")}${path}`;
     const headers: Record<string, string> = {
       Authorization: `Bearer ${options.token ?? ""}`,
       "Content-Type": "text/plain",
     };
-    if (body) headers["Content-Length"] = String(body.length);
-    const response = await fetch(url, {
+    const prefix = new URL(options.shipTo).pathname.replace(/\/+$/, "");
+    const response = await this.#http.request({
       method,
-      body: body && bodyStream(body), // from the caller's bytes, in one piece: body_stream.ts says why
+      path: `${prefix}${path}`,
       headers,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
-      client: options.httpClient,
+      body, // sent from the caller's bytes, which stay until the answer comes
+      timeoutMs: options.timeoutMs ?? 60_000,
     });
-    const text = await response.text();
-    if (response.ok || response.status === 404) return { status: response.status, text };
+    const text = response.text;
+    const ok = response.status >= 200 && response.status < 300;
+    if (ok || response.status === 404) return { status: response.status, text };
     if (response.status === 401) {
       throw new HandoverError(`${this.holder} refused the token (401): check --token-file`, 401);
     }
