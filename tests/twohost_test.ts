@@ -3,6 +3,7 @@
  * monitor → CouchDB, every line exactly once, through crashes on either side.
  */
 import assert from "node:assert/strict";
+import { loopbackCertificates } from "../tools/certificates.ts";
 import {
   append,
   assertFeedOnce,
@@ -376,60 +377,7 @@ test("the receiver: wrong token, traversal names, too large, same and other byte
 test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
-  const openssl = async (...args: string[]) =>
-    (await new Deno.Command("openssl", {
-      args,
-      cwd: dir.path,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).output()
-      .catch(() => null))?.success ?? false;
-  await Deno.writeTextFile(`${dir.path}/san.ext`, "subjectAltName=IP:127.0.0.1\n");
-  const made = await openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=logcapture test CA",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-  ) &&
-    await openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-keyout",
-      "key.pem",
-      "-out",
-      "req.csr",
-    ) &&
-    await openssl(
-      "x509",
-      "-req",
-      "-in",
-      "req.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      "san.ext",
-      "-out",
-      "cert.pem",
-    );
+  const made = await loopbackCertificates(dir.path);
   if (!made) {
     console.log("skipped: openssl could not make test certificates");
     return;
@@ -447,9 +395,9 @@ test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", async
       "--token-file",
       `${dir.path}/token`,
       "--tls-cert",
-      `${dir.path}/cert.pem`,
+      made.cert,
       "--tls-key",
-      `${dir.path}/key.pem`,
+      made.key,
     ),
   );
   await monitor.waitFor(/receiving extracts on https/);
@@ -463,7 +411,7 @@ test("https shipping with a private CA (--tls-cert/--tls-key, --ca-file)", async
       "--token-file",
       `${dir.path}/token`,
       "--ca-file",
-      `${dir.path}/ca.pem`,
+      made.ca,
       log,
     ),
   );
