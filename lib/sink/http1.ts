@@ -106,7 +106,20 @@ export class Http1Client {
 
   /** Sends `request` and reads its whole answer; network failures are thrown as Deno's errors are. */
   async request(request: Http1Request): Promise<Http1Answer> {
-    const deadline = AbortSignal.timeout(request.timeoutMs);
+    // A timer of its own, cleared once answered: AbortSignal.timeout's would outlive each request.
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException("no answer in time", "TimeoutError")),
+      request.timeoutMs,
+    );
+    try {
+      return await this.#request(request, timeout.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #request(request: Http1Request, deadline: AbortSignal): Promise<Http1Answer> {
     let idle = this.#idle.pop();
     while (idle && Date.now() - idle.idleSince > this.#maxIdleMs) {
       idle.close();
@@ -138,7 +151,12 @@ export class Http1Client {
     if (!this.#tls) return new Connection(tcp, false);
     const tls = await Deno.startTls(tcp, { hostname: this.#hostname, caCerts: this.#caCerts });
     const connection = new Connection(tls, false);
-    await connection.during(deadline, () => tls.handshake());
+    try {
+      await connection.during(deadline, () => tls.handshake());
+    } catch (error) {
+      connection.close();
+      throw error;
+    }
     return connection;
   }
 
@@ -158,9 +176,26 @@ export class Http1Client {
     head += "\r\n";
     try {
       const answer = await connection.during(deadline, async () => {
-        await connection.writeAll(encoder.encode(head));
-        if (body) await connection.writeAll(body);
-        return await connection.readAnswer(request.method === "HEAD");
+        // Read while writing: a server may refuse (401, 413) before it reads the body, and
+        // close; its answer is what counts, not the write it broke.
+        const answering = connection.readAnswer(request.method === "HEAD");
+        const writing = (async () => {
+          await connection.writeAll(encoder.encode(head));
+          if (body) await connection.writeAll(body);
+        })();
+        answering.catch(() => {});
+        writing.catch(() => {});
+        try {
+          const early = await Promise.race([writing.then(() => null), answering]);
+          if (!early) return await answering;
+          early.keepAlive = false; // answered before the request was whole: out of step
+          return early;
+        } catch (error) {
+          const anyway = await answering.catch(() => null);
+          if (!anyway) throw error;
+          anyway.keepAlive = false;
+          return anyway;
+        }
       });
       if (answer.keepAlive && this.#idle.length < MAX_IDLE) {
         connection.reused = true;

@@ -23,7 +23,9 @@ interface Seen {
  * answer, or bytes and then the connection closed.
  */
 async function withServer(
-  answer: (index: number) => string | { bytes: string; thenClose: true } | "close" | "hang",
+  answer: (
+    index: number,
+  ) => string | { bytes: string; thenClose: true } | { early: string } | "close" | "hang",
   fn: (origin: string, seen: Seen) => Promise<void>,
 ): Promise<void> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -49,6 +51,12 @@ async function withServer(
       }
       const head = decoder.decode(pending.subarray(0, end));
       const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+      const early = answer(seen.requests.length);
+      if (typeof early === "object" && "early" in early) { // refused on its head: the body unread
+        seen.requests.push({ head, body: "", connection });
+        await conn.write(encoder.encode(early.early));
+        return conn.close();
+      }
       while (pending.length < end + 4 + length) if (!await more()) return;
       const body = decoder.decode(pending.subarray(end + 4, end + 4 + length));
       pending = pending.slice(end + 4 + length);
@@ -56,8 +64,10 @@ async function withServer(
       const reply = answer(index);
       if (reply === "hang") return;
       if (reply === "close") return conn.close();
-      await conn.write(encoder.encode(typeof reply === "string" ? reply : reply.bytes));
-      if (typeof reply !== "string") return conn.close();
+      if (typeof reply === "string") await conn.write(encoder.encode(reply));
+      else if ("bytes" in reply) {
+        return (await conn.write(encoder.encode(reply.bytes)), conn.close());
+      }
     }
   };
   const accepting = (async () => {
@@ -208,5 +218,15 @@ Deno.test("a connection idle longer than maxIdleMs is closed, not used again", a
     await ask();
     client.close();
     assert.deepEqual(seen.requests.map((r) => r.connection), [1, 1, 2]);
+  });
+});
+
+Deno.test("an answer before the body is read (a refusal) is the answer, not the broken write", async () => {
+  const refusal = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno";
+  await withServer(() => ({ early: refusal }), async (origin) => {
+    const client = new Http1Client(origin);
+    const body = new Uint8Array(16 << 20); // more than the socket buffers hold
+    const answer = await client.request({ method: "PUT", path: "/x", body, timeoutMs: 5000 });
+    assert.deepEqual(answer, { status: 401, text: "no" });
   });
 });
