@@ -1,5 +1,5 @@
 /**
- * Secrets kept in files (a CouchDB password, a receiver's token), read the one way: the first
+ * Secrets kept in files (a CouchDB password, a receiver's token), read the one way: the file's one
  * line, its line end dropped; errors name the setting and the file, never the secret.
  *
  * @example
@@ -34,6 +34,12 @@ export async function readSecretFile(
   }
   const secret = text.replace(/\r?\n$/, "");
   if (!secret) throw new UsageError(`${setting} ${path} is empty`);
+  // A second line would be sent inside an HTTP header, or taken for part of the secret.
+  if (/[\r\n\0]/.test(secret)) {
+    throw new UsageError(
+      `${setting} ${path} holds more than one line: keep the secret alone in it, on one line`,
+    );
+  }
   const mode = (await Deno.stat(path)).mode;
   if (warn && mode !== null && (mode & 0o077) !== 0) {
     warn(

@@ -106,6 +106,11 @@ export class Http1Client {
 
   /** Sends `request` and reads its whole answer; network failures are thrown as Deno's errors are. */
   async request(request: Http1Request): Promise<Http1Answer> {
+    // A line break in a header would start another one: a token file of two lines, say.
+    const texts = [request.path, ...Object.entries(request.headers ?? {}).flat()];
+    if (texts.some((text) => /[\r\n\0]/.test(text))) {
+      throw new TypeError(`a line break in the head of ${request.method} ${request.path}`);
+    }
     // A timer of its own, cleared once answered: AbortSignal.timeout's would outlive each request.
     const timeout = new AbortController();
     const timer = setTimeout(
@@ -166,10 +171,9 @@ export class Http1Client {
     deadline: AbortSignal,
   ): Promise<Http1Answer> {
     const { body } = request;
+    const fields = Object.entries(request.headers ?? {});
     let head = `${request.method} ${request.path} HTTP/1.1\r\nHost: ${this.#host}\r\n`;
-    for (const [name, value] of Object.entries(request.headers ?? {})) {
-      head += `${name}: ${value}\r\n`;
-    }
+    for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
     if (body || request.method === "PUT" || request.method === "POST") {
       head += `Content-Length: ${body?.length ?? 0}\r\n`;
     }

@@ -50,7 +50,7 @@ Deno.test("a URL's password never shows; its user and the rest do", () => {
   );
 });
 
-Deno.test("a secret file: its first line, its line end dropped; a missing or empty one is a usage error naming the setting", async () => {
+Deno.test("a secret file: its one line, its line end dropped; a missing, empty or many-line one is a usage error naming the setting", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/token`, "abc\r\n");
   assert.equal(await readSecretFile(`${dir}/token`, "--token-file"), "abc");
@@ -61,5 +61,16 @@ Deno.test("a secret file: its first line, its line end dropped; a missing or emp
     return true;
   });
   await assert.rejects(readSecretFile(`${dir}/none`, "passwordFile"), /cannot read passwordFile/);
+  // A second line would travel inside an HTTP header (the token), or be taken for the secret.
+  await Deno.writeTextFile(`${dir}/two`, "abc\nX-Injected: 1\n");
+  await assert.rejects(readSecretFile(`${dir}/two`, "--token-file"), (e: Error) => {
+    assert.ok(e instanceof UsageError);
+    assert.match(
+      e.message,
+      /--token-file .*two holds more than one line: keep the secret alone in it/,
+    );
+    assert.doesNotMatch(e.message, /abc|Injected/);
+    return true;
+  });
   await Deno.remove(dir, { recursive: true });
 });

@@ -230,3 +230,15 @@ Deno.test("an answer before the body is read (a refusal) is the answer, not the 
     assert.deepEqual(answer, { status: 401, text: "no" });
   });
 });
+
+Deno.test("a header with a line break is refused before anything is sent", async () => {
+  await withServer(() => ok("stored"), async (origin, seen) => {
+    const client = new Http1Client(origin);
+    const headers = { Authorization: "Bearer t\r\nX-Injected: 1" };
+    await assert.rejects(
+      client.request({ method: "GET", path: "/", headers, timeoutMs: 5000 }),
+      /a line break in the head of GET \//,
+    );
+    assert.equal(seen.connections, 0);
+  });
+});
