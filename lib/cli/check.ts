@@ -364,12 +364,11 @@ export function receiverCheck(url: string, token: string, caCerts?: string[]): C
     name: "receiver",
     run: async () => {
       const client = new Http1Client(url, { caCerts });
-      const prefix = new URL(url).pathname.replace(/\/+$/, "");
       let response: Http1Answer;
       try {
         response = await client.request({
           method: "GET",
-          path: `${prefix}/position?source=logcapture-check&file=0-0-0`,
+          path: "/position?source=logcapture-check&file=0-0-0",
           headers: { Authorization: `Bearer ${token}` },
           timeoutMs: 10_000,
         });

@@ -31,7 +31,7 @@
 export interface Http1Request {
   /** `GET`, `PUT`, … */
   method: string;
-  /** The path and query, from `/`. */
+  /** The path and query, from `/`, after the path of the client's URL. */
   path: string;
   /** Headers besides `Host` and `Content-Length`, which are set here. */
   headers?: Record<string, string>;
@@ -80,26 +80,29 @@ const MAX_IDLE_MS = 30_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A client of one origin (`http(s)://host[:port]`); see the module example. */
+/** A client of one server (`http(s)://host[:port][/path]`); see the module example. */
 export class Http1Client {
   readonly #hostname: string;
   readonly #port: number;
   readonly #host: string;
+  /** The path of the client's URL, put before each request's (a receiver behind a proxy's path). */
+  readonly #prefix: string;
   readonly #tls: boolean;
   readonly #caCerts?: string[];
   readonly #maxIdleMs: number;
   readonly #idle: Connection[] = [];
 
-  /** A client of `origin` (`http(s)://host[:port]`). */
-  constructor(origin: string, options: Http1Options = {}) {
-    const url = new URL(origin);
+  /** A client of `base` (`http(s)://host[:port][/path]`). */
+  constructor(base: string, options: Http1Options = {}) {
+    const url = new URL(base);
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new TypeError(`${origin} is not an http(s) URL`);
+      throw new TypeError(`${base} is not an http(s) URL`);
     }
     this.#tls = url.protocol === "https:";
     this.#hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
     this.#port = url.port ? Number(url.port) : this.#tls ? 443 : 80;
     this.#host = url.host;
+    this.#prefix = url.pathname.replace(/\/+$/, "");
     this.#caCerts = options.caCerts;
     this.#maxIdleMs = options.maxIdleMs ?? MAX_IDLE_MS;
   }
@@ -153,9 +156,9 @@ export class Http1Client {
       });
     tcp.setNoDelay(true);
     tcp.setKeepAlive(true);
-    if (!this.#tls) return new Connection(tcp, false);
+    if (!this.#tls) return new Connection(tcp);
     const tls = await Deno.startTls(tcp, { hostname: this.#hostname, caCerts: this.#caCerts });
-    const connection = new Connection(tls, false);
+    const connection = new Connection(tls);
     try {
       await connection.during(deadline, () => tls.handshake());
     } catch (error) {
@@ -171,9 +174,11 @@ export class Http1Client {
     deadline: AbortSignal,
   ): Promise<Http1Answer> {
     const { body } = request;
-    const fields = Object.entries(request.headers ?? {});
-    let head = `${request.method} ${request.path} HTTP/1.1\r\nHost: ${this.#host}\r\n`;
-    for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
+    const target = this.#prefix + request.path;
+    let head = `${request.method} ${target} HTTP/1.1\r\nHost: ${this.#host}\r\n`;
+    for (const [name, value] of Object.entries(request.headers ?? {})) {
+      head += `${name}: ${value}\r\n`;
+    }
     if (body || request.method === "PUT" || request.method === "POST") {
       head += `Content-Length: ${body?.length ?? 0}\r\n`;
     }
@@ -202,7 +207,6 @@ export class Http1Client {
         }
       });
       if (answer.keepAlive && this.#idle.length < MAX_IDLE) {
-        connection.reused = true;
         connection.idleSince = Date.now();
         this.#idle.push(connection);
       } else {
@@ -228,16 +232,18 @@ class Connection {
   #start = 0;
   #end = 0;
   #closed = false;
-  /** Whether it served a request before. */
-  reused: boolean;
   /** Whether the current request's answer has begun. */
   answered = false;
-  /** When it was last put back idle. */
+  /** When it was last put back idle (0: never, a new connection). */
   idleSince = 0;
 
-  constructor(conn: Deno.Conn, reused: boolean) {
+  constructor(conn: Deno.Conn) {
     this.#conn = conn;
-    this.reused = reused;
+  }
+
+  /** Whether it served a request before. */
+  get reused(): boolean {
+    return this.idleSince > 0;
   }
 
   close(): void {

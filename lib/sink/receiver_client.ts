@@ -66,11 +66,6 @@ export class ReceiverClient {
     this.#http = new Http1Client(options.shipTo, options);
   }
 
-  /** Closes its idle connections. */
-  close(): void {
-    this.#http.close();
-  }
-
   /** Who holds the positions this client asks for, for messages. */
   get holder(): string {
     return `the receiver at ${this.#options.shipTo}`;
@@ -164,10 +159,9 @@ export class ReceiverClient {
       Authorization: `Bearer ${options.token ?? ""}`,
       "Content-Type": "text/plain",
     };
-    const prefix = new URL(options.shipTo).pathname.replace(/\/+$/, "");
     const response = await this.#http.request({
       method,
-      path: `${prefix}${path}`,
+      path,
       headers,
       body, // sent from the caller's bytes, which stay until the answer comes
       timeoutMs: options.timeoutMs ?? 60_000,

@@ -95,3 +95,16 @@ Deno.test("the position of a file: read back, and null for a file the receiver h
     assert.equal(await client.probe(), null);
   });
 });
+
+Deno.test("a receiver behind a path (--ship-to https://proxy/path): every request, the probe too, goes under it", async () => {
+  const asked: string[] = [];
+  await withReceiver((request) => {
+    asked.push(new URL(request.url).pathname);
+    return new Response("stored");
+  }, async (shipTo) => {
+    const client = new ReceiverClient({ shipTo: `${shipTo}/logcapture/`, token: "t", log: quiet });
+    await client.put("avl1-0-0-9-f.csv", new Uint8Array(9));
+    assert.equal(await client.probe(), null);
+    assert.deepEqual(asked, ["/logcapture/extracts/avl1-0-0-9-f.csv", "/logcapture/"]);
+  });
+});
