@@ -16,6 +16,7 @@ import {
   test,
 } from "./helpers.ts";
 import { serverName } from "../tools/real_couchdb.ts";
+import { loopbackCertificates } from "../tools/certificates.ts";
 
 const lines = simulatedLines(14);
 
@@ -239,29 +240,14 @@ test("monitor check: a good drop directory passes; one held by a running monitor
 
 test("monitor check: a TLS certificate with the wrong key is ✗", async () => {
   await using dir = await tempDir();
-  const openssl = async (name: string) =>
-    (await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-days",
-        "1",
-        "-keyout",
-        `${dir.path}/${name}.key`,
-        "-out",
-        `${dir.path}/${name}.pem`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).output().catch(() => ({ success: false }))).success;
-  if (!await openssl("a") || !await openssl("b")) {
+  // Two certificates of two CAs: the key of one does not go with the other.
+  const made = [];
+  for (const name of ["a", "b"]) {
+    await Deno.mkdir(`${dir.path}/${name}`);
+    made.push(await loopbackCertificates(`${dir.path}/${name}`));
+  }
+  const [a, b] = made;
+  if (!a || !b) {
     console.log("skipped: openssl could not make test certificates");
     return;
   }
@@ -276,15 +262,15 @@ test("monitor check: a TLS certificate with the wrong key is ✗", async () => {
       "--token-file",
       `${dir.path}/token`,
       "--tls-cert",
-      `${dir.path}/a.pem`,
+      a.cert,
       "--tls-key",
-      `${dir.path}/${key}.key`,
+      key,
       dir.path,
     ]);
-  const matching = await check("a");
+  const matching = await check(a.key);
   assert.equal(matching.code, 0, matching.stdout);
   assert.match(verdicts(matching.stdout).get("TLS certificate")!, /^✓ .*go together/);
-  const mismatched = await check("b");
+  const mismatched = await check(b.key);
   assert.equal(mismatched.code, 1);
   assert.match(
     verdicts(mismatched.stdout).get("TLS certificate")!,
