@@ -3,6 +3,7 @@
  * appends, crashes, rotations, truncations, outages and signals.
  */
 import assert from "node:assert/strict";
+import { loopbackCertificates } from "../tools/certificates.ts";
 import {
   append,
   assertFeedOnce,
@@ -100,6 +101,32 @@ test("--once on a fixture stores the reference rows and exits 0", async () => {
   const again = await run("capture", captureArgs(db, dir.path, "--once", log));
   assert.equal(again.code, 0);
   assert.equal((await feedDocs(db)).length, 1, "a second --once stores nothing new");
+});
+
+test("CouchDB over https with a private CA (--ca-file): every line stored once, and read back by verify --deep", async () => {
+  await using dir = await tempDir();
+  const made = await loopbackCertificates(dir.path);
+  if (!made) {
+    console.log("skipped: openssl could not make test certificates");
+    return;
+  }
+  const tls = { cert: await Deno.readTextFile(made.cert), key: await Deno.readTextFile(made.key) };
+  using front = new Proxy(serverUrl(), 0, tls);
+  const db = freshDb("https");
+  const log = `${dir.path}/hrt.log`;
+  await Deno.writeTextFile(log, lines(3000));
+  const https = front.urlFor(db);
+  assert.match(https, /^https:/);
+  const args = (...extra: string[]) => captureArgs(https, dir.path, "--ca-file", made.ca, ...extra);
+  const result = await run("capture", args("--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, await Deno.readFile(log));
+  const verified = await run("capture", ["verify", "--deep", ...args(log)]);
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  // Without the CA, the server's certificate is not trusted, and check says which flag trusts it.
+  const untrusted = await run("capture", ["check", ...captureArgs(https, dir.path, log)]);
+  assert.equal(untrusted.code, 1, untrusted.stdout + untrusted.stderr);
+  assert.match(untrusted.stdout + untrusted.stderr, /TLS error \(.*--ca-file\)/);
 });
 
 test("catching up, the cache file is written about once a second, not once a batch, and names the end", async () => {

@@ -10,6 +10,8 @@
  * proxy.delayMs = 200; // every request waits 200 ms
  * proxy.down(); proxy.up();
  * ```
+ *
+ * Given a certificate and its key, it is a TLS terminator: `https` in front of a plain-http server.
  * @module
  */
 
@@ -21,22 +23,30 @@
 export class Proxy {
   readonly port: number;
   readonly #target: { hostname: string; port: number };
+  readonly #tls?: ProxyTls;
   #listener: Deno.Listener | null = null;
   #connections = new Set<Deno.Conn>();
   /** Delay before each chunk from the client is forwarded. */
   delayMs = 0;
 
-  constructor(target: string, port = 0) {
+  /** A proxy of `target`, listening on `port` (0: any free one), over TLS when `tls` is given. */
+  constructor(target: string, port = 0, tls?: ProxyTls) {
     const url = new URL(target);
     this.#target = { hostname: url.hostname, port: Number(url.port) };
-    const listener = Deno.listen({ hostname: "127.0.0.1", port });
+    this.#tls = tls;
+    const listener = this.#listen(port);
     this.port = (listener.addr as Deno.NetAddr).port;
     this.#serve(listener);
   }
 
+  #listen(port: number): Deno.Listener {
+    const address = { hostname: "127.0.0.1", port };
+    return this.#tls ? Deno.listenTls({ ...address, ...this.#tls }) : Deno.listen(address);
+  }
+
   /** The proxy's base URL. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.#tls ? "https" : "http"}://127.0.0.1:${this.port}`;
   }
 
   /**
@@ -44,7 +54,8 @@ export class Proxy {
    * path, the proxy's host and port. A secured CouchDB refuses a request without its credentials.
    */
   urlFor(url: string): string {
-    return throughPort(url, this.port);
+    const through = throughPort(url, this.port);
+    return this.#tls ? through.replace(/^http:/, "https:") : through;
   }
 
   #serve(listener: Deno.Listener): void {
@@ -98,12 +109,18 @@ export class Proxy {
 
   /** Accepts connections again, on the same port. */
   up(): void {
-    if (!this.#listener) this.#serve(Deno.listen({ hostname: "127.0.0.1", port: this.port }));
+    if (!this.#listener) this.#serve(this.#listen(this.port));
   }
 
   [Symbol.dispose](): void {
     this.down();
   }
+}
+
+/** A certificate and its private key, as PEM text. */
+export interface ProxyTls {
+  cert: string;
+  key: string;
 }
 
 /** `url` with the host and port of a proxy on loopback, its credentials and path kept. */

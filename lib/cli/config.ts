@@ -528,11 +528,3 @@ export async function caCertsFrom(caFile: string | undefined): Promise<string[] 
     throw new UsageError(`cannot use --ca-file ${caFile}: ${(error as Error).message}`);
   }
 }
-
-/** An HTTP client that trusts a private CA, from a PEM file. */
-export async function httpClientWithCa(
-  caFile: string | undefined,
-): Promise<Deno.HttpClient | undefined> {
-  const caCerts = await caCertsFrom(caFile);
-  return caCerts && Deno.createHttpClient({ caCerts });
-}

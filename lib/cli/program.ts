@@ -18,8 +18,8 @@
  */
 import { UsageError } from "../base/errors.ts";
 import {
+  caCertsFrom,
   helpText,
-  httpClientWithCa,
   type OptionSpec,
   type Resolved,
   resolveOptions,
@@ -123,7 +123,7 @@ export async function checkingClient(
       ...options,
       retryForMs: 0,
       requestTimeoutMs: Math.min(10_000, options.requestTimeoutMs),
-      httpClient: await httpClientWithCa(options.caFile),
+      caCerts: await caCertsFrom(options.caFile),
     },
     createLogger({ level: "error" }),
   );
@@ -144,7 +144,7 @@ export async function verifyingClient(
     {
       ...options,
       retryForMs: Math.min(120_000, options.retryFor ?? Infinity),
-      httpClient: await httpClientWithCa(options.caFile),
+      caCerts: await caCertsFrom(options.caFile),
     },
     createLogger({ level: "error" }),
   );
@@ -203,7 +203,7 @@ export async function couchSink(
   return await CouchSink.open({
     ...options,
     retryForMs: retryForMsOf(options),
-    httpClient: await httpClientWithCa(options.caFile),
+    caCerts: await caCertsFrom(options.caFile),
     format: spysocketFormat({ columns: options.columns, year: options.year }),
     fromExtracts: program === "monitor",
   }, log);

@@ -1,5 +1,5 @@
 /**
- * Talking to CouchDB over HTTP: the URL and its credentials, one request with its timeout, the
+ * Talking to CouchDB over HTTP (`http1.ts`): the URL and its credentials, one request with its timeout, the
  * retrying of what may pass (network errors, 5xx, 408, 429) under the one retry policy
  * (`retry.ts`), and refusals turned into errors that name the fix. Credentials go in an
  * `Authorization` header on every request and never into a URL, a log line or an error.
@@ -22,7 +22,7 @@ import { remainingMs, retry } from "../base/retry.ts";
 import { formatDuration } from "../base/units.ts";
 import type { Logger } from "../base/log.ts";
 import { ByteWriter } from "../base/bytes.ts";
-import { bodyStream, joinParts, STREAMED_BODY_BYTES } from "./body_stream.ts";
+import { type Http1Answer, Http1Client } from "./http1.ts";
 
 /** How to reach one database. */
 export interface CouchOptions {
@@ -42,9 +42,15 @@ export interface CouchOptions {
   maxBackoffMs?: number;
   /** Where outages and writes below quorum are told. */
   log?: Logger;
-  /** For a private CA (`Deno.createHttpClient`). */
-  httpClient?: Deno.HttpClient;
+  /** Certificates (PEM) trusted besides the system's: a private CA (`--ca-file`). */
+  caCerts?: string[];
 }
+
+/**
+ * The longest answer taken from CouchDB. Its answers are bounded by what is asked (pages of
+ * `_all_docs`, one `_bulk_docs` result per document sent); this only stops a server gone wrong.
+ */
+const MAX_ANSWER_BYTES = 64 << 20;
 
 /** A CouchDB failure, with a message a person can act on. */
 export class CouchError extends Error {
@@ -229,10 +235,10 @@ export class CouchHttp {
   readonly #maxBackoffMs: number;
   /** Where the outage and quorum warnings go. */
   protected readonly log?: Logger;
-  readonly #httpClient?: Deno.HttpClient;
+  readonly #http: Http1Client;
   readonly #availability: Availability;
-  /** Buffers bodies of parts are joined into, each back once its request is answered. */
-  readonly #joinBuffers: ByteWriter[] = [];
+  /** Buffers bodies are made in, each back once its request is answered. */
+  readonly #bodyBuffers: ByteWriter[] = [];
 
   /** A client of the database `options.url`, with its credentials, timeout and retry time. */
   constructor(options: CouchOptions) {
@@ -247,7 +253,10 @@ export class CouchHttp {
     this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.log = options.log;
     this.#availability = new Availability(this.server, this.#retryForMs, options.log);
-    this.#httpClient = options.httpClient;
+    this.#http = new Http1Client(this.server, {
+      caCerts: options.caCerts,
+      maxAnswerBytes: MAX_ANSWER_BYTES,
+    });
   }
 
   /** `http://host:5984/database`, without credentials. */
@@ -285,12 +294,14 @@ export class CouchHttp {
     body?: unknown,
     options: { server?: boolean; retry?: boolean; contentType?: string; timeoutMs?: number } = {},
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const url = options.server ? `${this.server}/${path}` : `${this.url}${path ? "/" + path : ""}`;
+    const target = options.server
+      ? `/${path}`
+      : `/${encodeURIComponent(this.database)}${path ? "/" + path : ""}`;
     const headers = this.#headers();
-    let payload: string | Uint8Array<ArrayBuffer> | Uint8Array[] | undefined;
+    let payload: Payload | undefined;
     if (body !== undefined) {
       payload = typeof body === "string" || body instanceof Uint8Array || Array.isArray(body)
-        ? body as string | Uint8Array<ArrayBuffer> | Uint8Array[]
+        ? body
         : JSON.stringify(body);
       headers["Content-Type"] = options.contentType ?? "application/json";
     }
@@ -298,7 +309,7 @@ export class CouchHttp {
     return await this.#retrying(
       once,
       (timeoutMs) =>
-        this.#attempt(method, path, url, headers, payload, {
+        this.#attempt(method, path, target, headers, payload, {
           timeoutMs: once ? options.timeoutMs ?? timeoutMs : timeoutMs,
         }),
     );
@@ -337,60 +348,58 @@ export class CouchHttp {
   async #attempt(
     method: string,
     path: string,
-    url: string,
+    target: string,
     headers: Record<string, string>,
-    payload: string | Uint8Array<ArrayBuffer> | Uint8Array[] | undefined,
+    payload: Payload | undefined,
     { timeoutMs }: { timeoutMs: number },
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    let response: Response, text: string;
-    // A body of parts goes in one piece, joined into a buffer of its own (body_stream.ts says why).
-    const joined = Array.isArray(payload) ? this.#joinBuffers.pop() ?? new ByteWriter() : null;
+    let response: Http1Answer;
+    // Text, and a body of parts, are made into bytes in a buffer of their own, kept for the next:
+    // parts go in one piece, as one write, and a body's bytes make no garbage.
+    const writer = payload instanceof Uint8Array || payload === undefined
+      ? null
+      : this.#bodyBuffers.pop() ?? new ByteWriter();
     try {
-      response = await fetch(url, {
+      response = await this.#http.request({
         method,
+        path: target,
         headers,
-        // Large bodies are streamed from the caller's bytes: body_stream.ts says why.
-        body: joined
-          ? bodyStream(joinParts(payload as Uint8Array[], joined))
-          : payload instanceof Uint8Array && payload.length >= STREAMED_BODY_BYTES
-          ? bodyStream(payload)
-          : payload as string | Uint8Array<ArrayBuffer> | undefined,
-        signal: AbortSignal.timeout(timeoutMs),
-        client: this.#httpClient,
+        body: writer ? bytesOf(payload as string | Uint8Array[], writer) : payload as Uint8Array,
+        timeoutMs,
       });
-      text = await response.text();
     } catch (error) {
       // Not reused: a request cut off may still be reading it.
       throw this.#unreachable(error, timeoutMs);
     }
     // Answered: the server has read all of the body it is going to.
-    if (joined) this.#joinBuffers.push(joined);
+    if (writer) this.#bodyBuffers.push(writer);
+    const { status, text } = response;
     const parsed = parseJson(text);
     // An answer that does not parse (garbage, or cut short) says nothing: ask again.
     if (parsed === null) {
       throw new CouchUnavailable(
         `CouchDB at ${this.server} answered ${method} ${
           path.split("?")[0] || this.database
-        } with a body that is not JSON (${response.status}, ${text.length} bytes: ${
+        } with a body that is not JSON (${status}, ${text.length} bytes: ${
           JSON.stringify(text.slice(0, 60))
         })`,
         0,
       );
     }
-    if (isTransient(response.status)) {
+    if (isTransient(status)) {
       throw new CouchUnavailable(
-        `CouchDB at ${this.server} failed (${response.status} ${parsed.error ?? ""}${
+        `CouchDB at ${this.server} failed (${status} ${parsed.error ?? ""}${
           parsed.reason ? ": " + parsed.reason : ""
         })`,
-        response.status,
+        status,
         String(parsed.error ?? ""),
       );
     }
-    this.#availability.answered(response.status);
-    if (response.ok || [404, 409, 412].includes(response.status)) {
-      return { status: response.status, body: parsed };
+    this.#availability.answered(status);
+    if ((status >= 200 && status < 300) || [404, 409, 412].includes(status)) {
+      return { status, body: parsed };
     }
-    throw refusal(this, method, path, response.status, parsed);
+    throw refusal(this, method, path, status, parsed);
   }
 
   /** What every request carries: JSON wanted, and the credentials. */
@@ -401,35 +410,31 @@ export class CouchHttp {
   }
 
   /**
-   * An attachment of a document, as bytes (decoded from the gzip it may be stored in), retried as
-   * any request is; `null` when the document or the attachment is not there.
+   * An attachment of a document, as bytes (CouchDB decodes the gzip it may be stored in: no
+   * `Accept-Encoding` is sent), retried as any request is; `null` when the document or the
+   * attachment is not there.
    */
   async getAttachment(id: string, name: string): Promise<Uint8Array | null> {
-    const url = `${this.url}/${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
+    const path = `${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
     return await this.#retrying(false, async (timeoutMs) => {
-      let response: Response;
+      let response: Http1Answer;
       try {
-        response = await fetch(url, {
+        response = await this.#http.request({
+          method: "GET",
+          path: `/${encodeURIComponent(this.database)}/${path}`,
           headers: this.#headers(),
-          signal: AbortSignal.timeout(timeoutMs),
-          client: this.#httpClient,
+          timeoutMs,
         });
       } catch (error) {
         throw this.#unreachable(error, timeoutMs);
       }
-      if (response.status === 404) {
-        await response.body?.cancel();
-        return null;
+      const { status } = response;
+      if (status === 404) return null;
+      if (status >= 200 && status < 300) return response.body;
+      if (isTransient(status)) {
+        throw new CouchUnavailable(`CouchDB at ${this.server} failed (${status})`, status);
       }
-      if (response.ok) return new Uint8Array(await response.arrayBuffer());
-      const text = await response.text();
-      if (isTransient(response.status)) {
-        throw new CouchUnavailable(
-          `CouchDB at ${this.server} failed (${response.status})`,
-          response.status,
-        );
-      }
-      throw refusal(this, "GET", `${id}/${name}`, response.status, parseJson(text) ?? {});
+      throw refusal(this, "GET", path, status, parseJson(response.text) ?? {});
     });
   }
 
@@ -439,12 +444,12 @@ export class CouchHttp {
    */
   async probe(timeoutMs = 3000): Promise<string | null> {
     try {
-      const response = await fetch(this.url, {
+      const response = await this.#http.request({
+        method: "GET",
+        path: `/${encodeURIComponent(this.database)}`,
         headers: this.#headers(),
-        signal: AbortSignal.timeout(timeoutMs),
-        client: this.#httpClient,
+        timeoutMs,
       });
-      await response.body?.cancel();
       return response.status >= 500
         ? `CouchDB at ${this.server} answers ${response.status}`
         : response.status === 404
@@ -454,6 +459,17 @@ export class CouchHttp {
       return `cannot reach CouchDB at ${this.server}: ${networkReason(error, timeoutMs)}`;
     }
   }
+}
+
+/** A request body: bytes, text, or parts to be sent one after the other. */
+type Payload = string | Uint8Array | Uint8Array[];
+
+/** A body of text or parts as bytes, made in `into` (cleared first): valid until it is written again. */
+function bytesOf(payload: string | Uint8Array[], into: ByteWriter): Uint8Array {
+  into.clear();
+  if (typeof payload === "string") into.utf8(payload);
+  else for (const part of payload) into.constant(part);
+  return into.bytes();
 }
 
 /** The JSON object (or array) of a body; `null` when it is not JSON, or only a bare value. */

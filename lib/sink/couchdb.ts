@@ -360,8 +360,8 @@ export interface CouchSettings {
   requestTimeoutMs?: number;
   /** How long a failing request is retried; default forever. */
   retryForMs?: number;
-  /** For a private CA. */
-  httpClient?: Deno.HttpClient;
+  /** Certificates (PEM) of a private CA. */
+  caCerts?: string[];
 }
 
 /**
@@ -392,7 +392,7 @@ export async function clientFromSettings(
     password,
     timeoutMs: settings.requestTimeoutMs,
     retryForMs: settings.retryForMs,
-    httpClient: settings.httpClient,
+    caCerts: settings.caCerts,
     log,
   });
 }

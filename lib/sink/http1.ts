@@ -1,15 +1,16 @@
 /**
- * HTTP/1.1 to one origin, for requests whose body is in hand and whose answer is a short text:
- * how tail-only capture ships extracts to a monitor's receiver, on the production host where its
- * cost is counted first.
+ * HTTP/1.1 to one origin, for requests whose body is in hand and whose answer is a bounded text:
+ * how capture talks to CouchDB, and how tail-only capture ships extracts to a monitor's receiver,
+ * on the production host where its cost is counted first.
  *
  * Not `fetch`, which costs twice the CPU for the same bytes: 0.16 CPU-s to send 155 MB in 1 MiB
  * bodies over loopback, against 0.085 for the same requests written straight to the socket, and a
- * peak RSS of 44 MB against 32. `fetch` also leaves Nagle's algorithm on (body_stream.ts says what
- * that costs); here every connection has `TCP_NODELAY` and TCP keep-alive. Connections are kept
- * alive between requests; one that the server closed while idle is found out by the next request,
- * which is then sent once more on a new connection. Proxy variables (`HTTPS_PROXY`) are not read:
- * the connection goes straight to the origin.
+ * peak RSS of 44 MB against 32. `fetch` also leaves Nagle's algorithm on, so that a body written in
+ * pieces waits for delayed acknowledgements; here every connection has `TCP_NODELAY` and TCP
+ * keep-alive. Connections are kept alive between requests; one that the server closed while idle
+ * is found out by the next request, which is then sent once more on a new connection. Proxy
+ * variables (`HTTPS_PROXY`) are not read: the connection goes straight to the origin. No
+ * `Accept-Encoding` is sent, so answers come as they are, never compressed.
  *
  * @example
  * ```ts
@@ -20,7 +21,7 @@
  * const client = new Http1Client(`http://127.0.0.1:${server.addr.port}`);
  * const body = new TextEncoder().encode("line one\n");
  * const answer = await client.request({ method: "PUT", path: "/x", body, timeoutMs: 5000 });
- * assert.deepEqual(answer, { status: 200, text: "PUT 9 bytes" });
+ * assert.deepEqual([answer.status, answer.text], [200, "PUT 9 bytes"]);
  * client.close();
  * await server.shutdown();
  * ```
@@ -41,12 +42,22 @@ export interface Http1Request {
   timeoutMs: number;
 }
 
-/** An answer: its status, and its body as text. */
+/** An answer: its status, and its body. */
 export interface Http1Answer {
   /** The HTTP status. */
-  status: number;
+  readonly status: number;
+  /** The body's bytes. */
+  readonly body: Uint8Array;
   /** The body, as UTF-8 text. */
-  text: string;
+  readonly text: string;
+}
+
+class Answer implements Http1Answer {
+  constructor(readonly status: number, readonly body: Uint8Array) {}
+
+  get text(): string {
+    return decoder.decode(this.body);
+  }
 }
 
 /** How a client connects. */
@@ -55,6 +66,8 @@ export interface Http1Options {
   caCerts?: string[];
   /** How long an idle connection may be used again; default 30 s. */
   maxIdleMs?: number;
+  /** The longest answer body taken; default 1 MiB. A longer one is an {@linkcode Http1ProtocolError}. */
+  maxAnswerBytes?: number;
 }
 
 /** An answer that is not HTTP/1.x, or breaks its own framing: the server is not what the URL says. */
@@ -66,9 +79,12 @@ export class Http1ProtocolError extends Error {
   }
 }
 
-/** An answer's head, and its body, are refused beyond these: the receiver's answers are a line. */
+/** An answer's head, and by default its body, are refused beyond these. */
 const MAX_HEAD_BYTES = 64 << 10;
 const MAX_BODY_BYTES = 1 << 20;
+/** A connection's read buffer, and the most it keeps while idle after a longer answer. */
+const READ_BUFFER_BYTES = 4096;
+const KEPT_BUFFER_BYTES = 64 << 10;
 /** Idle connections kept for the next requests; one per request in flight is enough. */
 const MAX_IDLE = 4;
 /**
@@ -90,6 +106,7 @@ export class Http1Client {
   readonly #tls: boolean;
   readonly #caCerts?: string[];
   readonly #maxIdleMs: number;
+  readonly #maxAnswerBytes: number;
   readonly #idle: Connection[] = [];
 
   /** A client of `base` (`http(s)://host[:port][/path]`). */
@@ -105,6 +122,7 @@ export class Http1Client {
     this.#prefix = url.pathname.replace(/\/+$/, "");
     this.#caCerts = options.caCerts;
     this.#maxIdleMs = options.maxIdleMs ?? MAX_IDLE_MS;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? MAX_BODY_BYTES;
   }
 
   /** Sends `request` and reads its whole answer; network failures are thrown as Deno's errors are. */
@@ -156,9 +174,9 @@ export class Http1Client {
       });
     tcp.setNoDelay(true);
     tcp.setKeepAlive(true);
-    if (!this.#tls) return new Connection(tcp);
+    if (!this.#tls) return new Connection(tcp, this.#maxAnswerBytes);
     const tls = await Deno.startTls(tcp, { hostname: this.#hostname, caCerts: this.#caCerts });
-    const connection = new Connection(tls);
+    const connection = new Connection(tls, this.#maxAnswerBytes);
     try {
       await connection.during(deadline, () => tls.handshake());
     } catch (error) {
@@ -212,7 +230,7 @@ export class Http1Client {
       } else {
         connection.close();
       }
-      return { status: answer.status, text: answer.text };
+      return new Answer(answer.status, answer.body);
     } catch (error) {
       connection.close();
       throw connection.reused && !connection.answered && !deadline.aborted
@@ -228,7 +246,8 @@ class StaleConnection extends Error {}
 /** One connection: a socket, and the bytes read from it that are not yet parsed. */
 class Connection {
   readonly #conn: Deno.Conn;
-  #buffer = new Uint8Array(4096);
+  readonly #maxBody: number;
+  #buffer = new Uint8Array(READ_BUFFER_BYTES);
   #start = 0;
   #end = 0;
   #closed = false;
@@ -237,8 +256,9 @@ class Connection {
   /** When it was last put back idle (0: never, a new connection). */
   idleSince = 0;
 
-  constructor(conn: Deno.Conn) {
+  constructor(conn: Deno.Conn, maxBody: number) {
     this.#conn = conn;
+    this.#maxBody = maxBody;
   }
 
   /** Whether it served a request before. */
@@ -288,6 +308,8 @@ class Connection {
       this.#start = 0;
       this.#end = kept;
     }
+    // A read into no room resolves at once with nothing: a loop that never yields to a timer.
+    if (this.#end === this.#buffer.length) throw new Error("http1: no room left to read into");
     const read = await this.#conn.read(this.#buffer.subarray(this.#end));
     if (read === null) return false;
     this.#end += read;
@@ -315,7 +337,7 @@ class Connection {
   /** Exactly `length` bytes. */
   async #bytes(length: number): Promise<Uint8Array> {
     while (this.#end - this.#start < length) {
-      if (!await this.#fill(MAX_BODY_BYTES)) throw unexpectedEnd();
+      if (!await this.#fill(this.#maxBody)) throw unexpectedEnd();
     }
     const bytes = this.#buffer.slice(this.#start, this.#start + length);
     this.#start += length;
@@ -325,7 +347,7 @@ class Connection {
   /** The answer to the request just written. */
   async readAnswer(
     toHead: boolean,
-  ): Promise<{ status: number; text: string; keepAlive: boolean }> {
+  ): Promise<{ status: number; body: Uint8Array; keepAlive: boolean }> {
     for (;;) {
       const statusLine = await this.#line(MAX_HEAD_BYTES);
       if (statusLine === null) throw unexpectedEnd();
@@ -357,7 +379,7 @@ class Connection {
       } else if (headers.get("transfer-encoding")?.toLowerCase().includes("chunked")) {
         body = await this.#chunked();
       } else if (length !== undefined) {
-        if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) {
+        if (!/^\d+$/.test(length) || Number(length) > this.#maxBody) {
           throw new Http1ProtocolError(`an answer of Content-Length ${length}`);
         }
         body = await this.#bytes(Number(length));
@@ -367,7 +389,12 @@ class Connection {
       }
       // Bytes past the answer were not asked for: the connection is not in step, so not kept.
       if (this.#end > this.#start) keepAlive = false;
-      return { status, text: decoder.decode(body), keepAlive };
+      // A long answer grew the buffer: an idle connection does not keep all of it.
+      else if (this.#buffer.length > KEPT_BUFFER_BYTES) {
+        this.#buffer = new Uint8Array(READ_BUFFER_BYTES);
+        this.#start = this.#end = 0;
+      }
+      return { status, body, keepAlive };
     }
   }
 
@@ -378,7 +405,7 @@ class Connection {
       const sizeLine = await this.#line(MAX_HEAD_BYTES);
       if (sizeLine === null) throw unexpectedEnd();
       const size = parseInt(sizeLine, 16);
-      if (!Number.isSafeInteger(size) || size < 0 || total + size > MAX_BODY_BYTES) {
+      if (!Number.isSafeInteger(size) || size < 0 || total + size > this.#maxBody) {
         throw new Http1ProtocolError(`a chunk size of ${JSON.stringify(sizeLine.slice(0, 20))}`);
       }
       if (size === 0) break;
@@ -400,7 +427,7 @@ class Connection {
   }
 
   async #untilEnd(): Promise<Uint8Array> {
-    while (await this.#fill(MAX_BODY_BYTES));
+    while (await this.#fill(this.#maxBody));
     const body = this.#buffer.slice(this.#start, this.#end);
     this.#start = this.#end;
     return body;

@@ -197,6 +197,32 @@ Deno.test("an answer that is not HTTP, or is too long, is a protocol error", asy
   });
 });
 
+Deno.test("maxAnswerBytes: a long answer within it is read whole, and the connection serves the next; beyond it, refused", async () => {
+  const long = "y".repeat(2 << 20);
+  const chunk = "z".repeat(1 << 20);
+  const answers = [
+    `HTTP/1.1 200 OK\r\nContent-Length: ${long.length}\r\n\r\n${long}`,
+    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext",
+    `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${
+      `100000\r\n${chunk}\r\n`.repeat(4)
+    }0\r\n\r\n`,
+  ];
+  await withServer((i) => answers[i], async (origin, seen) => {
+    const client = new Http1Client(origin, { maxAnswerBytes: 3 << 20 });
+    const get = () => client.request({ method: "GET", path: "/", timeoutMs: 5000 });
+    const first = await get();
+    assert.equal(first.body.length, long.length);
+    assert.equal(first.text, long);
+    assert.equal((await get()).text, "next");
+    assert.equal(seen.connections, 1, "the long answer left the connection in step");
+    await assert.rejects(
+      get(),
+      (error: Error) => error instanceof Http1ProtocolError && /a chunk size/.test(error.message),
+    );
+    client.close();
+  });
+});
+
 Deno.test("nothing listening: connection refused, in the words the retry logs use", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
