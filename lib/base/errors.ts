@@ -44,16 +44,14 @@ export function isPermanent(error: unknown): boolean {
 
 /**
  * Why a request failed to get an answer, in words ("connection refused", "no answer within 60
- * s", "host not found"), from the error `fetch` threw and its causes: the URL and the HTTP
- * library's wording left out, since the caller's message names the server.
+ * s", "host not found"), from the error a connection threw (Deno's, or `fetch`'s) and its causes:
+ * the URL and the HTTP library's wording left out, since the caller's message names the server.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { networkReason } from "./errors.ts";
- * const error = new TypeError("fetch failed", {
- *   cause: new Error("error sending request for url (http://h:5984/): Connection refused (os error 111)"),
- * });
+ * const error = new Deno.errors.ConnectionRefused("Connection refused (os error 111)");
  * assert.equal(networkReason(error, 60_000), "connection refused");
  * ```
  */
