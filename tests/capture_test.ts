@@ -129,6 +129,18 @@ test("CouchDB over https with a private CA (--ca-file): every line stored once, 
   assert.match(untrusted.stdout + untrusted.stderr, /TLS error \(.*--ca-file\)/);
 });
 
+test("a database name with a slash (%2F in the URL) is one name: created, stored into, read back", async () => {
+  await using dir = await tempDir();
+  const db = freshDb("a%2Fb");
+  const log = `${dir.path}/hrt.log`;
+  await Deno.writeTextFile(log, lines(500));
+  const result = await run("capture", captureArgs(db, dir.path, "--once", log));
+  assert.equal(result.code, 0, result.stderr);
+  await assertFeedOnce(db, await Deno.readFile(log));
+  const verified = await run("capture", ["verify", "--deep", ...captureArgs(db, dir.path, log)]);
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+});
+
 test("catching up, the cache file is written about once a second, not once a batch, and names the end", async () => {
   await using dir = await tempDir();
   const log = `${dir.path}/spysocket.log`;

@@ -259,6 +259,11 @@ export class CouchHttp {
     });
   }
 
+  /** The database's path on the server: `/name`, a `/` in the name escaped as CouchDB wants. */
+  get #databasePath(): string {
+    return `/${encodeURIComponent(this.database)}`;
+  }
+
   /** `http://host:5984/database`, without credentials. */
   get url(): string {
     return `${this.server}/${this.database}`;
@@ -294,9 +299,7 @@ export class CouchHttp {
     body?: unknown,
     options: { server?: boolean; retry?: boolean; contentType?: string; timeoutMs?: number } = {},
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    const target = options.server
-      ? `/${path}`
-      : `/${encodeURIComponent(this.database)}${path ? "/" + path : ""}`;
+    const target = options.server ? `/${path}` : `${this.#databasePath}${path ? "/" + path : ""}`;
     const headers = this.#headers();
     let payload: Payload | undefined;
     if (body !== undefined) {
@@ -421,7 +424,7 @@ export class CouchHttp {
       try {
         response = await this.#http.request({
           method: "GET",
-          path: `/${encodeURIComponent(this.database)}/${path}`,
+          path: `${this.#databasePath}/${path}`,
           headers: this.#headers(),
           timeoutMs,
         });
@@ -446,7 +449,7 @@ export class CouchHttp {
     try {
       const response = await this.#http.request({
         method: "GET",
-        path: `/${encodeURIComponent(this.database)}`,
+        path: this.#databasePath,
         headers: this.#headers(),
         timeoutMs,
       });
