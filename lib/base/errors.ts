@@ -44,8 +44,8 @@ export function isPermanent(error: unknown): boolean {
 
 /**
  * Why a request failed to get an answer, in words ("connection refused", "no answer within 60
- * s", "host not found"), from the error a connection threw (Deno's, or `fetch`'s) and its causes:
- * the URL and the HTTP library's wording left out, since the caller's message names the server.
+ * s", "host not found"), from the error a connection threw and its causes, a URL in it left out,
+ * since the caller's message names the server.
  *
  * @example
  * ```ts
@@ -82,9 +82,7 @@ export function networkReason(error: unknown, timeoutMs: number): string {
   if (/certificate|tls|ssl/i.test(text)) {
     return `TLS error (${text.replace(/.*: /, "")}; a private CA is given with --ca-file)`;
   }
-  return text.replace(/error sending request for url \([^)]*\):?/gi, "")
-    .replace(/https?:\/\/\S+/g, "").replace(/client error \((\w+)\):?/gi, "$1:")
-    .replace(/\s+/g, " ").trim();
+  return text.replace(/https?:\/\/\S+/g, "").replace(/\s+/g, " ").trim();
 }
 
 /**
