@@ -22,7 +22,7 @@ import { remainingMs, retry } from "../base/retry.ts";
 import { formatDuration } from "../base/units.ts";
 import type { Logger } from "../base/log.ts";
 import { ByteWriter } from "../base/bytes.ts";
-import { type Http1Answer, Http1Client } from "./http1.ts";
+import { type Http1Answer, Http1Client, type Http1Request } from "./http1.ts";
 
 /** How to reach one database. */
 export interface CouchOptions {
@@ -337,6 +337,15 @@ export class CouchHttp {
     );
   }
 
+  /** Sends `request`: its answer, or a {@linkcode CouchUnavailable} when none came. */
+  async #send(request: Http1Request): Promise<Http1Answer> {
+    try {
+      return await this.#http.request(request);
+    } catch (error) {
+      throw this.#unreachable(error, request.timeoutMs);
+    }
+  }
+
   /** A request that got no answer, as a failure to retry that says why. */
   #unreachable(error: unknown, timeoutMs: number): CouchUnavailable {
     const reason = networkReason(error, timeoutMs);
@@ -356,24 +365,19 @@ export class CouchHttp {
     payload: Payload | undefined,
     { timeoutMs }: { timeoutMs: number },
   ): Promise<{ status: number; body: Record<string, unknown> }> {
-    let response: Http1Answer;
     // Text, and a body of parts, are made into bytes in a buffer of their own, kept for the next:
     // parts go in one piece, as one write, and a body's bytes make no garbage.
     const writer = payload instanceof Uint8Array || payload === undefined
       ? null
       : this.#bodyBuffers.pop() ?? new ByteWriter();
-    try {
-      response = await this.#http.request({
-        method,
-        path: target,
-        headers,
-        body: writer ? bytesOf(payload as string | Uint8Array[], writer) : payload as Uint8Array,
-        timeoutMs,
-      });
-    } catch (error) {
-      // Not reused: a request cut off may still be reading it.
-      throw this.#unreachable(error, timeoutMs);
-    }
+    // Not given back when unanswered: a request cut off may still be reading it.
+    const response = await this.#send({
+      method,
+      path: target,
+      headers,
+      body: writer ? bytesOf(payload as string | Uint8Array[], writer) : payload as Uint8Array,
+      timeoutMs,
+    });
     // Answered: the server has read all of the body it is going to.
     if (writer) this.#bodyBuffers.push(writer);
     const { status, text } = response;
@@ -399,7 +403,7 @@ export class CouchHttp {
       );
     }
     this.#availability.answered(status);
-    if ((status >= 200 && status < 300) || [404, 409, 412].includes(status)) {
+    if (response.ok || [404, 409, 412].includes(status)) {
       return { status, body: parsed };
     }
     throw refusal(this, method, path, status, parsed);
@@ -420,20 +424,15 @@ export class CouchHttp {
   async getAttachment(id: string, name: string): Promise<Uint8Array | null> {
     const path = `${encodeURIComponent(id)}/${encodeURIComponent(name)}`;
     return await this.#retrying(false, async (timeoutMs) => {
-      let response: Http1Answer;
-      try {
-        response = await this.#http.request({
-          method: "GET",
-          path: `${this.#databasePath}/${path}`,
-          headers: this.#headers(),
-          timeoutMs,
-        });
-      } catch (error) {
-        throw this.#unreachable(error, timeoutMs);
-      }
+      const response = await this.#send({
+        method: "GET",
+        path: `${this.#databasePath}/${path}`,
+        headers: this.#headers(),
+        timeoutMs,
+      });
       const { status } = response;
       if (status === 404) return null;
-      if (status >= 200 && status < 300) return response.body;
+      if (response.ok) return response.body;
       if (isTransient(status)) {
         throw new CouchUnavailable(`CouchDB at ${this.server} failed (${status})`, status);
       }

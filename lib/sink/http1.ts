@@ -50,10 +50,16 @@ export interface Http1Answer {
   readonly body: Uint8Array;
   /** The body, as UTF-8 text. */
   readonly text: string;
+  /** Whether the status is a success (2xx). */
+  readonly ok: boolean;
 }
 
 class Answer implements Http1Answer {
   constructor(readonly status: number, readonly body: Uint8Array) {}
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
 
   get text(): string {
     return decoder.decode(this.body);

@@ -167,8 +167,7 @@ export class ReceiverClient {
       timeoutMs: options.timeoutMs ?? 60_000,
     });
     const text = response.text;
-    const ok = response.status >= 200 && response.status < 300;
-    if (ok || response.status === 404) return { status: response.status, text };
+    if (response.ok || response.status === 404) return { status: response.status, text };
     if (response.status === 401) {
       throw new HandoverError(`${this.holder} refused the token (401): check --token-file`, 401);
     }
