@@ -1,8 +1,10 @@
 /**
  * Cutting whole lines into batches: the lines read are gathered into one buffer until a batch is
  * full or its time is up, then handed over as a {@linkcode Batch} whose data keeps that buffer until
- * the batch is stored and given back. Two buffers (or as many as batches in flight) are reused from
- * batch to batch; nothing is copied twice.
+ * the batch is stored and given back. A buffer is taken when a batch's first lines come, so a batch
+ * given back by then is gathered into again: as many buffers as batches in flight while the next
+ * is gathered (one, when each batch is stored before the next is read), reused from batch to
+ * batch; nothing is copied twice.
  *
  * @example
  * ```ts
@@ -21,9 +23,13 @@
 import type { Batch } from "../sink/batch.ts";
 import type { FileIdentity } from "../source/identity.ts";
 
+const NO_BUFFER = new Uint8Array(0);
+
 /** Lines gathered for the next batch, in a buffer that is reused from batch to batch. */
 export class BatchBuilder {
-  #buffer: Uint8Array;
+  readonly #capacity: number;
+  /** The buffer lines are gathered in; empty (none) from `take` until lines come. */
+  #buffer: Uint8Array = NO_BUFFER;
   #spare: Uint8Array[] = [];
   #length = 0;
   /** Lines gathered. */
@@ -39,7 +45,7 @@ export class BatchBuilder {
 
   /** A builder whose buffers hold `capacity` bytes (they grow for a longer batch). */
   constructor(capacity: number) {
-    this.#buffer = new Uint8Array(capacity);
+    this.#capacity = capacity;
   }
 
   /** How many bytes are gathered. */
@@ -62,6 +68,9 @@ export class BatchBuilder {
 
   /** Adds whole lines (`lines` of them), copied into the buffer. */
   add(bytes: Uint8Array, lines: number): void {
+    if (this.#buffer === NO_BUFFER) {
+      this.#buffer = this.#spare.pop() ?? new Uint8Array(this.#capacity);
+    }
     if (this.#length + bytes.length > this.#buffer.length) {
       const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#length + bytes.length));
       grown.set(this.#buffer.subarray(0, this.#length));
@@ -74,8 +83,8 @@ export class BatchBuilder {
 
   /**
    * Hands the gathered lines over as a batch, whose data keeps its buffer until the batch is given
-   * back with `recycle`; the builder goes on with a spare buffer, so batches can be in flight
-   * while the next one is gathered.
+   * back with `recycle`; the next lines go into a buffer given back by then, or a new one, so
+   * batches can be in flight while the next one is gathered.
    */
   take(source: Omit<Batch["source"], "file">): Batch {
     const batch: Batch = {
@@ -87,7 +96,7 @@ export class BatchBuilder {
       oversized: null,
       readAt: new Date(this.firstAt),
     };
-    this.#buffer = this.#spare.pop() ?? new Uint8Array(this.#buffer.length);
+    this.#buffer = NO_BUFFER;
     this.#length = 0;
     this.lines = 0;
     return batch;
@@ -102,7 +111,7 @@ export class BatchBuilder {
   /** Takes back the buffer of a batch that is stored. */
   recycle(batch: Batch): void {
     const buffer = new Uint8Array(batch.data.buffer);
-    if (buffer.length === this.#buffer.length) this.#spare.push(buffer);
+    if (buffer.length === this.#capacity) this.#spare.push(buffer);
   }
 }
 

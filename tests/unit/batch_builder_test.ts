@@ -93,3 +93,19 @@ Deno.test("property: cut by size alone, a batch ends where the line-counting cut
     ),
   );
 });
+
+Deno.test("a buffer given back before the next batch begins is the one it is gathered in: one batch in flight at a time needs one buffer", () => {
+  const builder = new BatchBuilder(16);
+  const buffers = new Set<ArrayBufferLike>();
+  let offset = 0;
+  for (const line of ["a\n", "bb\n", "ccc\n"]) {
+    builder.begin({ generation: 0, file: FILE }, offset);
+    builder.add(bytes(line), 1);
+    const batch = builder.take(SOURCE);
+    assert.equal(text(batch.data), line);
+    buffers.add(batch.data.buffer);
+    offset = batch.end;
+    builder.recycle(batch); // stored before the next batch is gathered, as a window of one does
+  }
+  assert.equal(buffers.size, 1);
+});

@@ -26,6 +26,8 @@ interface Acknowledged {
 /** A batcher over a store that answers when `answer` is called, in any order. */
 function batcherWith(limits: BatchLimits, inFlight = 1) {
   const acknowledged: Acknowledged[] = [];
+  /** The buffers batches were gathered in. */
+  const buffers = new Set<ArrayBufferLike>();
   const waiting: { batch: Batch; resolve: (r: SinkResult | null) => void }[] = [];
   let stopped = false;
   const batcher = new Batcher({
@@ -36,6 +38,7 @@ function batcherWith(limits: BatchLimits, inFlight = 1) {
       stopped ? Promise.resolve(null) : new Promise((resolve) => {
         // Read when stored, as the real sinks do: the bytes must still be the batch's.
         const copy = { ...batch, data: batch.data.slice() };
+        if (batch.oversized === null) buffers.add(batch.data.buffer);
         waiting.push({ batch: copy, resolve });
         if (waiting.length > inFlight) throw new Error("more batches in flight than allowed");
         queueMicrotask(() => {
@@ -57,7 +60,7 @@ function batcherWith(limits: BatchLimits, inFlight = 1) {
     },
     log: LOG,
   });
-  return { batcher, acknowledged, stop: () => (stopped = true) };
+  return { batcher, acknowledged, buffers, stop: () => (stopped = true) };
 }
 
 const limits = (over: Partial<BatchLimits> = {}): BatchLimits => ({
@@ -170,7 +173,7 @@ Deno.test("property: every line read is acknowledged once, in order, in batches 
       fc.integer({ min: 1, max: 40 }),
       fc.integer({ min: 1, max: 3 }),
       async (reads, batchLines, batchBytes, inFlight) => {
-        const { batcher, acknowledged } = batcherWith(
+        const { batcher, acknowledged, buffers } = batcherWith(
           limits({ batchLines, batchBytes }),
           inFlight,
         );
@@ -211,6 +214,8 @@ Deno.test("property: every line read is acknowledged once, in order, in batches 
           got.set(a.generation, (got.get(a.generation) ?? "") + body);
         }
         assert.deepEqual(got, expected);
+        // The next batch is gathered while the others are in flight: one buffer each, no more.
+        assert.ok(buffers.size <= inFlight, `${buffers.size} buffers for ${inFlight} in flight`);
       },
     ),
     { numRuns: 300 },
