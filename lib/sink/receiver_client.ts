@@ -74,7 +74,15 @@ export class ReceiverClient {
   /** Puts one extract; resolves once the receiver holds it. */
   async put(name: string, body: Uint8Array): Promise<void> {
     const path = `/extracts/${encodeURIComponent(name)}`;
-    const { status, text } = await this.#ask({ method: "PUT", path, what: name, body });
+    const { status, text } = await this.#ask({ method: "PUT", path, what: name, body }).catch(
+      (error) => {
+        if (!(error instanceof HandoverError && error.status === 413)) throw error;
+        throw new HandoverError(
+          `${error.message}: lower --batch-bytes to what the receiver takes, or raise the monitor's --max-extract-bytes`,
+          413,
+        );
+      },
+    );
     if (status === 404) {
       throw new HandoverError(`${this.holder} has no /extracts/: ${text}`, 404);
     }

@@ -51,6 +51,9 @@ Deno.test("refusals no retry mends are thrown at once, as permanent: 401, 400, 4
       if (status === 401) {
         assert.match(error.message, /refused the token \(401\): check --token-file/);
       }
+      if (status === 413) {
+        assert.match(error.message, /\(413\): no: lower --batch-bytes .* --max-extract-bytes/);
+      }
     });
     assert.equal(asked, 1, `${status} was asked once`);
   }
