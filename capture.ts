@@ -24,6 +24,7 @@ import { DEFAULT_LOGROTATE_CONF } from "./lib/source/logrotate.ts";
 import { defaultRotatedGlobs } from "./lib/source/rotated.ts";
 import { runMain } from "./lib/cli/main.ts";
 import {
+  batchBytesFor,
   batchLinesFor,
   CAPTURE_OPTIONS,
   type CaptureOptions,
@@ -347,7 +348,7 @@ await runMain("capture", async (signal) => {
       once: o.once,
       flushMs: flushMsFor(o),
       batchLines: batchLinesFor(o),
-      batchBytes: o.batchBytes,
+      batchBytes: batchBytesFor(o),
       maxLineBytes: o.maxLineBytes,
       rotated: o.rotated,
       rotateWaitMs: o.rotateWait,

@@ -105,24 +105,17 @@ test("a backlog of extracts at monitor start, monitor started after capture, --d
 test("extracts longer than the monitor's read buffer, cut into many batches, two in flight across extracts: every line once, in both modes", async () => {
   const { dir, drop, log, db } = await setup();
   await using _ = dir;
-  // About 2.6 MB of log in extracts of up to 2 MiB: each is read in several chunks of the 1 MiB
-  // buffer the monitor reuses from one extract to the next.
+  // About 2.6 MB of log in one extract (tail-only's default is up to 4 MiB): it is read in several
+  // chunks of the 1 MiB buffer the monitor reuses from one extract to the next.
   await append(log, lines(17_000));
   const made = await run(
     "capture",
-    tailArgs(
-      dir.path,
-      "--extract-dir",
-      drop,
-      "--batch-bytes",
-      "2MiB",
-      "--batch-lines",
-      "100000",
-      "--once",
-      log,
-    ),
+    tailArgs(dir.path, "--extract-dir", drop, "--batch-lines", "100000", "--once", log),
   );
   assert.equal(made.code, 0, made.stderr);
+  const extracts = [...Deno.readDirSync(drop)].filter((e) => e.name.endsWith(".log"));
+  assert.equal(extracts.length, 1, extracts.map((e) => e.name).join(" "));
+  assert.equal(Deno.statSync(`${drop}/${extracts[0].name}`).size, Deno.statSync(log).size);
   await append(log, lines(3000));
   const more = await run(
     "capture",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { resolveOptions } from "../../lib/cli/config.ts";
 import {
+  batchBytesFor,
   batchLinesFor,
   CAPTURE_OPTIONS,
   flushMsFor,
@@ -66,12 +67,16 @@ Deno.test("defaults that depend on other options: batch lines by mode, retry tim
   assert.equal(flushMsFor(await capture("--mode", "records")), 50);
   assert.equal(flushMsFor(await capture("--mode", "records", "--tail-only")), 1000);
   assert.equal(flushMsFor(await capture("--flush", "20ms")), 20);
+  assert.equal(batchBytesFor(await capture()), 1 << 20);
+  assert.equal(batchBytesFor(await capture("--mode", "records")), 1 << 20);
+  assert.equal(batchBytesFor(await capture("--tail-only", "--extract-dir", "/d")), 4 << 20);
+  assert.equal(batchBytesFor(await capture("--tail-only", "--batch-bytes", "1MiB")), 1 << 20);
 });
 
 Deno.test("the resolved options have the types of their table", async () => {
   const o = await capture("--flush", "100ms", "--batch-bytes", "2MiB", "--rotated", "/a.*");
   const flush: number | undefined = o.flush; // no default of its own: it depends on the mode
-  const bytes: number = o.batchBytes;
+  const bytes: number | undefined = o.batchBytes; // no default of its own: it depends on the mode
   const rotated: string[] | undefined = o.rotated;
   const mode: "feed" | "records" = o.mode;
   assert.deepEqual([flush, bytes, rotated, mode], [100, 2 << 20, ["/a.*"], "feed"]);
