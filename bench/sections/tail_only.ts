@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { freePort } from "../../tools/couch_server.ts";
+import { TAIL_ONLY_BATCH_BYTES } from "../../lib/cli/options.ts";
 import { measure, num, program, repeat, show, spread, waitUntil, Watched } from "../measure.ts";
 import type { Bench, Section } from "../bench.ts";
 import { type LoopbackCertificates, loopbackCertificates } from "../../tools/certificates.ts";
@@ -47,7 +48,9 @@ async function tailOnly(bench: Bench): Promise<void> {
     const cpu = spread(runs.map((r) => ((r.cpuSeconds - startup.median) / lines) * 1e6));
     bench.add(
       SECTION,
-      `capture -t Tail_Only, ${num(lines)} backlog lines, ${name}`,
+      `capture -t Tail_Only, ${num(lines)} backlog lines in extracts of up to ${
+        TAIL_ONLY_BATCH_BYTES >> 20
+      } MiB (the default), ${name}`,
       `${show(spread(runs.map((r) => lines / r.seconds)), 0, "lines/s")}; ${
         num(cpu.median, 2)
       } CPU-s per million lines (start-up, ${num(startup.median, 2)} CPU-s, left out); peak RSS ${
