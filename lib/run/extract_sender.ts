@@ -47,6 +47,14 @@ import { type FileRef, LEGACY_EXTRACT_IDENTITY } from "../source/identity.ts";
 import { lineRuns, LineScanner } from "../source/lines.ts";
 import { Delivery } from "./delivery.ts";
 
+/**
+ * The read buffer for extracts: a chunk read is a document. A MiB and a sixteenth, so that an
+ * extract of N MiB (capture cuts them at 4 by default) is read in N chunks: each chunk ends at its
+ * last whole line, and with a buffer of exactly 1 MiB the lines cut off the ends of four chunks
+ * made a fifth document of a few hundred bytes for every 4 MiB extract.
+ */
+const EXTRACT_READ_BYTES = (1 << 20) + (1 << 16);
+
 /** How extracts are stored. */
 export interface ExtractSenderSettings {
   /** The drop directory. */
@@ -109,23 +117,26 @@ interface Progress {
   storedTo: number;
   skippedBytes: number;
   done: boolean;
-  /** Its batches in flight, and its scanner's buffer, given back once none is and it is read. */
+}
+
+/** A read buffer, given back once it is not read into and no batch of its lines is in flight. */
+interface BufferHold {
+  buffer: Uint8Array;
   inFlight: number;
-  scanning: boolean;
-  buffer: Uint8Array | null;
+  reading: boolean;
 }
 
 /**
  * Stores extracts one after the other, their batches in one window; see the module example. A
- * batch's lines are a view of its scanner's buffer, which is not read into again while a batch of
- * it is in flight, nor given to another extract's scanner.
+ * batch's lines are a view of the buffer they were read into, which is not read into again while a
+ * batch of it is in flight: the next lines, of the same extract or the next, go into another.
  */
 export class ExtractSender {
   readonly #settings: ExtractSenderSettings;
   readonly #stats: MonitorStats;
   readonly #log: Logger;
   readonly #host = hostname();
-  readonly #delivery: Delivery<{ batch: Batch; extract: Progress }>;
+  readonly #delivery: Delivery<{ batch: Batch; extract: Progress; hold: BufferHold | null }>;
   // The scanners' buffers, reused from extract to extract: a new 1 MiB buffer an extract is
   // garbage the collector is slow to give back (measured: peak RSS 92 MB over 200 extracts, 71
   // with the buffers reused).
@@ -155,9 +166,10 @@ export class ExtractSender {
           settings.retryForMs,
           turn,
         ),
-      settled: ({ extract }) => {
-        extract.inFlight--;
-        this.#giveBack(extract);
+      settled: ({ hold }) => {
+        if (!hold) return;
+        hold.inFlight--;
+        this.#giveBack(hold);
       },
       acknowledge: async ({ extract: progress }, result) => {
         countStored(stats, result);
@@ -194,15 +206,8 @@ export class ExtractSender {
       this.#log.warn(`${extract.name} moved to ${dir}/rejected: ${why}`);
       return true;
     }
-    const progress: Progress = {
-      extract,
-      storedTo: extract.start,
-      skippedBytes: 0,
-      done: false,
-      inFlight: 0,
-      scanning: true,
-      buffer: null,
-    };
+    const progress: Progress = { extract, storedTo: extract.start, skippedBytes: 0, done: false };
+    let hold: BufferHold | null = null;
     const file = await Deno.open(extract.path);
     try {
       const readAt = (await file.stat()).mtime ?? new Date();
@@ -215,31 +220,46 @@ export class ExtractSender {
       const base = { source, generation: extract.generation, readAt };
       if (extract.last) {
         // The unterminated last line of a finished file: a row if it parses, else rejected.
-        return await this.#send({
-          ...base,
-          start: extract.start,
-          end: extract.end,
-          data: await Deno.readFile(extract.path),
-          oversized: null,
-        }, progress);
+        return await this.#send(
+          {
+            ...base,
+            start: extract.start,
+            end: extract.end,
+            data: await Deno.readFile(extract.path),
+            oversized: null,
+          },
+          progress,
+          null,
+        );
       }
       if (extract.long) {
         // One line longer than the limit: its first bytes came, and it is stored as rejected.
         const head = await Deno.readFile(extract.path);
         const length = extract.end - extract.start;
-        return await this.#send({
-          ...base,
-          start: extract.start,
-          end: extract.end,
-          data: new Uint8Array(0),
-          oversized: { kind: "oversized", offset: extract.start, length, head },
-        }, progress);
+        return await this.#send(
+          {
+            ...base,
+            start: extract.start,
+            end: extract.end,
+            data: new Uint8Array(0),
+            oversized: { kind: "oversized", offset: extract.start, length, head },
+          },
+          progress,
+          null,
+        );
       }
-      const scanner = new LineScanner(file, 0, { maxLineBytes, buffer: this.#spareBuffers.pop() });
-      progress.buffer = scanner.buffer;
       const size = extract.end - extract.start;
-      let sentTo = extract.start;
-      for (let item = await scanner.next(); item; item = await scanner.next()) {
+      for (let at = 0; at < size;) {
+        // Each chunk is read into a buffer of its own, while the batches of the one before are
+        // stored: a scanner a chunk, from where the last whole line read ended.
+        const scanner = new LineScanner(file, at, {
+          maxLineBytes,
+          bufferBytes: EXTRACT_READ_BYTES,
+          buffer: this.#spareBuffers.pop(),
+        });
+        hold = { buffer: scanner.buffer, inFlight: 0, reading: true };
+        const item = await scanner.next();
+        if (!item) return true;
         const runs = item.kind === "lines" ? lineRuns(item.bytes, batchLines) : [[0, 0]];
         for (const [from, to] of runs) {
           const start = extract.start + item.offset + from;
@@ -258,26 +278,22 @@ export class ExtractSender {
               data: new Uint8Array(0),
               oversized: { ...item, offset: start },
             };
-          if (!await this.#send(batch, progress)) return false;
-          sentTo = batch.end;
+          if (!await this.#send(batch, progress, hold)) return false;
           if (progress.done) return true;
         }
-        if (sentTo >= extract.end) return true; // the last chunk: the scanner is not read again
-        // The scanner's buffer is reused by the next read: the chunk's batches settle first.
-        if (!await this.#delivery.settleUntil(() => progress.inFlight === 0)) return false;
-        if (progress.done) return true;
-        if (progress.storedTo > sentTo) {
-          // An earlier run stored more: go on from there (the buffer is read anew).
-          scanner.seekTo(progress.storedTo - extract.start);
-        }
-        if (scanner.position >= size) return true;
+        hold.reading = false;
+        this.#giveBack(hold);
+        // An earlier run may have stored more, as the answers so far say: go on from there.
+        at = Math.max(scanner.position, progress.storedTo - extract.start);
       }
       return true;
     } finally {
-      // The last batch's lines are a view of the scanner's buffer, not of the file: closing is safe.
+      // The last batch's lines are a view of a buffer, not of the file: closing is safe.
       file.close();
-      progress.scanning = false;
-      this.#giveBack(progress);
+      if (hold) {
+        hold.reading = false;
+        this.#giveBack(hold);
+      }
     }
   }
 
@@ -286,16 +302,17 @@ export class ExtractSender {
    * monitor stopped. Batches of another source, generation or file wait for those in flight, as
    * capture's do: a generation's documents go out in order, one generation after the other.
    */
-  async #send(batch: Batch, progress: Progress): Promise<boolean> {
+  async #send(batch: Batch, progress: Progress, hold: BufferHold | null): Promise<boolean> {
     if (!await this.#delivery.turnTo(batch)) return false;
-    progress.inFlight++;
-    return await this.#delivery.send({ batch, extract: progress });
+    if (hold) hold.inFlight++;
+    return await this.#delivery.send({ batch, extract: progress, hold });
   }
 
-  #giveBack(progress: Progress): void {
-    if (progress.inFlight > 0 || progress.scanning || !progress.buffer) return;
-    this.#spareBuffers.push(progress.buffer);
-    progress.buffer = null;
+  /** Takes back a buffer nothing reads into and no batch in flight holds (once). */
+  #giveBack(hold: BufferHold): void {
+    if (hold.inFlight > 0 || hold.reading || hold.buffer.length === 0) return;
+    this.#spareBuffers.push(hold.buffer);
+    hold.buffer = new Uint8Array(0);
   }
 
   /** A stored extract out of the way: into `done/`, or deleted. */

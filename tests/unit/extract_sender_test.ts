@@ -120,3 +120,39 @@ Deno.test("with two batches in flight, a batch of another generation waits for t
   assert.deepEqual(overlaps, []);
   assert.deepEqual(names(`${dir}/done`), [first, second].sort());
 });
+
+Deno.test("an extract longer than the read buffer: its next chunk is read and sent while the one before is stored, into another buffer, two at most", async () => {
+  // 3 MB of lines: three chunks of the 1 MiB read buffer.
+  const line = "x".repeat(99) + "\n";
+  const text = line.repeat(30_000);
+  const name = extractName("avl1", 0, 0, text.length, FILE_ID);
+  await using folder = await folderWith({ [name]: text });
+  const dir = folder.path;
+  const buffers = new Set<ArrayBufferLike>();
+  let inFlight = 0, most = 0;
+  let nextCame: () => void = () => {};
+  const { sender } = senderOver(dir, async (b) => {
+    buffers.add(b.data.buffer);
+    inFlight++;
+    most = Math.max(most, inFlight);
+    const released = nextCame;
+    nextCame = () => {};
+    released(); // the batch before may now be stored: this one came while it was in flight
+    // Held in flight until the next batch comes (the last one, or a sender that waits for each,
+    // is let go at once by the deadline below, and the count shows it).
+    if (b.end < text.length) {
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(resolve, 2000);
+        nextCame = () => (clearTimeout(deadline), resolve());
+      });
+    }
+    // Read when stored, after the next chunk was read: the bytes must still be this batch's.
+    assert.equal(new TextDecoder().decode(b.data), text.slice(b.start, b.end));
+    inFlight--;
+    return { generation: 0, end: b.end };
+  }, { inFlight: 2, batchLines: Infinity, maxLineBytes: 1 << 20 });
+  await sendAll(sender, dir);
+  assert.equal(most, 2, "a chunk is sent while the one before is stored");
+  assert.equal(buffers.size, 2, "two buffers, reused");
+  assert.deepEqual(names(`${dir}/done`), [name]);
+});
