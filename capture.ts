@@ -133,7 +133,7 @@ async function checkSetup(
     if (extractDir) checks.push(dropDirectoryCheck(extractDir));
     if (ship) {
       const token = await readSecretFile(ship.tokenFile, "--token-file");
-      checks.push(receiverCheck(ship.url, token, await caCertsFrom(o.caFile)));
+      checks.push(receiverCheck(ship.url, token, await caCertsFrom(o.caFile), batchBytesFor(o)));
     }
   } else {
     const db = await checkingClient("capture", o);

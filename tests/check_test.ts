@@ -184,7 +184,7 @@ test("capture check, tail-only: the drop directory, and a receiver that refuses 
     drop,
   ]);
   await monitor.waitFor(/monitoring/);
-  const ship = (token: string) =>
+  const ship = (token: string, ...more: string[]) =>
     run("capture", [
       "check",
       "-t",
@@ -195,11 +195,24 @@ test("capture check, tail-only: the drop directory, and a receiver that refuses 
       token,
       "--cache",
       cache,
+      ...more,
       log,
     ]);
   const good = await ship(`${dir.path}/token`);
   assert.equal(good.code, 0, good.stdout);
-  assert.match(verdicts(good.stdout).get("receiver")!, /^✓ .*answers and takes the token/);
+  assert.match(
+    verdicts(good.stdout).get("receiver")!,
+    /^✓ .*answers and takes the token, and extracts of 4MiB/,
+  );
+  // Extracts bigger than the receiver takes (its --max-extract-bytes, 64 MiB) would stop capture
+  // at its first long catch-up: check says so now.
+  const big = await ship(`${dir.path}/token`, "--batch-bytes", "100MiB");
+  assert.equal(big.code, 1, big.stdout);
+  assert.match(
+    verdicts(big.stdout).get("receiver")!,
+    /^✗ .*refuses extracts of 100MiB \(413: larger than 67108864 bytes\)\. Fix: lower --batch-bytes/,
+  );
+  assert.deepEqual([...Deno.readDirSync(drop)], [], "the check wrote nothing");
   const wrong = await ship(`${dir.path}/other`);
   assert.equal(wrong.code, 1);
   assert.match(

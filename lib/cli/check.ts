@@ -28,6 +28,8 @@ import { readCheckpoint } from "../source/checkpoint.ts";
 import { type CouchClient, CouchError, FEED_DESIGN_ID } from "../sink/couchdb.ts";
 import { networkReason } from "../base/errors.ts";
 import { type Http1Answer, Http1Client } from "../sink/http1.ts";
+import { extractName } from "../sink/batch.ts";
+import { formatBytes } from "../base/units.ts";
 import { lockHolder } from "../source/lock.ts";
 import { logrotateFor, rotationRisks } from "../source/logrotate.ts";
 
@@ -358,18 +360,37 @@ export function pemFileCheck(name: string, path: string, setting: string): Check
   };
 }
 
-/** A monitor's receiver answers, and takes this token, reached as capture reaches it. */
-export function receiverCheck(url: string, token: string, caCerts?: string[]): Check {
+/**
+ * A monitor's receiver answers, takes this token, and takes extracts of `extractBytes` (capture's
+ * `--batch-bytes`): reached as capture reaches it, and asked by an extract's name alone.
+ */
+export function receiverCheck(
+  url: string,
+  token: string,
+  caCerts: string[] | undefined,
+  extractBytes: number,
+): Check {
   return {
     name: "receiver",
     run: async () => {
       const client = new Http1Client(url, { caCerts });
-      let response: Http1Answer;
+      const headers = { Authorization: `Bearer ${token}` };
+      let response: Http1Answer, fits: Http1Answer;
       try {
         response = await client.request({
           method: "GET",
           path: "/position?source=logcapture-check&file=0-0-0",
-          headers: { Authorization: `Bearer ${token}` },
+          headers,
+          timeoutMs: 10_000,
+        });
+        // The receiver judges an extract's size by its name, before any body: an empty body
+        // is refused at once (400, its length is not the name's), or 413 when the name's range
+        // is more than the receiver takes. Nothing is written either way.
+        const name = extractName("logcapture-check", 0, 0, extractBytes, "0".repeat(16));
+        fits = await client.request({
+          method: "PUT",
+          path: `/extracts/${name}`,
+          headers,
           timeoutMs: 10_000,
         });
       } catch (error) {
@@ -392,7 +413,16 @@ export function receiverCheck(url: string, token: string, caCerts?: string[]): C
           "see the monitor's log",
         );
       }
-      return `${url} answers and takes the token`;
+      const size = formatBytes(extractBytes);
+      if (fits.status === 413) {
+        const reason = (JSON.parse(fits.text || "{}") as { reason?: string }).reason ?? "";
+        throw new CheckFailure(
+          `the receiver at ${url} refuses extracts of ${size} (413: ${reason})`,
+          "lower --batch-bytes to what it takes, or raise the monitor's --max-extract-bytes",
+        );
+      }
+      const taken = fits.status === 400 ? `, and extracts of ${size} (--batch-bytes)` : "";
+      return `${url} answers and takes the token${taken}`;
     },
   };
 }
