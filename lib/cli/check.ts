@@ -415,7 +415,7 @@ export function receiverCheck(
       }
       const size = formatBytes(extractBytes);
       if (fits.status === 413) {
-        const reason = (JSON.parse(fits.text || "{}") as { reason?: string }).reason ?? "";
+        const reason = reasonIn(fits.text);
         throw new CheckFailure(
           `the receiver at ${url} refuses extracts of ${size} (413: ${reason})`,
           "lower --batch-bytes to what it takes, or raise the monitor's --max-extract-bytes",
@@ -425,6 +425,17 @@ export function receiverCheck(
       return `${url} answers and takes the token${taken}`;
     },
   };
+}
+
+/** The `reason` of a receiver's JSON refusal, or the start of whatever else answered (a proxy). */
+function reasonIn(text: string): string {
+  try {
+    const reason = (JSON.parse(text) as { reason?: unknown }).reason;
+    if (typeof reason === "string") return reason;
+  } catch {
+    // not JSON: said as it came
+  }
+  return text.trim().slice(0, 100);
 }
 
 /** The receiver's address can be listened on (nothing else holds it). */

@@ -13,6 +13,7 @@ import {
   listenCheck,
   logCheck,
   pemFileCheck,
+  receiverCheck,
   runChecks,
 } from "../../lib/cli/check.ts";
 
@@ -83,4 +84,21 @@ Deno.test("the local checks on real files and ports", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("receiverCheck: a 413 that is not the receiver's own (a proxy in front) is said as it came, with the fix", async () => {
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) =>
+      request.method === "PUT"
+        ? new Response("<html><h1>413 Request Entity Too Large</h1></html>", { status: 413 })
+        : new Response("{}", { status: 404 }),
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const { failures, lines } = await linesOf([receiverCheck(url, "t", undefined, 4 << 20)]);
+  assert.equal(failures, 1);
+  assert.match(
+    lines[0],
+    /^✗ receiver: .* refuses extracts of 4MiB \(413: <html><h1>413 Request Entity Too Large.*\)\. Fix: lower --batch-bytes/,
+  );
 });
