@@ -29,6 +29,7 @@ import { type CouchClient, CouchError, FEED_DESIGN_ID } from "../sink/couchdb.ts
 import { networkReason } from "../base/errors.ts";
 import { type Http1Answer, Http1Client } from "../sink/http1.ts";
 import { extractName } from "../sink/batch.ts";
+import { EXTRACT_TOO_LARGE_FIX } from "../sink/receiver_client.ts";
 import { formatBytes } from "../base/units.ts";
 import { lockHolder } from "../source/lock.ts";
 import { logrotateFor, rotationRisks } from "../source/logrotate.ts";
@@ -374,55 +375,48 @@ export function receiverCheck(
     name: "receiver",
     run: async () => {
       const client = new Http1Client(url, { caCerts });
-      const headers = { Authorization: `Bearer ${token}` };
-      let response: Http1Answer, fits: Http1Answer;
+      const ask = async (method: string, path: string): Promise<Http1Answer> => {
+        try {
+          const headers = { Authorization: `Bearer ${token}` };
+          return await client.request({ method, path, headers, timeoutMs: 10_000 });
+        } catch (error) {
+          throw new CheckFailure(
+            `cannot reach the receiver at ${url}: ${networkReason(error, 10_000)}`,
+            "check --ship-to, and that the monitor runs with --listen",
+          );
+        }
+      };
       try {
-        response = await client.request({
-          method: "GET",
-          path: "/position?source=logcapture-check&file=0-0-0",
-          headers,
-          timeoutMs: 10_000,
-        });
-        // The receiver judges an extract's size by its name, before any body: an empty body
-        // is refused at once (400, its length is not the name's), or 413 when the name's range
-        // is more than the receiver takes. Nothing is written either way.
+        const { status } = await ask("GET", "/position?source=logcapture-check&file=0-0-0");
+        if (status === 401) {
+          throw new CheckFailure(
+            `the receiver at ${url} refuses this token (401)`,
+            "give the monitor's token with --token-file",
+          );
+        }
+        if (status >= 500 && status !== 503) {
+          throw new CheckFailure(
+            `the receiver at ${url} answered ${status}`,
+            "see the monitor's log",
+          );
+        }
+        // The receiver judges an extract's size by its name, before any body: an empty body is
+        // refused at once (400, its length is not the name's), or 413 when the name's range is
+        // more than the receiver takes. Nothing is written either way.
         const name = extractName("logcapture-check", 0, 0, extractBytes, "0".repeat(16));
-        fits = await client.request({
-          method: "PUT",
-          path: `/extracts/${name}`,
-          headers,
-          timeoutMs: 10_000,
-        });
-      } catch (error) {
-        throw new CheckFailure(
-          `cannot reach the receiver at ${url}: ${networkReason(error, 10_000)}`,
-          "check --ship-to, and that the monitor runs with --listen",
-        );
+        const fits = await ask("PUT", `/extracts/${name}`);
+        const size = formatBytes(extractBytes);
+        if (fits.status === 413) {
+          throw new CheckFailure(
+            `the receiver at ${url} refuses extracts of ${size} (413: ${reasonIn(fits.text)})`,
+            EXTRACT_TOO_LARGE_FIX,
+          );
+        }
+        const taken = fits.status === 400 ? `, and extracts of ${size} (--batch-bytes)` : "";
+        return `${url} answers and takes the token${taken}`;
       } finally {
         client.close();
       }
-      if (response.status === 401) {
-        throw new CheckFailure(
-          `the receiver at ${url} refuses this token (401)`,
-          "give the monitor's token with --token-file",
-        );
-      }
-      if (response.status >= 500 && response.status !== 503) {
-        throw new CheckFailure(
-          `the receiver at ${url} answered ${response.status}`,
-          "see the monitor's log",
-        );
-      }
-      const size = formatBytes(extractBytes);
-      if (fits.status === 413) {
-        const reason = reasonIn(fits.text);
-        throw new CheckFailure(
-          `the receiver at ${url} refuses extracts of ${size} (413: ${reason})`,
-          "lower --batch-bytes to what it takes, or raise the monitor's --max-extract-bytes",
-        );
-      }
-      const taken = fits.status === 400 ? `, and extracts of ${size} (--batch-bytes)` : "";
-      return `${url} answers and takes the token${taken}`;
     },
   };
 }

@@ -55,6 +55,10 @@ export class HandoverError extends PermanentError {
   }
 }
 
+/** The fix for an extract the receiver refuses as too large (413), for capture's messages. */
+export const EXTRACT_TOO_LARGE_FIX =
+  "lower --batch-bytes to what the receiver takes, or raise the monitor's --max-extract-bytes";
+
 /** A receiver, as capture talks to it; see the module example. */
 export class ReceiverClient {
   readonly #options: ReceiverClientOptions;
@@ -74,15 +78,13 @@ export class ReceiverClient {
   /** Puts one extract; resolves once the receiver holds it. */
   async put(name: string, body: Uint8Array): Promise<void> {
     const path = `/extracts/${encodeURIComponent(name)}`;
-    const { status, text } = await this.#ask({ method: "PUT", path, what: name, body }).catch(
-      (error) => {
-        if (!(error instanceof HandoverError && error.status === 413)) throw error;
-        throw new HandoverError(
-          `${error.message}: lower --batch-bytes to what the receiver takes, or raise the monitor's --max-extract-bytes`,
-          413,
-        );
-      },
-    );
+    const { status, text } = await this.#ask({
+      method: "PUT",
+      path,
+      what: name,
+      body,
+      tooLargeFix: EXTRACT_TOO_LARGE_FIX,
+    });
     if (status === 404) {
       throw new HandoverError(`${this.holder} has no /extracts/: ${text}`, 404);
     }
@@ -160,7 +162,7 @@ export class ReceiverClient {
   }
 
   async #attempt(
-    { method, path, what, body }: ReceiverRequest,
+    { method, path, what, body, tooLargeFix }: ReceiverRequest,
   ): Promise<{ status: number; text: string }> {
     const options = this.#options;
     const headers: Record<string, string> = {
@@ -180,8 +182,9 @@ export class ReceiverClient {
       throw new HandoverError(`${this.holder} refused the token (401): check --token-file`, 401);
     }
     if (response.status === 409 || response.status === 400 || response.status === 413) {
+      const fix = response.status === 413 && tooLargeFix ? `: ${tooLargeFix}` : "";
       throw new HandoverError(
-        `${this.holder} refused ${what} (${response.status}): ${text.trim()}`,
+        `${this.holder} refused ${what} (${response.status}): ${text.trim()}${fix}`,
         response.status,
       );
     }
@@ -195,6 +198,8 @@ interface ReceiverRequest {
   path: string;
   what: string;
   body?: Uint8Array;
+  /** What to do when the receiver finds it too large (413), when a setting decides its size. */
+  tooLargeFix?: string;
 }
 
 /** An answer that may pass (5xx, 429): its status and first words. */
