@@ -23,7 +23,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex as sha256OfBytes } from "../base/sha256.ts";
 
 /** Which file: device and inode, and the hash of its first `headLength` bytes. */
 export interface FileIdentity {
@@ -116,12 +116,9 @@ function hashHex(bytes: Uint8Array): string {
   return sha256Hex(bytes, 16);
 }
 
-/**
- * The first `bytes` bytes of the SHA-256 of `data`, in hex. Synchronous: a hash is taken at every
- * acknowledged batch, and Web Crypto's promise cost more than the hash of 64 bytes.
- */
+/** The first `bytes` bytes of the SHA-256 of `data`, in hex. */
 function sha256Hex(data: Uint8Array, bytes: number): string {
-  return createHash("sha256").update(data).digest("hex").slice(0, bytes * 2);
+  return sha256OfBytes(data).slice(0, bytes * 2);
 }
 
 /** A file read by the offsets of its text: a plain file, or a compressed one ({@linkcode LogFile}). */
