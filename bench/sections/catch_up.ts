@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { feedDocument, feedDocumentParts, recordDocuments } from "../../lib/sink/documents.ts";
+import { gzipAt } from "../../lib/sink/gzip.ts";
 import { spysocketFormat } from "../../lib/format/line_format.ts";
 import { CouchClient, takesMultipart } from "../../lib/sink/couchdb.ts";
 import { type Batch, feedDocId } from "../../lib/sink/batch.ts";
@@ -227,10 +228,11 @@ export async function rawFeedLoader(
   const multipart = how
     ? how === "multipart"
     : takesMultipart(await new CouchClient({ url: freshDb() }).serverInfo());
+  const gzip = await gzipAt(1);
   const docs = (await batchesOf(path, { bytes: FEED_BATCH_BYTES })).map((batch) => {
     const id = feedDocId(batch.source.id, batch.generation, batch.start);
     if (!multipart) return { id, json: feedDocument(batch, format).json.slice() };
-    const parts = feedDocumentParts(batch, format, 1);
+    const parts = feedDocumentParts(batch, format, gzip);
     return { id, json: parts.json, attachments: parts.attachments };
   });
   return await repeat(bench.sizes.runs, async () => {

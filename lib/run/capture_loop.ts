@@ -42,7 +42,6 @@
  * ```
  * @module
  */
-import { hostname } from "node:os";
 import { sleep } from "../base/backoff.ts";
 import { type Batch, SOURCE_NAME } from "../sink/batch.ts";
 import { CacheFile, type Checkpoint } from "../source/checkpoint.ts";
@@ -113,7 +112,7 @@ export interface CaptureSettings {
 
 /** The default source name: host name and log file name, made safe for ids. */
 export function defaultSourceName(path: string): string {
-  const name = `${hostname().split(".")[0]}-${path.split("/").pop()}`.replace(
+  const name = `${Deno.hostname().split(".")[0]}-${path.split("/").pop()}`.replace(
     /[^A-Za-z0-9_.-]/g,
     "-",
   );
@@ -184,7 +183,7 @@ class Capture {
     this.#logRejected = rejectionLogger(log);
     this.#progress = new CatchUpProgress(PROGRESS_EVERY_MS, settings.batchBytes);
     this.#batcher = new Batcher({
-      source: { id: settings.source, host: hostname(), path: settings.path },
+      source: { id: settings.source, host: Deno.hostname(), path: settings.path },
       limits: settings,
       // The sink says how many batches may be stored at once; the cache file still moves only
       // over the contiguous acknowledged prefix.

@@ -31,7 +31,6 @@
  * ```
  * @module
  */
-import { hostname } from "node:os";
 import type { Logger } from "../base/log.ts";
 import { type Batch, LONG_LINE_NOTE_BYTES } from "../sink/batch.ts";
 import { DONE_FOLDER, type ExtractFile, moveInto, rejectFile } from "../sink/extracts.ts";
@@ -135,7 +134,7 @@ export class ExtractSender {
   readonly #settings: ExtractSenderSettings;
   readonly #stats: MonitorStats;
   readonly #log: Logger;
-  readonly #host = hostname();
+  readonly #host = Deno.hostname();
   readonly #delivery: Delivery<{ batch: Batch; extract: Progress; hold: BufferHold | null }>;
   // The scanners' buffers, reused from extract to extract: a new 1 MiB buffer an extract is
   // garbage the collector is slow to give back (measured: peak RSS 92 MB over 200 extracts, 71

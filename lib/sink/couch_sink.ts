@@ -38,6 +38,7 @@ import {
   type CouchSettings,
   takesMultipart,
 } from "./couchdb.ts";
+import { gzipAt } from "./gzip.ts";
 import { MultipartChoice, SINGLE_NODE } from "./multipart_choice.ts";
 import { findStoredPosition, LOOK_BACK } from "./resume_point.ts";
 import type { BatchSink, SinkResult } from "./sink.ts";
@@ -93,14 +94,14 @@ export class CouchSink implements BatchSink {
     await db.ensureDatabase({ feedViews: options.mode === "feed" });
     const info = await db.serverInfo();
     if (takesMultipart(info)) {
-      options.feedAttachments = { gzipLevel: settings.gzipLevel, choice: SINGLE_NODE };
+      options.feedAttachments = { gzip: await gzipAt(settings.gzipLevel), choice: SINGLE_NODE };
     } else if (info.apacheCouchdb && info.nodes !== null) {
       // A cluster whose membership the user may read (an admin): multipart while it is healthy.
       const choice = new MultipartChoice({
         allNodesUp: () => db.allNodesUp(),
         say: (message) => log.warn(message),
       });
-      options.feedAttachments = { gzipLevel: settings.gzipLevel, choice };
+      options.feedAttachments = { gzip: await gzipAt(settings.gzipLevel), choice };
     }
     return new CouchSink(db, options, log);
   }

@@ -47,6 +47,7 @@ import type { RejectedLine } from "../format/reports.ts";
 import { PermanentError } from "../base/errors.ts";
 import { type FileRef, sameFile } from "../source/identity.ts";
 import { FileGenerations } from "./stored_generations.ts";
+import type { Gzip } from "./gzip.ts";
 
 /** One document per batch (`feed`) or one per line (`records`). */
 export type StoreMode = "feed" | "records";
@@ -67,12 +68,12 @@ export interface StoreOptions {
    */
   fromExtracts?: boolean;
   /**
-   * Feed documents in one `multipart/related` request, their attachments gzip-encoded by us at
-   * this level (0: plain), for a server that takes it (Apache CouchDB), when `choice` says so
+   * Feed documents in one `multipart/related` request, their attachments gzip-encoded by us with
+   * `gzip` (`null`: plain), for a server that takes it (Apache CouchDB), when `choice` says so
    * (a cluster: while healthy); absent: JSON with base64 attachments, which every CouchDB API
    * server takes.
    */
-  feedAttachments?: { gzipLevel: number; choice: FeedWayChoice };
+  feedAttachments?: { gzip: Gzip | null; choice: FeedWayChoice };
 }
 
 /** What storing a batch did. */
@@ -189,7 +190,7 @@ export class BatchStore {
       let doc: { rows: number; rejected: RejectedLine[] };
       try {
         const made = parts && way.multipart
-          ? feedDocumentParts(current, this.#options.format, parts.gzipLevel)
+          ? feedDocumentParts(current, this.#options.format, parts.gzip)
           : feedDocument(current, this.#options.format, body!);
         if (before) {
           await before;

@@ -18,6 +18,7 @@ import { simulatedLines } from "../helpers.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { CouchUnavailable } from "../../lib/sink/couch_http.ts";
 import { MultipartChoice } from "../../lib/sink/multipart_choice.ts";
+import { gzipAt } from "../../lib/sink/gzip.ts";
 
 const LOG = new TextEncoder().encode(simulatedLines(41)(60));
 const FILE_A: FileIdentity = { dev: 1, ino: 10, head: "aaaaaaaaaaaaaaaa", headLength: 1024 };
@@ -288,7 +289,10 @@ Deno.test("a cluster: a multipart PUT unanswered in its bound goes again as JSON
   for (const landed of [true, false]) {
     const db = new HeldMultipart(landed);
     const choice = new MultipartChoice({ allNodesUp: () => Promise.resolve(true) });
-    const store = new BatchStore(db, { ...FEED, feedAttachments: { gzipLevel: 1, choice } });
+    const store = new BatchStore(db, {
+      ...FEED,
+      feedAttachments: { gzip: await gzipAt(1), choice },
+    });
     const all = batches(10);
     for (const batch of all) assert.equal((await store.store(batch)).end, batch.end);
     assert.ok(tiles(feedRanges(db)), `landed ${landed}: every byte once`);
