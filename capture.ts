@@ -4,7 +4,7 @@
  * doubled. Run `capture --help` for the options.
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "./lib/base/posix_path.ts";
 import { defaultSourceName, describeStatus, newStats, runCapture } from "./lib/run/capture_loop.ts";
 import { describeVerify, type LogPlace, verifyLog } from "./lib/run/verify.ts";
 import { MANIFEST_FOLDER, manifestName, manifestOf } from "./lib/run/verify_manifest.ts";

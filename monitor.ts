@@ -4,7 +4,7 @@
  * Run `monitor --help` for the options.
  * @module
  */
-import { join } from "node:path";
+import { join } from "./lib/base/posix_path.ts";
 import { DONE_FOLDER, listExtracts, REJECTED_FOLDER } from "./lib/sink/extracts.ts";
 import { describeVerify } from "./lib/run/verify.ts";
 import { MANIFEST_FOLDER, parseManifest, verifyManifest } from "./lib/run/verify_manifest.ts";

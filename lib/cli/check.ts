@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../base/posix_path.ts";
 import { readCheckpoint } from "../source/checkpoint.ts";
 import { type CouchClient, CouchError, FEED_DESIGN_ID } from "../sink/couchdb.ts";
 import { networkReason } from "../base/errors.ts";

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../base/posix_path.ts";
 import { type OptionSpec, readConfigFile, type Settings } from "./config.ts";
 import { parseProperties } from "../base/properties.ts";
 import { parseHostPort } from "./status.ts";

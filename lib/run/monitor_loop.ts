@@ -29,7 +29,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../base/posix_path.ts";
 import type { Logger } from "../base/log.ts";
 import { DONE_FOLDER, listExtracts, listMisnamed, rejectFile } from "../sink/extracts.ts";
 import { stopReason, summaryFields } from "../sink/sink.ts";

@@ -53,7 +53,7 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { join } from "node:path";
+import { join } from "../base/posix_path.ts";
 import {
   type ExtractRange,
   LONG_LINE_NOTE_BYTES,

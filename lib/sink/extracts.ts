@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../base/posix_path.ts";
 import {
   fsyncFolder,
   fsyncFolderNow,

@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join } from "../base/posix_path.ts";
 import { DONE_FOLDER } from "./extracts.ts";
 
 /** How much `done/` keeps: files younger than `maxAgeMs`, and at most `maxBytes` of them. */

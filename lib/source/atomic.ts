@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../base/posix_path.ts";
 
 /** Writes `chunks` into a new file at `path` (which must not exist) and fsyncs it. */
 export async function writeSynced(

@@ -27,7 +27,7 @@
  * @module
  */
 import { parseProperties } from "../base/properties.ts";
-import { basename } from "node:path";
+import { basename } from "../base/posix_path.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { PermanentError } from "../base/errors.ts";
 import { type FileIdentity, headMatches } from "./identity.ts";

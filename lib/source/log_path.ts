@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname } from "../base/posix_path.ts";
 import { retry } from "../base/retry.ts";
 import { type FileIdentity, sameContent } from "./identity.ts";
 import { LogFile } from "./log_file.ts";

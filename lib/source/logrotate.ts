@@ -26,7 +26,7 @@
  * ```
  * @module
  */
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "../base/posix_path.ts";
 
 /** The configuration files logrotate reads by default. */
 export const DEFAULT_LOGROTATE_CONF = ["/etc/logrotate.conf"];

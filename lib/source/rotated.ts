@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../base/posix_path.ts";
 import { type FileIdentity, headMatches, readIdentity, sameContent } from "./identity.ts";
 import { COMPRESSED_SUFFIX, type Compression, LogFile } from "./log_file.ts";
 
