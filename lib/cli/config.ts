@@ -21,8 +21,8 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { UsageError } from "../base/errors.ts";
+import { FlagError, type FlagSpec, type ParsedFlags, parseFlags } from "./flags.ts";
 import { redactUrl } from "../base/redact.ts";
 import { formatBytes, formatDuration, parseBytes, parseDuration } from "../base/units.ts";
 
@@ -296,10 +296,7 @@ export async function resolveOptions<const T extends readonly OptionSpec[]>(
   args: string[],
   fileValues?: (path: string) => Promise<Record<string, unknown>>,
 ): Promise<Resolved<Settings<T>>> {
-  const parseOptions: Record<
-    string,
-    { type: "string" | "boolean"; short?: string; multiple?: boolean }
-  > = {};
+  const parseOptions: Record<string, FlagSpec> = {};
   const byFlag = new Map<string, OptionSpec>();
   for (const spec of specs) {
     if (!spec.flag || spec.secret) continue;
@@ -312,12 +309,13 @@ export async function resolveOptions<const T extends readonly OptionSpec[]>(
       };
     }
   }
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: ParsedFlags;
   try {
-    parsed = parseArgs({ args, options: parseOptions, allowPositionals: true, strict: true });
+    parsed = parseFlags(args, parseOptions);
   } catch (error) {
+    if (!(error instanceof FlagError)) throw error;
     throw new UsageError(
-      `${program}: ${flagProblem(error as Error, [...byFlag.keys()])} (see ${program} --help)`,
+      `${program}: ${flagProblem(error, [...byFlag.keys()])} (see ${program} --help)`,
     );
   }
   const flags = parsed.values as Record<string, unknown>;
@@ -376,16 +374,11 @@ export async function resolveOptions<const T extends readonly OptionSpec[]>(
   };
 }
 
-/** What is wrong with the flags, from `parseArgs`'s error, with the flag meant when it is clear. */
-function flagProblem(error: Error, known: string[]): string {
-  const text = error.message;
-  const option = /'(-[^']*)'/.exec(text)?.[1]?.split(" ")[0] ?? "";
-  if (/argument missing|requires an argument/i.test(text)) return `option ${option} needs a value`;
-  if (/unknown option/i.test(text)) {
-    const near = closestName(option.replace(/^-+/, "").split("=")[0], known);
-    return `unknown option ${option}${near ? `; did you mean --${near}?` : ""}`;
-  }
-  return text.split("\n")[0];
+/** What is wrong with the flags, with the flag meant when it is clear. */
+function flagProblem(error: FlagError, known: string[]): string {
+  if (error.problem !== "unknown") return error.message;
+  const near = closestName(error.flag.replace(/^-+/, ""), known);
+  return `${error.message}${near ? `; did you mean --${near}?` : ""}`;
 }
 
 /** Help lines are kept to this width, for an 80- or 100-column terminal. */
