@@ -51,20 +51,28 @@ export class FlagError extends Error {
   /** The flag as written: `--flush`, `-v`. */
   readonly flag: string;
 
-  /** An error for `flag`; `value` is the value a `dash value` problem was given. */
-  constructor(problem: FlagProblem, flag: string, value = "") {
-    super(
-      problem === "unknown"
-        ? `unknown option ${flag}`
-        : problem === "missing value"
-        ? `option ${flag} needs a value`
-        : problem === "no value taken"
-        ? `option ${flag} takes no value`
-        : `option ${flag} needs a value, and ${value} looks like an option: write ${flag}=${value} for a value that starts with a dash`,
-    );
+  /**
+   * An error for `flag`. A `dash value` problem names the value it was given, and the flag's long
+   * name for the fix (`--name=-value`: the one form that gives a value starting with a dash).
+   */
+  constructor(problem: FlagProblem, flag: string, dashValue?: { value: string; name: string }) {
+    super(FlagError.#say(problem, flag, dashValue));
     this.name = "FlagError";
     this.problem = problem;
     this.flag = flag;
+  }
+
+  static #say(problem: FlagProblem, flag: string, dash?: { value: string; name: string }): string {
+    switch (problem) {
+      case "unknown":
+        return `unknown option ${flag}`;
+      case "missing value":
+        return `option ${flag} needs a value`;
+      case "no value taken":
+        return `option ${flag} takes no value`;
+      case "dash value":
+        return `option ${flag} needs a value, not the option ${dash?.value} (write --${dash?.name}=${dash?.value} if that is the value)`;
+    }
   }
 }
 
@@ -90,7 +98,7 @@ export function parseFlags(
     const value = inline ?? args[next++];
     // `--couchdb --once` is a forgotten value far more often than a value of "--once".
     if (inline === undefined && value.length > 1 && value.startsWith("-")) {
-      throw new FlagError("dash value", written, value);
+      throw new FlagError("dash value", written, { value, name });
     }
     if (!spec.multiple) values[name] = value;
     else values[name] = [...(values[name] as string[] | undefined) ?? [], value];

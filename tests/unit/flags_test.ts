@@ -92,6 +92,6 @@ test("flags: each refusal names the flag as written, and says the fix", () => {
   assert.equal(message(["--once=yes"]), "option --once takes no value");
   assert.equal(
     message(["-t", "--once"]),
-    "option -t needs a value, and --once looks like an option: write -t=--once for a value that starts with a dash",
+    "option -t needs a value, not the option --once (write --mode=--once if that is the value)",
   );
 });
