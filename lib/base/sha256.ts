@@ -1,7 +1,8 @@
 /**
  * SHA-256 (FIPS 180-4), synchronous, over bytes in memory. Capture hashes a few dozen bytes at each
  * acknowledged batch (a file's identity): Web Crypto's promise costs more than such a hash, and
- * `node:crypto` starts Deno's Node layer, about 4 MB of memory on the production host.
+ * `node:crypto` would start Deno's Node layer, 11 MB and 30 ms of CPU at each start of capture
+ * (measured with `capture --version`), which capture in tail-only mode has no other use for.
  *
  * @example
  * ```ts
