@@ -1,8 +1,8 @@
 /**
  * The POSIX path functions capture uses, as `node:path` defines them: the first `node:` module a
  * program loads starts Deno's Node layer (11 MB and 30 ms of CPU at each start of capture; see
- * `sha256.ts`), which capture in tail-only mode has no other use for. Checked against `node:path`'s POSIX functions
- * on random paths (`tests/unit/posix_path_test.ts`).
+ * `sha256.ts`), which capture in tail-only mode has no other use for. Checked against
+ * `node:path`'s POSIX functions on random paths (`tests/unit/posix_path_test.ts`).
  *
  * @example
  * ```ts

@@ -3,7 +3,8 @@
  * allowed: `--name value`, `--name=value`, `-n value`, `-nvalue`, `-abc` for switches, `--` before
  * positionals only. Our own, because the first `node:` module a program loads starts Deno's Node
  * layer (11 MB and 30 ms of CPU at each start of capture; see `lib/base/sha256.ts`), which capture
- * in tail-only mode has no other use for. Checked against `parseArgs` on random command lines (`tests/unit/flags_test.ts`).
+ * in tail-only mode has no other use for. Checked against `parseArgs` on random command lines
+ * (`tests/unit/flags_test.ts`).
  *
  * @example
  * ```ts

@@ -1,6 +1,7 @@
 /**
- * A CouchDB 3.x client over HTTP/1.1 (`couch_http.ts`): database and design document setup, documents with
- * inline attachments, `_bulk_docs` with per-document results, reads by id and by id range.
+ * A CouchDB 3.x client over HTTP/1.1 (`couch_http.ts`): database and design document setup,
+ * documents with inline attachments, `_bulk_docs` with per-document results, reads by id and by id
+ * range.
  *
  * Credentials go in an `Authorization` header on every request and never into a URL, a log line or
  * an error. Every request has a timeout. Network errors, 5xx, 408 and 429 are retried with capped

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { sha256Hex as sha256OfBytes } from "../base/sha256.ts";
+import { sha256Hex } from "../base/sha256.ts";
 
 /** Which file: device and inode, and the hash of its first `headLength` bytes. */
 export interface FileIdentity {
@@ -81,7 +81,7 @@ export function fileIdOf(dev: number, ino: number, head: Uint8Array): string | n
   const text = new Uint8Array(prefix.length + line.length);
   text.set(prefix);
   text.set(line, prefix.length);
-  return sha256Hex(text, 8);
+  return sha256Prefix(text, 8);
 }
 
 /** How many first bytes the head hash covers once the file has that many. */
@@ -113,12 +113,12 @@ async function readHead(file: IdentityFile, length: number): Promise<Uint8Array<
 }
 
 function hashHex(bytes: Uint8Array): string {
-  return sha256Hex(bytes, 16);
+  return sha256Prefix(bytes, 16);
 }
 
 /** The first `bytes` bytes of the SHA-256 of `data`, in hex. */
-function sha256Hex(data: Uint8Array, bytes: number): string {
-  return sha256OfBytes(data).slice(0, bytes * 2);
+function sha256Prefix(data: Uint8Array, bytes: number): string {
+  return sha256Hex(data).slice(0, bytes * 2);
 }
 
 /** A file read by the offsets of its text: a plain file, or a compressed one ({@linkcode LogFile}). */
